@@ -1,0 +1,56 @@
+import { MachineError } from '../core/errors.js';
+import type { FlagValues } from '../drivers/driver.js';
+import { defaultEngineOptions } from '../store/config.js';
+import type { Store } from '../store/store.js';
+import { type CreateResult, createMachine } from '../tasks/create.js';
+
+export interface CreateOptions {
+  driver: string;
+  engineEnv?: string[];
+  engineInsecureRegistry?: string[];
+  engineLabel?: string[];
+  engineOpt?: string[];
+  engineRegistryMirror?: string[];
+  engineStorageDriver?: string;
+  tlsSan?: string[];
+  boot2dockerUrl?: string;
+  keepOnFailure?: boolean;
+  format?: string;
+  swarm?: boolean;
+  swarmMaster?: boolean;
+  swarmDiscovery?: string;
+}
+
+/** `machine create NAME`: validates the flags, then runs the create pipeline. */
+export async function create(store: Store, names: string[], opts: CreateOptions, driverFlags: FlagValues): Promise<CreateResult> {
+  if (names.length === 0) throw new MachineError('Error: No machine name specified', { fix: 'usage: machine create [OPTIONS] NAME' });
+  if (names.length > 1) throw new MachineError(`Invalid command line. Found extra arguments [${names.slice(1).join(' ')}]`);
+  if (opts.swarm || opts.swarmMaster || opts.swarmDiscovery) {
+    throw new MachineError('Classic Swarm (--swarm*) is not supported: Docker retired it', { fix: 'run "docker swarm init" on the machine instead' });
+  }
+  for (const opt of opts.engineOpt ?? []) {
+    if (!/^[a-zA-Z0-9][\w-]*(=.*)?$/.test(opt)) {
+      throw new MachineError(`--engine-opt "${opt}" is not a daemon flag`, { fix: 'use the form flag=value, e.g. --engine-opt log-level=debug' });
+    }
+  }
+  for (const env of opts.engineEnv ?? []) {
+    if (!/^[A-Za-z_][A-Za-z0-9_]*=/.test(env)) throw new MachineError(`--engine-env "${env}" is not NAME=value`, { fix: 'e.g. --engine-env HTTP_PROXY=http://proxy:3128' });
+  }
+  const engine = defaultEngineOptions();
+  engine.Env = opts.engineEnv ?? [];
+  engine.InsecureRegistry = opts.engineInsecureRegistry ?? [];
+  engine.Labels = opts.engineLabel ?? [];
+  engine.ArbitraryFlags = opts.engineOpt ?? [];
+  engine.RegistryMirror = opts.engineRegistryMirror ?? [];
+  engine.StorageDriver = opts.engineStorageDriver ?? '';
+  return createMachine(store, {
+    name: names[0]!,
+    driverName: opts.driver,
+    flags: driverFlags,
+    engine,
+    tlsSans: opts.tlsSan ?? [],
+    isoUrl: opts.boot2dockerUrl,
+    keepOnFailure: opts.keepOnFailure,
+    stream: opts.format === 'json' ? process.stderr : process.stdout,
+  });
+}

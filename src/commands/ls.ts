@@ -1,0 +1,166 @@
+import { MachineError, messageOf } from '../core/errors.js';
+import { dockerVersion } from '../docker/api.js';
+import type { MachineState } from '../drivers/driver.js';
+import { Host } from '../host/host.js';
+import { tabwrite } from '../output/tabwriter.js';
+import { renderTemplate } from '../output/template.js';
+import type { EngineOptions, SwarmOptions } from '../store/config.js';
+import type { Store } from '../store/store.js';
+
+/** One row of `machine ls`, with docker-machine's field names (they are the --format names). */
+export interface LsRow {
+  Name: string;
+  Active: string;
+  ActiveHost: boolean;
+  ActiveSwarm: boolean;
+  DriverName: string;
+  State: MachineState;
+  URL: string;
+  Swarm: string;
+  DockerVersion: string;
+  Error: string;
+  ResponseTime: string;
+  SwarmOptions: SwarmOptions | null;
+  EngineOptions: EngineOptions | null;
+}
+
+export interface LsOptions {
+  quiet?: boolean;
+  filter?: string[];
+  timeout?: number;
+  format?: string;
+}
+
+const DEFAULT_FORMAT = 'table {{ .Name }}\t{{ .Active }}\t{{ .DriverName}}\t{{ .State }}\t{{ .URL }}\t{{ .Swarm }}\t{{ .DockerVersion }}\t{{ .Error}}';
+const HEADERS: Record<string, string> = {
+  Name: 'NAME', Active: 'ACTIVE', ActiveHost: 'ACTIVE_HOST', ActiveSwarm: 'ACTIVE_SWARM', DriverName: 'DRIVER', State: 'STATE',
+  URL: 'URL', Swarm: 'SWARM', DockerVersion: 'DOCKER', Error: 'ERRORS', ResponseTime: 'RESPONSE', SwarmOptions: 'SWARM_OPTIONS', EngineOptions: 'ENGINE_OPTIONS',
+};
+
+interface Filters {
+  driver: string[];
+  state: string[];
+  name: RegExp[];
+  swarm: string[];
+  label: string[];
+}
+
+function parseFilters(specs: string[]): Filters {
+  const f: Filters = { driver: [], state: [], name: [], swarm: [], label: [] };
+  for (const spec of specs) {
+    const eq = spec.indexOf('=');
+    if (eq < 0) throw new MachineError('Unsupported filter syntax.', { fix: 'use --filter key=value' });
+    const key = spec.slice(0, eq).toLowerCase();
+    const value = spec.slice(eq + 1);
+    if (key === 'name') {
+      try {
+        f.name.push(new RegExp(value));
+      } catch (err) {
+        throw new MachineError(`Invalid name filter "${value}": ${(err as Error).message}`);
+      }
+    } else if (key === 'driver' || key === 'state' || key === 'swarm' || key === 'label') f[key].push(value);
+    else throw new MachineError(`Unsupported filter key '${key}'`, { fix: 'use driver, state, name, swarm or label' });
+  }
+  return f;
+}
+
+function matches(row: LsRow, f: Filters): boolean {
+  const any = <T>(list: T[], test: (v: T) => boolean) => list.length === 0 || list.some(test);
+  const labels = row.EngineOptions?.Labels ?? [];
+  return (
+    any(f.driver, (d) => d.toLowerCase() === row.DriverName.toLowerCase()) &&
+    any(f.state, (s) => s.toLowerCase() === row.State.toLowerCase()) &&
+    any(f.name, (re) => re.test(row.Name)) &&
+    any(f.swarm, (s) => s === row.Swarm.replace(/ \(master\)$/, '')) &&
+    any(f.label, (l) => {
+      const [k, v = ''] = l.split(/=(.*)/s);
+      return labels.some((have) => {
+        const [hk, hv = ''] = have.split(/=(.*)/s);
+        return hk === k && hv.toLowerCase() === v.toLowerCase();
+      });
+    })
+  );
+}
+
+/** Go's time.Duration formatting for response times: "342ms", "1.204s". */
+function duration(ms: number): string {
+  return ms < 1000 ? `${Math.round(ms)}ms` : `${(ms / 1000).toFixed(3).replace(/\.?0+$/, '')}s`;
+}
+
+async function evaluate(store: Store, name: string, needVersion: boolean): Promise<LsRow> {
+  const started = Date.now();
+  const row: LsRow = {
+    Name: name, Active: '-', ActiveHost: false, ActiveSwarm: false, DriverName: 'not found', State: 'Error', URL: '', Swarm: '',
+    DockerVersion: 'Unknown', Error: '', ResponseTime: '', SwarmOptions: null, EngineOptions: null,
+  };
+  try {
+    if (await store.isHalfCreated(name)) row.Error = store.halfCreated(name).line;
+    const host = await Host.load(store, name);
+    row.DriverName = host.config.DriverName;
+    row.SwarmOptions = host.config.HostOptions.SwarmOptions;
+    row.EngineOptions = host.config.HostOptions.EngineOptions;
+    row.State = await host.driver.state();
+    if (row.State === 'Running') {
+      row.URL = await host.url();
+      row.ActiveHost = row.URL === process.env.DOCKER_HOST;
+      row.Active = row.ActiveHost ? '*' : '-';
+      if (needVersion) {
+        try {
+          row.DockerVersion = `v${(await dockerVersion(await host.dockerEndpoint(), 10_000)).Version}`;
+        } catch (err) {
+          row.Error = `Unable to query docker version: ${messageOf(err)}`;
+        }
+      }
+    }
+  } catch (err) {
+    row.Error ||= messageOf(err);
+  }
+  row.ResponseTime = duration(Date.now() - started);
+  return row;
+}
+
+function withTimeout(store: Store, name: string, seconds: number, needVersion: boolean): Promise<LsRow> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => {
+      resolve({
+        Name: name, Active: '-', ActiveHost: false, ActiveSwarm: false, DriverName: '', State: 'Timeout', URL: '', Swarm: '',
+        DockerVersion: 'Unknown', Error: '', ResponseTime: 'timeout', SwarmOptions: null, EngineOptions: null,
+      });
+    }, seconds * 1000);
+    timer.unref();
+    void evaluate(store, name, needVersion).then((row) => {
+      clearTimeout(timer);
+      resolve(row);
+    });
+  });
+}
+
+const collator = new Intl.Collator('en', { numeric: true });
+
+/** `machine ls`: every machine evaluated in parallel, each within the timeout. */
+export async function listMachines(store: Store, opts: LsOptions): Promise<LsRow[]> {
+  const names = await store.names();
+  const filters = parseFilters(opts.filter ?? []);
+  const format = opts.format ?? DEFAULT_FORMAT;
+  const needVersion = !opts.quiet && (format === 'json' || /DockerVersion|Error/.test(format));
+  const rows = await Promise.all(names.map((n) => withTimeout(store, n, opts.timeout ?? 10, needVersion)));
+  const kept = rows.filter((r) => matches(r, filters));
+  if (opts.quiet) return kept; // directory order, like docker-machine
+  return kept.sort((a, b) => collator.compare(a.Name.toLowerCase(), b.Name.toLowerCase()));
+}
+
+/** Fast path for -q without filters: names only, no state queries at all. */
+export async function listNames(store: Store): Promise<string[]> {
+  return store.names();
+}
+
+export function renderLs(rows: LsRow[], opts: LsOptions): string {
+  if (opts.quiet) return rows.map((r) => `${r.Name}\n`).join('');
+  const format = opts.format ?? DEFAULT_FORMAT;
+  if (format === 'json') return `${JSON.stringify(rows, null, 2)}\n`;
+  if (!format.startsWith('table')) return rows.map((r) => `${renderTemplate(format, r)}\n`).join('');
+  const body = format.replace(/^table\s*/, '');
+  const header = body.replace(/\{\{-?\s*\.(\w+)\s*-?\}\}/g, (_, f: string) => HEADERS[f] ?? f.toUpperCase());
+  const lines = [header, ...rows.map((r) => renderTemplate(body, r))].flatMap((l) => l.replace(/\\t/g, '\t').split('\n'));
+  return tabwrite(lines);
+}

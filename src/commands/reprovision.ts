@@ -1,0 +1,93 @@
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { Host } from '../host/host.js';
+import { installIso, resolveIso } from '../iso/source.js';
+import type { Store } from '../store/store.js';
+import { certsStep, provisionStep, waitDockerStep, waitSshStep } from '../tasks/bringup.js';
+import { confirm, forEachMachine, runningHost } from './common.js';
+
+export interface RegenOptions {
+  force?: boolean;
+  clientCerts?: boolean;
+}
+
+/**
+ * `machine regenerate-certs`: new server certificates (and with --client-certs a new CA and client
+ * pair, which docker-machine's flag promised but did not do), handed to the daemon. Only the TLS
+ * files are rewritten: the profile is kept unless it differs from the machine's settings.
+ */
+export async function regenerateCerts(store: Store, names: string[], opts: RegenOptions, out: (line: string) => void): Promise<void> {
+  if (!opts.force && !(await confirm('Regenerate TLS machine certs?  Warning: this is irreversible. (y/n): '))) return;
+  out('Regenerating TLS certificates');
+  if (opts.clientCerts) out('Regenerating local certificates');
+  // The shared CA must be regenerated once, before the machines use it.
+  if (opts.clientCerts) {
+    const first = await Host.load(store, names[0]!);
+    await certsStep(first, { forceClient: true, force: true });
+  }
+  await forEachMachine(names, (name) => reprovisionOne(store, name, out, { forceCerts: true }));
+}
+
+/** `machine provision`: run the provisioning again (idempotent: only what differs is written). */
+export async function provision(store: Store, names: string[], out: (line: string) => void): Promise<void> {
+  await forEachMachine(names, (name) => reprovisionOne(store, name, out, {}));
+}
+
+async function reprovisionOne(store: Store, name: string, out: (line: string) => void, opts: { forceCerts?: boolean }): Promise<void> {
+  await store.withLock(name, async () => {
+    const host = await runningHost(store, name);
+    const report = (line: string) => out(`(${name}) ${line}`);
+    const ssh = await waitSshStep(host, report);
+    try {
+      const res = await provisionStep(host, ssh, report, opts);
+      if (!res.written.length && !res.restarted) report('Already up to date');
+    } finally {
+      ssh.close();
+    }
+    await waitDockerStep(host);
+  });
+}
+
+/**
+ * `machine upgrade`: replace the machine's ISO with the current one (its --boot2docker-url, else
+ * the cache, else the ISO built from iso/) and reboot it. Data, certificates and the profile stay.
+ */
+export async function upgrade(store: Store, names: string[], out: (line: string) => void): Promise<void> {
+  await forEachMachine(names, (name) =>
+    store.withLock(name, async () => {
+      const host = await Host.load(store, name);
+      const report = (line: string) => out(`(${name}) ${line}`);
+      const iso = await resolveIso(String(host.config.Driver.Boot2DockerURL ?? ''), store.cacheDir, { report });
+      const current = path.join(host.dir, 'boot2docker.iso');
+      const same = await sameFile(iso.path, current);
+      if (same) {
+        report(`Already on ${iso.info.volumeId}`);
+        return;
+      }
+      if ((await host.driver.state()) === 'Running') {
+        report('Stopping machine to do the upgrade...');
+        await host.driver.stop(report);
+      }
+      report(`Upgrading machine "${name}" to ${iso.info.volumeId}...`);
+      await installIso(iso, host.dir);
+      report('Starting machine back up...');
+      await host.driver.start(report);
+      await host.save();
+      const ssh = await waitSshStep(host, report);
+      try {
+        await provisionStep(host, ssh, report);
+      } finally {
+        ssh.close();
+      }
+      await waitDockerStep(host);
+    }),
+  );
+}
+
+async function sameFile(a: string, b: string): Promise<boolean> {
+  const [sa, sb] = await Promise.all([fs.stat(a), fs.stat(b).catch(() => undefined)]);
+  if (!sb || sa.size !== sb.size) return false;
+  const [ba, bb] = await Promise.all([fs.readFile(a), fs.readFile(b)]);
+  return ba.equals(bb);
+}
+

@@ -1,0 +1,34 @@
+import { Host } from '../host/host.js';
+import { SshSession } from '../ssh/client.js';
+import type { Store } from '../store/store.js';
+import { notRunning } from './info.js';
+
+/**
+ * `machine ssh NAME` opens an interactive shell with a PTY; `machine ssh NAME [--] CMD...` runs
+ * CMD and returns its exit code (docker-machine always returned 1). A leading -t asks for a PTY.
+ */
+export async function ssh(store: Store, name: string, command: string[]): Promise<number> {
+  const host = await Host.load(store, name);
+  if ((await host.driver.state()) !== 'Running') throw notRunning(name);
+  let pty = false;
+  while (command[0] === '-t' || command[0] === '-tt') {
+    pty = true;
+    command = command.slice(1);
+  }
+  if (command[0] === '--') command = command.slice(1);
+  const session = await SshSession.connect(await host.sshTarget());
+  try {
+    if (!command.length) {
+      if (!process.stdin.isTTY) return await session.exec('sh -l', { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr });
+      return await session.shell({ stdin: process.stdin, stdout: process.stdout, stderr: process.stderr });
+    }
+    return await session.exec(command.join(' '), {
+      stdin: process.stdin,
+      stdout: process.stdout,
+      stderr: process.stderr,
+      pty: pty && process.stdin.isTTY,
+    });
+  } finally {
+    session.close();
+  }
+}

@@ -1,0 +1,61 @@
+import { MachineError } from './errors.js';
+
+export const sleep = (ms: number, signal?: AbortSignal): Promise<void> =>
+  new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(signal.reason);
+    const timer = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(signal?.reason);
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+
+export interface PollOptions {
+  /** Give up after this many milliseconds. */
+  timeoutMs: number;
+  /** First delay between attempts; grows by half each time up to maxIntervalMs. */
+  intervalMs?: number;
+  maxIntervalMs?: number;
+  signal?: AbortSignal;
+  /** What we were waiting for, for the timeout message ("SSH on 127.0.0.1:2222"). */
+  what: string;
+  /** How to fix it, appended to the timeout message. */
+  fix?: string;
+  /** Errors for which waiting longer cannot help: thrown at once. */
+  fatal?: (err: unknown) => boolean;
+}
+
+/**
+ * Call `attempt` until it returns a value other than undefined, or throw a MachineError naming
+ * what we waited for and the last error seen. The one wait loop of the code base.
+ */
+export async function poll<T>(attempt: () => Promise<T | undefined>, opts: PollOptions): Promise<T> {
+  const deadline = Date.now() + opts.timeoutMs;
+  let interval = opts.intervalMs ?? 250;
+  let lastError: unknown;
+  for (;;) {
+    if (opts.signal?.aborted) throw opts.signal.reason;
+    try {
+      const value = await attempt();
+      if (value !== undefined) return value;
+      lastError = undefined;
+    } catch (err) {
+      if (opts.fatal?.(err)) throw err;
+      lastError = err;
+    }
+    const left = deadline - Date.now();
+    if (left <= 0) {
+      const last = lastError instanceof Error ? ` (last error: ${lastError.message})` : '';
+      throw new MachineError(`Timed out after ${Math.round(opts.timeoutMs / 1000)}s waiting for ${opts.what}${last}`, {
+        fix: opts.fix,
+        cause: lastError,
+      });
+    }
+    await sleep(Math.min(interval, left), opts.signal);
+    interval = Math.min(Math.round(interval * 1.5), opts.maxIntervalMs ?? 2000);
+  }
+}

@@ -1,0 +1,82 @@
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { MachineError } from '../core/errors.js';
+import type { ClientTls, DockerEndpoint } from '../docker/api.js';
+import type { Driver } from '../drivers/driver.js';
+import { loadDriver } from '../drivers/registry.js';
+import type { SshTarget } from '../ssh/client.js';
+import type { HostConfig } from '../store/config.js';
+import type { Store } from '../store/store.js';
+
+/** A stored machine: its config.json and its driver, with what follows from them. */
+export class Host {
+  constructor(
+    readonly store: Store,
+    readonly config: HostConfig,
+    readonly driver: Driver,
+  ) {}
+
+  static async load(store: Store, name: string, signal?: AbortSignal): Promise<Host> {
+    const config = await store.load(name);
+    return new Host(store, config, await loadDriver(store, config, signal));
+  }
+
+  get name(): string {
+    return this.config.Name;
+  }
+  get dir(): string {
+    return this.store.machineDir(this.name);
+  }
+  get knownHostsFile(): string {
+    return path.join(this.dir, 'known_hosts');
+  }
+
+  async sshTarget(): Promise<SshTarget> {
+    const keyPath = this.config.Driver.SSHKeyPath || path.join(this.dir, 'id_rsa');
+    let privateKey: string;
+    try {
+      privateKey = await fs.readFile(keyPath, 'utf8');
+    } catch {
+      throw new MachineError(`The SSH key of machine "${this.name}" is missing (${keyPath})`, {
+        fix: `remove the machine with "machine rm -f ${this.name}" and create it again`,
+      });
+    }
+    const ep = this.driver.sshEndpoint();
+    return { host: ep.host, port: ep.port, user: this.config.Driver.SSHUser || 'docker', privateKey, knownHostsFile: this.knownHostsFile, name: this.name };
+  }
+
+  /** The client side of TLS: DOCKER_CERT_PATH's ca.pem, cert.pem and key.pem. */
+  async clientTls(): Promise<ClientTls> {
+    const auth = this.config.HostOptions.AuthOptions;
+    const read = (p: string) => fs.readFile(p, 'utf8');
+    try {
+      const [ca, cert, key] = await Promise.all([read(auth.CaCertPath), read(auth.ClientCertPath), read(auth.ClientKeyPath)]);
+      return { ca, cert, key };
+    } catch (err) {
+      throw new MachineError(`The TLS certificates of machine "${this.name}" are missing (${(err as NodeJS.ErrnoException).path ?? ''})`, {
+        fix: `run "machine regenerate-certs --client-certs -f ${this.name}"`,
+      });
+    }
+  }
+
+  async dockerEndpoint(): Promise<DockerEndpoint> {
+    const ep = await this.driver.dockerEndpoint();
+    return { ...ep, tls: await this.clientTls() };
+  }
+
+  async url(): Promise<string> {
+    const ep = await this.driver.dockerEndpoint();
+    return `tcp://${ep.host}:${ep.port}`;
+  }
+
+  /** Every address a client may use for the daemon: the server certificate must cover them all. */
+  async certHosts(): Promise<string[]> {
+    const ep = await this.driver.dockerEndpoint();
+    const hosts = ['localhost', '127.0.0.1', this.name, ep.host, ...this.config.HostOptions.AuthOptions.ServerCertSANs, ...(await this.driver.certHosts())];
+    return [...new Set(hosts.filter(Boolean))];
+  }
+
+  async save(): Promise<void> {
+    await this.store.save(this.config);
+  }
+}

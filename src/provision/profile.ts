@@ -1,0 +1,49 @@
+import type { EngineOptions } from '../store/config.js';
+
+/** Remote paths docker-machine uses on boot2docker (provision/boot2docker.go). */
+export const B2D_DIR = '/var/lib/boot2docker';
+export const REMOTE = {
+  profile: `${B2D_DIR}/profile`,
+  caCert: `${B2D_DIR}/ca.pem`,
+  serverCert: `${B2D_DIR}/server.pem`,
+  serverKey: `${B2D_DIR}/server-key.pem`,
+  hostname: `${B2D_DIR}/etc/hostname`,
+};
+
+/**
+ * /var/lib/boot2docker/profile, byte for byte as docker-machine's template writes it
+ * (GenerateDockerOptions), with one fix: values are quoted for the shell that sources the file, so
+ * a "$", a backtick or a quote in an engine option or env value stays literal. Values without such
+ * characters give docker-machine's exact bytes.
+ */
+export function renderProfile(engine: EngineOptions, driverName: string, dockerPort = 2376): string {
+  const labels = [...engine.Labels, `provider=${driverName}`];
+  const storage = engine.StorageDriver || 'overlay2';
+  let extra = '';
+  for (const l of labels) extra += `--label ${l}\n`;
+  for (const r of engine.InsecureRegistry) extra += `--insecure-registry ${r}\n`;
+  for (const m of engine.RegistryMirror) extra += `--registry-mirror ${m}\n`;
+  for (const f of engine.ArbitraryFlags) extra += `--${f}\n`;
+  let env = '';
+  for (const e of engine.Env) env += `export ${doubleQuote(e)}\n`;
+  return (
+    `\nEXTRA_ARGS='\n${singleQuoteBody(extra)}\n'\n` +
+    `CACERT=${REMOTE.caCert}\n` +
+    `DOCKER_HOST='-H tcp://0.0.0.0:${dockerPort}'\n` +
+    `DOCKER_STORAGE=${storage}\n` +
+    `DOCKER_TLS=auto\n` +
+    `SERVERKEY=${REMOTE.serverKey}\n` +
+    `SERVERCERT=${REMOTE.serverCert}\n\n` +
+    `${env}\n`
+  );
+}
+
+/** Inside '...': only a quote needs care. */
+function singleQuoteBody(s: string): string {
+  return s.replace(/'/g, `'\\''`);
+}
+
+/** Go's %q for printable ASCII, plus escaping what sh would expand inside double quotes. */
+function doubleQuote(s: string): string {
+  return `"${s.replace(/[\\"$`]/g, (c) => `\\${c}`).replace(/\n/g, '\\n').replace(/\t/g, '\\t')}"`;
+}

@@ -1,0 +1,97 @@
+import { promises as fs } from 'node:fs';
+import { ensureClientCerts } from '../certs/bootstrap.js';
+import { ensureServerCert, machineCertPaths, type ServerCerts } from '../certs/server.js';
+import { dockerPing, TlsCertificateError } from '../docker/api.js';
+import type { Report } from '../drivers/driver.js';
+import type { Host } from '../host/host.js';
+import { detectBoot2docker, provisionBoot2docker, type ProvisionResult } from '../provision/boot2docker.js';
+import { renderProfile } from '../provision/profile.js';
+import { type SshSession, waitForSsh } from '../ssh/client.js';
+import { poll } from '../core/wait.js';
+
+/**
+ * The steps that bring a booted VM to "Docker answers over TLS", shared by create, start, restart,
+ * provision and regenerate-certs, for every driver.
+ */
+
+export const SSH_TIMEOUT_MS = 5 * 60_000;
+export const DOCKER_TIMEOUT_MS = 3 * 60_000;
+
+/** Wait for sshd while showing the boot milestones the ISO writes to the serial console. */
+export async function waitSshStep(host: Host, report: Report, signal?: AbortSignal): Promise<SshSession> {
+  const log = host.driver.consoleLog?.();
+  let seen = 0;
+  const timer = log
+    ? setInterval(() => {
+        void fs
+          .readFile(log, 'utf8')
+          .then((text) => {
+            const milestones = [...text.matchAll(/machine-boot: (\w+) ([\d.]+)/g)];
+            if (milestones.length > seen) {
+              seen = milestones.length;
+              report(`Booting: ${milestones.map((m) => `${m[1]} ${Number(m[2]).toFixed(1)}s`).join(', ')}`);
+            }
+          })
+          .catch(() => undefined);
+      }, 500)
+    : undefined;
+  try {
+    return await waitForSsh(await host.sshTarget(), { timeoutMs: SSH_TIMEOUT_MS, signal });
+  } finally {
+    if (timer) clearInterval(timer);
+  }
+}
+
+/** The certificates the machine must serve: reissued when an address is missing from them. */
+export async function certsStep(host: Host, opts: { force?: boolean; forceClient?: boolean } = {}): Promise<ServerCerts & { caCertPem: string }> {
+  const auth = host.config.HostOptions.AuthOptions;
+  const client = await ensureClientCerts(
+    { caCert: auth.CaCertPath, caKey: auth.CaPrivateKeyPath, clientCert: auth.ClientCertPath, clientKey: auth.ClientKeyPath },
+    { force: opts.forceClient },
+  );
+  const server = await ensureServerCert(machineCertPaths(host.dir, auth.ServerCertPath, auth.ServerKeyPath), client, host.name, await host.certHosts(), {
+    force: opts.force,
+  });
+  return { ...server, caCertPem: client.caCertPem };
+}
+
+export function profileOf(host: Host): string {
+  return renderProfile(host.config.HostOptions.EngineOptions, host.config.DriverName);
+}
+
+export async function provisionStep(host: Host, ssh: SshSession, report: Report, opts: { forceCerts?: boolean; forceClient?: boolean } = {}): Promise<ProvisionResult> {
+  await detectBoot2docker(ssh);
+  const certs = await certsStep(host, { force: opts.forceCerts, forceClient: opts.forceClient });
+  if (certs.issued) report(`Issued a server certificate for ${(await host.certHosts()).join(', ')}${certs.reason ? ` (${certs.reason})` : ''}`);
+  return provisionBoot2docker(
+    ssh,
+    { hostname: host.name, profile: profileOf(host), caCertPem: certs.caCertPem, serverCertPem: certs.certPem, serverKeyPem: certs.keyPem },
+    report,
+  );
+}
+
+/** Readiness is a real TLS request to the daemon with our client certificate, not a port check. */
+export async function waitDockerStep(host: Host, signal?: AbortSignal): Promise<void> {
+  const ep = await host.dockerEndpoint();
+  await poll(async () => ((await dockerPing(ep, 5000)) ? true : undefined), {
+    timeoutMs: DOCKER_TIMEOUT_MS,
+    intervalMs: 250,
+    maxIntervalMs: 1000,
+    signal,
+    what: `Docker on ${ep.host}:${ep.port} to answer over TLS`,
+    fix: `look at the daemon log with "machine ssh ${host.name} -- sudo tail /var/lib/boot2docker/log/docker.log"`,
+    fatal: (err) => err instanceof TlsCertificateError,
+  });
+}
+
+/** SSH up, provisioned, Docker answering: the whole bring-up. */
+export async function bringUp(host: Host, report: Report, signal?: AbortSignal): Promise<ProvisionResult> {
+  const ssh = await waitSshStep(host, report, signal);
+  try {
+    const result = await provisionStep(host, ssh, report);
+    await waitDockerStep(host, signal);
+    return result;
+  } finally {
+    ssh.close();
+  }
+}

@@ -1,0 +1,226 @@
+import path from 'node:path';
+import type { ListrTask } from 'listr2';
+import { utils as sshUtils } from 'ssh2';
+import { MachineError, messageOf } from '../core/errors.js';
+import type { Driver, FlagValues, Report } from '../drivers/driver.js';
+import { driverDefinition } from '../drivers/registry.js';
+import { Host } from '../host/host.js';
+import { installIso, type ResolvedIso, resolveIso } from '../iso/source.js';
+import { diskHead, type TarFile } from '../iso/userdata.js';
+import type { ProvisionResult } from '../provision/boot2docker.js';
+import { pinHostKey } from '../ssh/client.js';
+import { ensureKeyPair } from '../ssh/keys.js';
+import {
+  baseDriverConfig,
+  CONFIG_VERSION,
+  defaultSwarmOptions,
+  type EngineOptions,
+  type HostConfig,
+} from '../store/config.js';
+import { type Store, validateName } from '../store/store.js';
+import { certsStep, profileOf, provisionStep, waitDockerStep, waitSshStep } from './bringup.js';
+import { pipeline } from './runner.js';
+import { onInterrupt } from './signals.js';
+
+export interface CreateRequest {
+  name: string;
+  driverName: string;
+  flags: FlagValues;
+  engine: EngineOptions;
+  tlsSans: string[];
+  /** --boot2docker-url, overriding the driver's own flag. */
+  isoUrl?: string;
+  keepOnFailure?: boolean;
+  /** Where progress goes (stdout by default; stderr when stdout carries JSON). */
+  stream?: NodeJS.WriteStream;
+}
+
+export interface StepTiming {
+  step: string;
+  ms: number;
+}
+
+export interface CreateResult {
+  name: string;
+  driver: string;
+  url: string;
+  iso: { source: string; volumeId: string; preseed: boolean };
+  provision: ProvisionResult;
+  timings: StepTiming[];
+  totalMs: number;
+}
+
+interface Ctx {
+  host: Host;
+  iso?: ResolvedIso;
+  publicKey?: string;
+  provision?: ProvisionResult;
+  timings: StepTiming[];
+}
+
+/** Build the config.json of a new machine (docker-machine's v3 layout). */
+function newHostConfig(store: Store, req: CreateRequest, driverConfig: HostConfig['Driver']): HostConfig {
+  const dir = store.machineDir(req.name);
+  const certs = store.certsDir;
+  return {
+    ConfigVersion: CONFIG_VERSION,
+    Driver: driverConfig,
+    DriverName: req.driverName,
+    HostOptions: {
+      Driver: '',
+      Memory: 0,
+      Disk: 0,
+      EngineOptions: req.engine,
+      SwarmOptions: defaultSwarmOptions(),
+      AuthOptions: {
+        CertDir: certs,
+        CaCertPath: path.join(certs, 'ca.pem'),
+        CaPrivateKeyPath: path.join(certs, 'ca-key.pem'),
+        CaCertRemotePath: '',
+        ServerCertPath: path.join(dir, 'server.pem'),
+        ServerKeyPath: path.join(dir, 'server-key.pem'),
+        ClientKeyPath: path.join(certs, 'key.pem'),
+        ServerCertRemotePath: '',
+        ServerKeyRemotePath: '',
+        ClientCertPath: path.join(certs, 'cert.pem'),
+        ServerCertSANs: req.tlsSans,
+        StorePath: dir,
+      },
+    },
+    Name: req.name,
+  };
+}
+
+/**
+ * `machine create`: every step visible with its time; certificates and the ISO are prepared side
+ * by side; a failure or Ctrl-C removes everything made (VM process, disk, store entry) unless
+ * keepOnFailure. With our ISO the disk carries a preseed (profile, TLS files, host key), so dockerd
+ * starts configured on first boot and provisioning has nothing left to change.
+ */
+export async function createMachine(store: Store, req: CreateRequest): Promise<CreateResult> {
+  validateName(req.name);
+  const mod = await driverDefinition(req.driverName).load();
+  const dir = store.machineDir(req.name);
+  const keyPath = path.join(dir, 'id_ed25519');
+  const driverConfig = await mod.configFromFlags(req.flags, baseDriverConfig(req.name, store.root, keyPath), { store, machineDir: dir });
+  if (req.isoUrl) driverConfig.Boot2DockerURL = req.isoUrl;
+
+  const abort = new AbortController();
+  const signal = abort.signal;
+  const driver: Driver = mod.load(driverConfig, { store, machineDir: dir, signal });
+  const host = new Host(store, newHostConfig(store, req, driverConfig), driver);
+  const ctx: Ctx = { host, timings: [] };
+  const started = Date.now();
+
+  const step = (title: string, fn: (report: Report) => Promise<void>, exitCode?: number): ListrTask<Ctx> => ({
+    title,
+    task: async (_, task) => {
+      const t0 = Date.now();
+      try {
+        await fn((line) => (task.output = line));
+      } catch (err) {
+        throw stepError(req.name, title, err, exitCode);
+      } finally {
+        ctx.timings.push({ step: title, ms: Date.now() - t0 });
+      }
+    },
+    rendererOptions: { outputBar: 1, persistentOutput: false },
+  });
+
+  await store.beginCreate(req.name);
+  const stopListening = onInterrupt(() => abort.abort(new MachineError('Interrupted', { exitCode: 130 })));
+  try {
+    await pipeline<Ctx>(
+      [
+        step('Running pre-create checks', (report) => driver.preCreateCheck(report), 3),
+        {
+          title: 'Preparing keys, certificates and the ISO',
+          task: (_, task) =>
+            task.newListr(
+              [
+                step('Generating keys and certificates', async () => {
+                  ctx.publicKey = (await ensureKeyPair(keyPath)).publicKey;
+                  await certsStep(host);
+                }),
+                step('Getting the boot2docker ISO', async (report) => {
+                  ctx.iso = await resolveIso(driverConfig.Boot2DockerURL as string, store.cacheDir, { report, signal });
+                  report(`Using ${ctx.iso.info.volumeId} from ${ctx.iso.source}`);
+                  await installIso(ctx.iso, dir);
+                }),
+              ],
+              { concurrent: true, exitOnError: true },
+            ),
+        },
+        step('Creating the VM', async (report) => {
+          const iso = ctx.iso!;
+          const preseed = iso.preseed ? await preseedFiles(host) : undefined;
+          await driver.create({ head: await diskHead(ctx.publicKey!, preseed), isoPath: path.join(dir, 'boot2docker.iso') }, report);
+          await host.save();
+        }),
+        step('Starting the VM', async (report) => {
+          await driver.start(report);
+          await host.save();
+        }),
+        step('Waiting for SSH and provisioning Docker', async (report) => {
+          const ssh = await waitSshStep(host, report, signal);
+          try {
+            ctx.provision = await provisionStep(host, ssh, report);
+          } finally {
+            ssh.close();
+          }
+        }),
+        step('Waiting for Docker to answer over TLS', () => waitDockerStep(host, signal)),
+      ],
+      { ctx, stream: req.stream },
+    ).run();
+    await host.save();
+    await store.endCreate(req.name);
+  } catch (err) {
+    const cause = signal.aborted ? (signal.reason as Error) : err;
+    if (req.keepOnFailure) {
+      await host.save().catch(() => undefined);
+    } else {
+      await driver.remove().catch(() => undefined);
+      await store.remove(req.name).catch(() => undefined);
+    }
+    throw cause instanceof MachineError ? cause : new MachineError(messageOf(cause), { cause });
+  } finally {
+    stopListening();
+  }
+  return {
+    name: req.name,
+    driver: req.driverName,
+    url: await host.url(),
+    iso: { source: ctx.iso!.source, volumeId: ctx.iso!.info.volumeId, preseed: ctx.iso!.preseed },
+    provision: ctx.provision!,
+    timings: ctx.timings,
+    totalMs: Date.now() - started,
+  };
+}
+
+/** What our ISO extracts into /var/lib/boot2docker on first boot: the result of provisioning. */
+async function preseedFiles(host: Host): Promise<TarFile[]> {
+  const certs = await certsStep(host);
+  const hostKey = sshUtils.generateKeyPairSync('ed25519');
+  await pinHostKey(host.knownHostsFile, hostKey.public);
+  return [
+    { path: 'profile', content: profileOf(host), mode: 0o644 },
+    { path: 'ca.pem', content: certs.caCertPem, mode: 0o644 },
+    { path: 'server.pem', content: certs.certPem, mode: 0o644 },
+    { path: 'server-key.pem', content: certs.keyPem, mode: 0o600 },
+    { path: 'etc', mode: 0o755, dir: true },
+    { path: 'etc/hostname', content: `${host.name}\n`, mode: 0o644 },
+    { path: 'ssh', mode: 0o700, dir: true },
+    { path: 'ssh/ssh_host_ed25519_key', content: hostKey.private, mode: 0o600 },
+  ];
+}
+
+function stepError(name: string, step: string, err: unknown, exitCode?: number): MachineError {
+  if (err instanceof MachineError && err.exitCode === 130) return err;
+  const inner = err instanceof MachineError ? err : undefined;
+  return new MachineError(`Error creating machine "${name}" at step "${step}": ${inner ? inner.message : messageOf(err)}`, {
+    exitCode: exitCode ?? inner?.exitCode ?? 1,
+    fix: inner?.fix,
+    cause: err,
+  });
+}
