@@ -16,6 +16,17 @@ export interface DriverEnv {
   store: Store;
   machineDir: string;
   signal?: AbortSignal;
+  /** Run a command in the guest over the machine's SSH connection (once it is up): its stdout. */
+  guest?: (command: string) => Promise<string>;
+}
+
+/** A host folder the provisioner mounts in the guest at every start. */
+export interface GuestMount {
+  type: 'vboxsf' | '9p';
+  /** VirtualBox share name, or 9p mount tag. */
+  source: string;
+  /** Absolute path in the guest; may contain spaces. */
+  target: string;
 }
 
 export interface DiskSpec {
@@ -54,6 +65,8 @@ export interface Driver {
   certHosts(): Promise<string[]>;
   /** The VM's console log (serial port), if the driver keeps one. */
   consoleLog?(): string;
+  /** Host folders to mount in the guest (shared folders, 9p). */
+  guestMounts?(): GuestMount[];
 }
 
 export interface FlagSpec {

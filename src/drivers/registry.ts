@@ -1,7 +1,7 @@
 import { MachineError } from '../core/errors.js';
 import type { HostConfig } from '../store/config.js';
 import type { Store } from '../store/store.js';
-import type { Driver, DriverDefinition } from './driver.js';
+import type { Driver, DriverDefinition, DriverEnv } from './driver.js';
 import { genericDefinition } from './generic/flags.js';
 import { qemuDefinition } from './qemu/flags.js';
 import { virtualboxDefinition } from './virtualbox/flags.js';
@@ -22,7 +22,7 @@ export function driverDefinition(name: string): DriverDefinition {
 }
 
 /** The driver of a stored machine. */
-export async function loadDriver(store: Store, host: HostConfig, signal?: AbortSignal): Promise<Driver> {
+export async function loadDriver(store: Store, host: HostConfig, env: Omit<DriverEnv, 'store' | 'machineDir'> = {}): Promise<Driver> {
   const mod = await driverDefinition(host.DriverName).load();
-  return mod.load(host.Driver, { store, machineDir: store.machineDir(host.Name), signal });
+  return mod.load(host.Driver, { store, machineDir: store.machineDir(host.Name), ...env });
 }

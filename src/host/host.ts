@@ -18,7 +18,21 @@ export class Host {
 
   static async load(store: Store, name: string, signal?: AbortSignal): Promise<Host> {
     const config = await store.load(name);
-    return new Host(store, config, await loadDriver(store, config, signal));
+    let host: Host | undefined;
+    const guest = (command: string) => host!.guestRun(command);
+    host = new Host(store, config, await loadDriver(store, config, { signal, guest }));
+    return host;
+  }
+
+  /** Run a command in the guest on a short-lived SSH connection (for drivers: IP discovery). */
+  async guestRun(command: string): Promise<string> {
+    const { SshSession } = await import('../ssh/client.js');
+    const session = await SshSession.connect(await this.sshTarget());
+    try {
+      return await session.check(command);
+    } finally {
+      session.close();
+    }
   }
 
   get name(): string {

@@ -107,8 +107,10 @@ export async function createMachine(store: Store, req: CreateRequest): Promise<C
 
   const abort = new AbortController();
   const signal = abort.signal;
-  const driver: Driver = mod.load(driverConfig, { store, machineDir: dir, signal });
-  const host = new Host(store, newHostConfig(store, req, driverConfig), driver);
+  // The driver may run commands in the guest once SSH is up (IP discovery): through the host.
+  const guest = (command: string) => host.guestRun(command);
+  const driver: Driver = mod.load(driverConfig, { store, machineDir: dir, signal, guest });
+  const host: Host = new Host(store, newHostConfig(store, req, driverConfig), driver);
   const ctx: Ctx = { host, timings: [] };
   const started = Date.now();
 
