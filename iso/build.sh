@@ -1,0 +1,415 @@
+#!/usr/bin/env bash
+# Build a Boot2Docker-compatible hybrid ISO from Debian 13 (trixie) packages.
+#
+#   bash iso/build.sh               build (or reuse) the ISO; last stdout line = ISO path
+#   bash iso/build.sh --print-path  print the ISO path for the current recipe, build nothing
+#
+# Output: ${MACHINE_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/machine}/iso/<key>/boot2docker.iso
+#         (+ packages.lock next to it). <key> is a hash of every regular file under iso/,
+#         see recipe_key below; the TypeScript side computes the same value.
+# Host tools: apt-get, dpkg-deb, xorriso, cpio, zstd, depmod/modprobe (kmod), readelf (binutils),
+#             xz, sha256sum, flock. Nothing is installed on, or read from, the host's apt setup.
+set -euo pipefail
+umask 022
+export LC_ALL=C
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+REPO=$(cd "$HERE/.." && pwd)
+
+# ---------------------------------------------------------------------------------------------
+# Recipe key: for every regular file under iso/ (path relative to the repo root), byte-wise
+# sorted, the line "<relpath>\0<sha256hex>\n"; key = first 16 hex chars of sha256 of all lines.
+recipe_key() {
+	(
+		cd "$REPO"
+		find iso -type f -print0 | sort -z | while IFS= read -r -d '' f; do
+			printf '%s\0%s\n' "$f" "$(sha256sum <"$f" | cut -d' ' -f1)"
+		done | sha256sum | cut -c1-16
+	)
+}
+
+CACHE=${MACHINE_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/machine}
+KEY=$(recipe_key)
+OUTDIR=$CACHE/iso/$KEY
+ISO=$OUTDIR/boot2docker.iso
+
+if [[ ${1:-} == --print-path ]]; then
+	echo "$ISO"
+	exit 0
+elif [[ $# -gt 0 ]]; then
+	echo "usage: $0 [--print-path]" >&2
+	exit 2
+fi
+
+if [[ -f $ISO ]]; then
+	echo "$ISO"
+	exit 0
+fi
+
+for tool in apt-get dpkg-deb xorriso cpio zstd depmod modprobe readelf xz sha256sum flock; do
+	command -v "$tool" >/dev/null || {
+		echo "build.sh: missing host tool '$tool' (Debian: apt-get install xorriso cpio zstd kmod binutils xz-utils util-linux)" >&2
+		exit 1
+	}
+done
+
+mkdir -p "$CACHE/iso"
+# One build per key at a time; a second caller waits and then reuses the result.
+exec 9>"$CACHE/iso/.$KEY.lock"
+flock 9
+if [[ -f $ISO ]]; then
+	echo "$ISO"
+	exit 0
+fi
+
+T0=$(date +%s)
+log() { printf '[%4ds] %s\n' "$(($(date +%s) - T0))" "$*" >&2; }
+
+W=$(mktemp -d "$CACHE/iso/.build.XXXXXX") # same filesystem as the output: rename is atomic
+# MACHINE_ISO_KEEP_WORK=1 keeps the work directory for debugging
+[[ -n ${MACHINE_ISO_KEEP_WORK:-} ]] && log "work directory: $W" || trap 'rm -rf "$W"' EXIT
+
+# ---------------------------------------------------------------------------------------------
+# Packages. Explicit list: dependencies of these packages that we do not need (adduser, perl,
+# systemd bits, ...) stay out; missing shared libraries are caught by the DT_NEEDED check below.
+PACKAGES=(
+	# kernel: resolved from linux-image-amd64 below
+	libc6 busybox-static
+	# docker
+	docker.io docker-cli containerd runc tini libsystemd0 libcap2 libseccomp2
+	# iptables (legacy backend by default, nft too)
+	iptables libxtables12 libip4tc2 libip6tc2 libnftnl11 libmnl0 libnetfilter-conntrack3
+	libnfnetlink0 netbase
+	# ssh: dropbear + OpenSSH's sftp-server and scp
+	dropbear-bin openssh-sftp-server openssh-client libtomcrypt1 libtommath1 libgmp10 zlib1g libcrypt1
+	# sudo + PAM
+	sudo libpam0g libpam-modules libaudit1 libcap-ng0 libselinux1 libpcre2-8-0 libapparmor1
+	# filesystems
+	e2fsprogs libext2fs2t64 libcom-err2 libblkid1 libuuid1
+	# TLS
+	openssl libssl3t64 ca-certificates libzstd1
+	# boot loader (files used at build time only)
+	isolinux syslinux-common
+)
+
+APTDIR=$CACHE/apt
+DEBS=$APTDIR/debs
+mkdir -p "$APTDIR"/{etc/apt.conf.d,etc/preferences.d,etc/sources.list.d,state/lists/partial,cache/archives/partial} "$DEBS"
+: >"$APTDIR/state/status"
+KR=/usr/share/keyrings/debian-archive
+for k in trixie-stable trixie-automatic trixie-security-automatic; do
+	[[ -f $KR-$k.gpg ]] || { echo "build.sh: missing $KR-$k.gpg (apt-get install debian-archive-keyring)" >&2; exit 1; }
+done
+cat >"$APTDIR/etc/sources.list" <<EOF
+deb [signed-by=$KR-trixie-stable.gpg,$KR-trixie-automatic.gpg] http://deb.debian.org/debian trixie main
+deb [signed-by=$KR-trixie-security-automatic.gpg] http://deb.debian.org/debian-security trixie-security main
+EOF
+# APT_CONFIG is read before anything else, so the host's /etc/apt is never consulted.
+cat >"$APTDIR/apt.conf" <<EOF
+Dir::Etc "$APTDIR/etc/";
+Dir::Etc::main "/dev/null";
+Dir::Etc::parts "$APTDIR/etc/apt.conf.d/";
+Dir::Etc::sourcelist "$APTDIR/etc/sources.list";
+Dir::Etc::sourceparts "$APTDIR/etc/sources.list.d/";
+Dir::Etc::preferences "$APTDIR/etc/preferences";
+Dir::Etc::preferencesparts "$APTDIR/etc/preferences.d/";
+Dir::State "$APTDIR/state/";
+Dir::State::status "$APTDIR/state/status";
+Dir::Cache "$APTDIR/cache/";
+APT::Architecture "amd64";
+APT::Architectures { "amd64"; };
+Acquire::Languages "none";
+APT::Sandbox::User "$(id -un)";
+EOF
+export APT_CONFIG=$APTDIR/apt.conf
+
+log "apt-get update (trixie, trixie-security)"
+apt-get -q update >"$W/apt-update.log" 2>&1 || { cat "$W/apt-update.log" >&2; exit 1; }
+KPKG=$(apt-cache show --no-all-versions linux-image-amd64 | sed -n 's/^Depends: \(linux-image-[^ ,]*\).*/\1/p')
+[[ -n $KPKG ]] || { echo "build.sh: cannot resolve linux-image-amd64" >&2; exit 1; }
+PACKAGES+=("$KPKG")
+
+# name version arch of each candidate -> exact .deb file names (apt-get download's naming)
+apt-cache show --no-all-versions "${PACKAGES[@]}" |
+	awk '/^Package: /{p=$2} /^Version: /{v=$2} /^Architecture: /{a=$2} /^$/{if(p!=""){print p, v, a}; p=""}' |
+	sort -u >"$W/resolved"
+[[ $(wc -l <"$W/resolved") -eq ${#PACKAGES[@]} ]] || {
+	echo "build.sh: some packages did not resolve:" >&2
+	printf '%s\n' "${PACKAGES[@]}" | sort | comm -23 - <(cut -d' ' -f1 "$W/resolved") >&2
+	exit 1
+}
+log "apt-get download (${#PACKAGES[@]} packages, cached in $DEBS)"
+(cd "$DEBS" && apt-get -q download "${PACKAGES[@]}" >"$W/apt-download.log" 2>&1) || { cat "$W/apt-download.log" >&2; exit 1; }
+: >"$W/debfiles"
+while read -r p v a; do
+	f="$DEBS/${p}_${v//:/%3a}_${a}.deb"
+	[[ -f $f ]] || { echo "build.sh: expected $f after download" >&2; exit 1; }
+	echo "$f" >>"$W/debfiles"
+done <"$W/resolved"
+# forget superseded .debs so the cache does not grow forever
+for f in "$DEBS"/*.deb; do grep -qxF "$f" "$W/debfiles" || rm -f "$f"; done
+cut -d' ' -f1,2 "$W/resolved" >"$W/packages.lock"
+
+DOCKER_VERSION=$(awk '$1=="docker.io"{print $2}' "$W/resolved" | sed 's/^[0-9]*://; s/[+~-].*//')
+# Newest package (changelog date) would need unpacking all changelogs; a constant is simpler and
+# still makes the image a pure function of (recipe, package versions).
+export SOURCE_DATE_EPOCH=1735689600 # 2025-01-01T00:00:00Z
+
+# ---------------------------------------------------------------------------------------------
+log "unpacking packages"
+S=$W/staging
+mkdir -p "$S"
+while read -r f; do dpkg-deb -x "$f" "$S"; done <"$W/debfiles"
+KVER=$(basename "$(ls -d "$S"/usr/lib/modules/*)")
+
+# depmod over the full module tree runs in the background while the rootfs is assembled
+(depmod -b "$S/usr" "$KVER") &
+DEPMOD_PID=$!
+
+R=$W/root
+mkdir -p "$R"/usr/{bin,lib/x86_64-linux-gnu,lib64,libexec,share} "$R"/{etc,dev,proc,sys,run,tmp,mnt,root,home,var/{lib,log,spool,cache}}
+# merged /usr and merged sbin: dropbear's non-root PATH (/usr/local/bin:/usr/bin:/bin) then
+# finds ip, iptables, netstat, ... which docker-machine runs over ssh.
+ln -s usr/bin "$R/bin"
+ln -s usr/bin "$R/sbin"
+ln -s bin "$R/usr/sbin"
+ln -s usr/lib "$R/lib"
+ln -s usr/lib64 "$R/lib64"
+ln -s ../run "$R/var/run"
+ln -s ../run/lock "$R/var/lock"
+ln -s ../tmp "$R/var/tmp"
+chmod 1777 "$R/tmp"
+chmod 0700 "$R/root"
+
+# copy a path from the staging tree, mapping sbin dirs onto usr/bin
+dest_of() {
+	local p=$1
+	case $p in
+	/sbin/* | /bin/* | /usr/sbin/*) p=/usr/bin/${p##*/} ;;
+	/lib/*) p=/usr$p ;;
+	esac
+	echo "$p"
+}
+inst() { # inst /staging/path [/dest/path]
+	local src=$S$1 dst
+	dst=$R$(dest_of "${2:-$1}")
+	[[ -e $src || -L $src ]] || { echo "build.sh: $1 not found in packages" >&2; exit 1; }
+	mkdir -p "$(dirname "$dst")"
+	cp -a "$src" "$dst"
+}
+
+log "assembling rootfs"
+BINARIES=(
+	/usr/sbin/dockerd /usr/sbin/docker-proxy /usr/bin/docker
+	/usr/bin/containerd /usr/bin/containerd-shim-runc-v2 /usr/sbin/runc /usr/bin/tini-static
+	/usr/sbin/xtables-legacy-multi /usr/sbin/xtables-nft-multi
+	/usr/sbin/dropbear /usr/bin/dropbearkey /usr/bin/dropbearconvert
+	/usr/lib/openssh/sftp-server /usr/bin/scp
+	/usr/bin/sudo /usr/sbin/visudo
+	/usr/sbin/mke2fs /usr/sbin/e2fsck /usr/sbin/tune2fs /usr/sbin/resize2fs /usr/sbin/dumpe2fs
+	/usr/bin/openssl
+)
+for b in "${BINARIES[@]}"; do inst "$b"; done
+ln -s tini-static "$R/usr/bin/docker-init"
+# runc lives in usr/sbin in the package, which is usr/bin here; nothing to do.
+ln -s openssh/sftp-server "$R/usr/lib/sftp-server" # dropbear's compiled-in SFTP path
+for n in iptables iptables-save iptables-restore ip6tables ip6tables-save ip6tables-restore; do
+	ln -s xtables-legacy-multi "$R/usr/bin/$n"
+	ln -s xtables-legacy-multi "$R/usr/bin/${n/tables/tables-legacy}"
+	ln -s xtables-nft-multi "$R/usr/bin/${n/tables/tables-nft}"
+done
+for n in mkfs.ext4 mkfs.ext3 mkfs.ext2; do ln -s mke2fs "$R/usr/bin/$n"; done
+for n in fsck.ext4 fsck.ext3 fsck.ext2; do ln -s e2fsck "$R/usr/bin/$n"; done
+ln -s tune2fs "$R/usr/bin/e2label"
+# plugins and dlopen()ed objects
+cp -a "$S/usr/lib/x86_64-linux-gnu/xtables" "$R/usr/lib/x86_64-linux-gnu/"
+mkdir -p "$R/usr/libexec/sudo" "$R/usr/lib/x86_64-linux-gnu/security"
+for f in sudoers.so libsudo_util.so.0 libsudo_util.so.0.0.0 group_file.so system_group.so; do
+	[[ -e $S/usr/libexec/sudo/$f ]] && cp -a "$S/usr/libexec/sudo/$f" "$R/usr/libexec/sudo/"
+done
+for f in pam_unix.so pam_permit.so pam_deny.so pam_env.so pam_limits.so; do
+	cp -a "$S/usr/lib/x86_64-linux-gnu/security/$f" "$R/usr/lib/x86_64-linux-gnu/security/"
+done
+inst /etc/mke2fs.conf
+inst /etc/ssl/openssl.cnf
+mkdir -p "$R/usr/lib/ssl" "$R/etc/ssl/private"
+chmod 0700 "$R/etc/ssl/private"
+for f in cert.pem certs openssl.cnf private; do cp -a "$S/usr/lib/ssl/$f" "$R/usr/lib/ssl/"; done
+inst /etc/protocols
+inst /etc/services
+inst /etc/ethertypes
+
+# CA bundle, as update-ca-certificates would build it
+mkdir -p "$R/etc/ssl/certs"
+find "$S/usr/share/ca-certificates" -name '*.crt' | sort | xargs cat >"$R/etc/ssl/certs/ca-certificates.crt"
+
+# busybox and its applets (only names not provided by a real binary)
+inst /usr/bin/busybox
+for a in $("$S/usr/bin/busybox" --list); do
+	[[ -e $R/usr/bin/$a || -L $R/usr/bin/$a ]] || ln -s busybox "$R/usr/bin/$a"
+done
+
+# ---------------------------------------------------------------------------------------------
+# Shared libraries: follow DT_NEEDED (and RUNPATH) from every ELF file; fail on anything missing.
+log "resolving shared libraries"
+cp -a "$S/usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2" "$R/usr/lib/x86_64-linux-gnu/"
+ln -s ../lib/x86_64-linux-gnu/ld-linux-x86-64.so.2 "$R/usr/lib64/ld-linux-x86-64.so.2"
+LIBDIRS=(/usr/lib/x86_64-linux-gnu /usr/lib /usr/lib64)
+find_lib() { # soname [runpath...]
+	local so=$1 d
+	shift
+	for d in "$@" "${LIBDIRS[@]}"; do
+		if [[ -e $S$d/$so ]]; then
+			echo "$d/$so"
+			return 0
+		fi
+	done
+	return 1
+}
+missing=0
+while :; do
+	added=0
+	while IFS= read -r -d '' f; do
+		[[ $(head -c4 "$f") == $'\x7fELF' ]] || continue
+		dyn=$(readelf -d "$f" 2>/dev/null) || continue
+		runpath=$(sed -n 's/.*(R\(UN\)\{0,1\}PATH).*\[\(.*\)\]/\2/p' <<<"$dyn" | tr ':' ' ')
+		for so in $(sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p' <<<"$dyn"); do
+			found=0
+			for d in $runpath "${LIBDIRS[@]}"; do [[ -e $R$d/$so ]] && found=1; done
+			((found)) && continue
+			# shellcheck disable=SC2086
+			if p=$(find_lib "$so" $runpath); then
+				mkdir -p "$R$(dirname "$p")"
+				cp -L "$S$p" "$R$p"
+				added=1
+			else
+				echo "build.sh: ${f#"$R"} needs $so, which no package provides" >&2
+				missing=1
+			fi
+		done
+	done < <(find "$R/usr" -type f \( -perm -u+x -o -name '*.so*' \) -print0)
+	((missing)) && exit 1
+	((added)) || break
+done
+
+# ---------------------------------------------------------------------------------------------
+# Kernel modules: MODULES_BOOT are loaded at boot; MODULES_EXTRA load on demand (modprobe).
+MODULES_BOOT=(
+	# disks, CD, NICs (QEMU, VirtualBox, VMware)
+	virtio_pci virtio_blk virtio_scsi virtio_net virtio_console virtio_rng
+	ata_piix ahci sd_mod sr_mod e1000 e1000e pcnet32 vmxnet3
+	# filesystems
+	ext4 isofs overlay nls_utf8
+	# docker networking
+	bridge br_netfilter veth nf_conntrack nf_conntrack_netlink nf_nat
+	ip_tables ip6_tables iptable_filter iptable_nat iptable_mangle
+	ip6table_filter ip6table_nat ip6table_mangle
+	xt_addrtype xt_conntrack xt_MASQUERADE xt_nat xt_tcpudp xt_mark xt_comment xt_multiport
+	ipt_REJECT ip6t_REJECT xfrm_user esp4
+	# ACPI power button for acpid
+	button evdev
+)
+MODULES_EXTRA=(
+	vboxguest vboxsf 9p 9pnet 9pnet_virtio netfs fuse loop squashfs tun
+	vxlan macvlan ipvlan dummy 8021q
+	ip_vs ip_vs_rr ip_vs_wrr ip_vs_sh xt_ipvs xt_policy xt_bpf xt_statistic xt_physdev
+	xt_state xt_limit xt_set ip_set ip_set_hash_ip ip_set_hash_net iptable_raw ip6table_raw
+	nf_tables nft_compat nft_chain_nat nft_ct nft_masq nft_nat nft_reject_inet nft_fib_inet
+	nft_fib_ipv4 nft_fib_ipv6 nf_conntrack_ftp nf_conntrack_tftp
+	crc32c_generic crc32c-intel nvme
+)
+log "waiting for depmod, resolving kernel modules"
+wait "$DEPMOD_PID"
+MODDIR=/usr/lib/modules/$KVER
+for m in "${MODULES_BOOT[@]}" "${MODULES_EXTRA[@]}"; do
+	out=$(modprobe -d "$S/usr" -S "$KVER" --show-depends "$m" 2>&1) || {
+		echo "build.sh: kernel module $m: $out" >&2
+		exit 1
+	}
+	sed -n 's/^insmod \([^ ]*\).*/\1/p' <<<"$out"
+done | sort -u >"$W/modules"
+while read -r k; do
+	rel=${k#"$S"}
+	dst=$R${rel%.xz}
+	mkdir -p "$(dirname "$dst")"
+	# decompress here: busybox modprobe cannot load .ko.xz, and the initramfs is compressed anyway
+	case $k in
+	*.xz) xz -dc "$k" >"$dst" ;;
+	*) cp "$k" "$dst" ;;
+	esac
+done <"$W/modules"
+cp -a "$S$MODDIR"/modules.{order,builtin,builtin.modinfo} "$R$MODDIR/"
+depmod -b "$R/usr" "$KVER"
+rm -f "$R$MODDIR"/*.bin # busybox modprobe reads the text files only
+printf '%s\n' "${MODULES_BOOT[@]}" >"$R/etc/modules"
+
+# ---------------------------------------------------------------------------------------------
+log "overlay and generated files"
+cp -a "$HERE/rootfs/." "$R/"
+chmod 0755 "$R/init" "$R"/etc/init.d/* "$R"/usr/bin/b2d-* "$R/usr/bin/sethostname" \
+	"$R/usr/share/udhcpc/default.script" "$R/etc/acpi/PWRF/00000080"
+chmod 0440 "$R/etc/sudoers"
+chmod 0640 "$R/etc/shadow"
+chmod 4755 "$R/usr/bin/sudo"
+mkdir -p "$R/etc/dropbear" "$R/var/lib/boot2docker" "$R/var/lib/docker" "$R/etc/boot2docker" "$R/usr/local/bin"
+rmdir "$R/etc/dropbear"
+ln -s /var/lib/boot2docker/ssh "$R/etc/dropbear" # persisted host keys
+ln -s /var/lib/boot2docker/etc/docker "$R/etc/docker"
+ln -s /proc/mounts "$R/etc/mtab"
+
+cat >"$R/etc/os-release" <<EOF
+NAME=Boot2Docker
+VERSION=$DOCKER_VERSION
+ID=boot2docker
+ID_LIKE=debian
+VERSION_ID=$DOCKER_VERSION
+PRETTY_NAME="Boot2Docker $DOCKER_VERSION (Debian 13 trixie)"
+ANSI_COLOR="1;34"
+EOF
+ln -s ../../etc/os-release "$R/usr/lib/os-release"
+cp "$W/packages.lock" "$R/etc/boot2docker/packages.lock"
+cat >"$R/etc/boot2docker/build-info" <<EOF
+recipe=$KEY
+docker=$DOCKER_VERSION
+kernel=$KVER
+EOF
+
+# ---------------------------------------------------------------------------------------------
+# initramfs: fixed mtimes, sorted newc archive owned by root, deterministic zstd
+log "initramfs (cpio + zstd -${ZSTD_LEVEL:=19})"
+find "$R" -exec touch -h -d "@$SOURCE_DATE_EPOCH" {} +
+ISOROOT=$W/isoroot
+mkdir -p "$ISOROOT"/{boot,isolinux}
+(cd "$R" && find . -mindepth 1 -print0 | sort -z |
+	cpio --null --create --format=newc --reproducible --owner=0:0 --quiet) |
+	zstd -q -T0 "-$ZSTD_LEVEL" >"$ISOROOT/boot/initrd.img"
+cp "$S/boot/vmlinuz-$KVER" "$ISOROOT/boot/vmlinuz"
+
+# ---------------------------------------------------------------------------------------------
+log "iso (xorriso)"
+cp "$S/usr/lib/ISOLINUX/isolinux.bin" "$S/usr/lib/syslinux/modules/bios/ldlinux.c32" "$ISOROOT/isolinux/"
+cat >"$ISOROOT/isolinux/isolinux.cfg" <<'EOF'
+default boot2docker
+prompt 0
+timeout 1
+label boot2docker
+	kernel /boot/vmlinuz
+	initrd /boot/initrd.img
+	append loglevel=3 apparmor=0 rootfstype=ramfs console=tty0 console=ttyS0,115200n8
+EOF
+cp "$W/packages.lock" "$ISOROOT/packages.lock"
+find "$ISOROOT" -exec touch -h -d "@$SOURCE_DATE_EPOCH" {} +
+# SOURCE_DATE_EPOCH makes xorriso use fixed volume dates and a fixed volume UUID.
+xorriso -as mkisofs -quiet \
+	-o "$W/boot2docker.iso" \
+	-V "b2d-v$DOCKER_VERSION" -publisher machine-b2d -A "machine-b2d $KEY" -sysid LINUX \
+	-J -joliet-long -R -l \
+	-b isolinux/isolinux.bin -c isolinux/boot.cat -no-emul-boot -boot-load-size 4 -boot-info-table \
+	-isohybrid-mbr "$S/usr/lib/ISOLINUX/isohdpfx.bin" \
+	"$ISOROOT" 2>"$W/xorriso.log" || { cat "$W/xorriso.log" >&2; exit 1; }
+
+mkdir -p "$OUTDIR"
+cp "$W/packages.lock" "$OUTDIR/packages.lock"
+mv "$W/boot2docker.iso" "$ISO"
+log "done: $(du -m "$ISO" | cut -f1) MiB, docker $DOCKER_VERSION, kernel $KVER"
+echo "$ISO"
