@@ -27,7 +27,7 @@ export async function status(store: Store, name: string): Promise<string> {
 export async function inspect(store: Store, name: string, format?: string): Promise<string> {
   const config = await store.load(name);
   if (!format) return JSON.stringify(config, null, 4);
-  return renderTemplate(format, config);
+  return renderTemplate(format, config, { sortKeys: true });
 }
 
 /** `machine config`: docker CLI flags for the machine, after checking its TLS connection. */

@@ -1,4 +1,3 @@
-import path from 'node:path';
 
 export type Shell = 'bash' | 'fish' | 'powershell' | 'pwsh' | 'cmd' | 'tcsh' | 'emacs' | 'nushell';
 export const SHELLS: Shell[] = ['bash', 'fish', 'powershell', 'pwsh', 'cmd', 'tcsh', 'emacs', 'nushell'];
@@ -89,7 +88,7 @@ export function renderEnv(shell: Shell, vars: EnvVar[], commandLine: string): st
 
 /** Map a shell program name to its syntax; everything unknown is POSIX sh. */
 export function shellFromName(name: string): Shell {
-  const base = path.basename(name).toLowerCase().replace(/\.exe$/, '');
+  const base = (name.split(/[\\/]/).pop() ?? name).toLowerCase().replace(/\.exe$/, '');
   if (base === 'fish') return 'fish';
   if (base === 'tcsh' || base === 'csh') return 'tcsh'; // docker-machine gave csh bash syntax
   if (base === 'powershell') return 'powershell';

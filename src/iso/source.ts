@@ -68,7 +68,7 @@ export async function resolveIso(
       fix: url ? 'check the URL or file' : 'delete it and try again',
     });
   }
-  return { source, path: file, info, preseed: info.publisher === OUR_ISO_PUBLISHER };
+  return { source, path: file, info, preseed: info.publisher.toLowerCase() === OUR_ISO_PUBLISHER };
 }
 
 /** The ISO built from iso/, building it first if this recipe has not been built yet. */

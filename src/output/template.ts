@@ -5,15 +5,23 @@ import { MachineError } from '../core/errors.js';
  * ({{.Name}}, {{ .Driver.IPAddress }}, {{.}}), the json and prettyjson functions, and literal text
  * with \t and \n escapes. Anything else is refused with a clear message rather than misrendered.
  */
-export function renderTemplate(template: string, data: unknown): string {
+export function renderTemplate(template: string, data: unknown, opts: { sortKeys?: boolean } = {}): string {
+  const json = (v: unknown, indent?: number) => JSON.stringify(opts.sortKeys ? sorted(v ?? null) : (v ?? null), null, indent);
   return unescape(template).replace(/\{\{-?\s*(.*?)\s*-?\}\}/g, (_, expr: string) => {
     const m = /^(?:(json|prettyjson)\s+)?(\.[\w.]*)$/.exec(expr);
     if (!m) throw new MachineError(`Template error: unsupported expression "{{${expr}}}"`, { fix: 'use field paths like {{.Name}}, or {{json .Field}}' });
     const value = lookup(data, m[2]!);
-    if (m[1] === 'json') return JSON.stringify(value ?? null);
-    if (m[1] === 'prettyjson') return JSON.stringify(value ?? null, null, 4);
+    if (m[1] === 'json') return json(value);
+    if (m[1] === 'prettyjson') return json(value, 4);
     return format(value);
   });
+}
+
+/** Go encodes a map (what `inspect` templates run on) with its keys sorted. */
+function sorted(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(sorted);
+  if (value === null || typeof value !== 'object') return value;
+  return Object.fromEntries(Object.keys(value).sort().map((k) => [k, sorted((value as Record<string, unknown>)[k])]));
 }
 
 function lookup(data: unknown, path: string): unknown {
