@@ -293,21 +293,20 @@ while :; do
 done
 
 # ---------------------------------------------------------------------------------------------
-# Kernel modules: MODULES_BOOT are loaded at boot; MODULES_EXTRA load on demand (modprobe).
-MODULES_BOOT=(
+# Kernel modules: MODULES_EARLY and MODULES_DOCKER are loaded at boot, MODULES_EXTRA on demand.
+MODULES_EARLY=(
 	# disks, CD, NICs (QEMU, VirtualBox, VMware)
 	virtio_pci virtio_blk virtio_scsi virtio_net virtio_console virtio_rng
 	ata_piix ahci sd_mod sr_mod e1000 e1000e pcnet32 vmxnet3
-	# filesystems
-	ext4 isofs overlay nls_utf8
-	# docker networking
-	bridge br_netfilter veth nf_conntrack nf_conntrack_netlink nf_nat
+	# filesystems, ACPI power button for acpid
+	ext4 isofs nls_utf8 button evdev
+)
+MODULES_DOCKER=( # loaded in the background while network and disk come up
+	overlay bridge br_netfilter veth nf_conntrack nf_conntrack_netlink nf_nat
 	ip_tables ip6_tables iptable_filter iptable_nat iptable_mangle
 	ip6table_filter ip6table_nat ip6table_mangle
 	xt_addrtype xt_conntrack xt_MASQUERADE xt_nat xt_tcpudp xt_mark xt_comment xt_multiport
 	ipt_REJECT ip6t_REJECT xfrm_user esp4
-	# ACPI power button for acpid
-	button evdev
 )
 MODULES_EXTRA=(
 	vboxguest vboxsf 9p 9pnet 9pnet_virtio netfs fuse loop squashfs tun
@@ -321,7 +320,7 @@ MODULES_EXTRA=(
 log "waiting for depmod, resolving kernel modules"
 wait "$DEPMOD_PID"
 MODDIR=/usr/lib/modules/$KVER
-for m in "${MODULES_BOOT[@]}" "${MODULES_EXTRA[@]}"; do
+for m in "${MODULES_EARLY[@]}" "${MODULES_DOCKER[@]}" "${MODULES_EXTRA[@]}"; do
 	out=$(modprobe -d "$S/usr" -S "$KVER" --show-depends "$m" 2>&1) || {
 		echo "build.sh: kernel module $m: $out" >&2
 		exit 1
@@ -341,7 +340,8 @@ done <"$W/modules"
 cp -a "$S$MODDIR"/modules.{order,builtin,builtin.modinfo} "$R$MODDIR/"
 depmod -b "$R/usr" "$KVER"
 rm -f "$R$MODDIR"/*.bin # busybox modprobe reads the text files only
-printf '%s\n' "${MODULES_BOOT[@]}" >"$R/etc/modules"
+printf '%s\n' "${MODULES_EARLY[@]}" >"$R/etc/modules"
+printf '%s\n' "${MODULES_DOCKER[@]}" >"$R/etc/modules-docker"
 
 # ---------------------------------------------------------------------------------------------
 log "overlay and generated files"
