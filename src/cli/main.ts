@@ -48,7 +48,6 @@ export function buildProgram(): Command {
     .description('Create and manage machines running Docker.')
     .version(VERSION_LINE, '-v, --version', 'print the version')
     .enablePositionalOptions()
-    .showHelpAfterError('(run with --help for usage)')
     .addOption(new Option('-s, --storage-path <path>', 'Configures storage path').env('MACHINE_STORAGE_PATH').default(defaultStoragePath()))
     .addOption(new Option('-D, --debug', 'Enable debug mode').env('MACHINE_DEBUG'))
     .addOption(new Option('--native-ssh', 'Accepted for compatibility: machine always uses its built-in SSH client').env('MACHINE_NATIVE_SSH').hideHelp())

@@ -1,5 +1,8 @@
 import { promises as fs } from 'node:fs';
-import { Client, type ClientChannel, type ConnectConfig, type SFTPWrapper } from 'ssh2';
+import ssh2, { type ClientChannel, type ConnectConfig, type SFTPWrapper } from 'ssh2';
+
+const { Client } = ssh2;
+type Client = InstanceType<typeof Client>;
 import { MachineError } from '../core/errors.js';
 import { readIfExists, writeFileAtomic } from '../core/files.js';
 import { poll } from '../core/wait.js';
@@ -62,19 +65,27 @@ export class SshSession {
     const types = [...new Set(pinned.map((l) => l.split(' ')[0]!))];
     if (types.length) config.algorithms = { serverHostKey: types.flatMap(hostKeyAlgorithms) as never };
     const client = new Client();
-    await new Promise<void>((resolve, reject) => {
-      client.once('ready', resolve);
-      client.once('error', (err: Error & { level?: string }) => {
-        if (err.level === 'client-authentication') {
-          reject(new MachineError(`SSH login to machine "${target.name}" as ${target.user} with ${target.privateKey ? 'its key' : 'no key'} was refused`, {
-            fix: 'check that the machine was created by this tool or re-provision it',
-          }));
-        } else if (seen && pinned.length && !pinned.includes(seen)) reject(new HostKeyMismatch(target, seen));
-        else reject(err);
+    // ssh2 may emit several errors for one failure; all but the first are dropped.
+    let failed: ((err: Error & { level?: string }) => void) | undefined;
+    client.on('error', (err: Error & { level?: string }) => failed?.(err));
+    try {
+      await new Promise<void>((resolve, reject) => {
+        client.once('ready', resolve);
+        failed = (err) => {
+          failed = undefined;
+          if (err.level === 'client-authentication') {
+            reject(new MachineError(`SSH login to machine "${target.name}" as ${target.user} with its key was refused`, {
+              fix: 'check that the machine was created by this tool or re-provision it',
+            }));
+          } else if (seen && pinned.length && !pinned.includes(seen)) reject(new HostKeyMismatch(target, seen));
+          else reject(err);
+        };
+        client.connect(config);
       });
-      client.connect(config);
-    });
-    client.on('error', () => undefined); // errors after ready surface on the channel in use
+    } catch (err) {
+      client.destroy();
+      throw err;
+    }
     if (!pinned.length && seen) await writeFileAtomic(target.knownHostsFile, `${seen}\n`, 0o600);
     return new SshSession(client, target);
   }

@@ -1,5 +1,5 @@
 import { promises as fs } from 'node:fs';
-import { utils } from 'ssh2';
+import ssh2 from 'ssh2';
 import { writeFileAtomic } from '../core/files.js';
 
 export interface KeyPair {
@@ -11,7 +11,7 @@ export interface KeyPair {
 
 /** ed25519: tiny public half (fits boot2docker's 4096-byte userdata), instant to generate. */
 export function generateKeyPair(): KeyPair {
-  const pair = utils.generateKeyPairSync('ed25519');
+  const pair = ssh2.utils.generateKeyPairSync('ed25519');
   return { privateKey: pair.private, publicKey: pair.public.trim() };
 }
 
@@ -19,7 +19,7 @@ export function generateKeyPair(): KeyPair {
 export async function ensureKeyPair(privatePath: string): Promise<KeyPair> {
   try {
     const privateKey = await fs.readFile(privatePath, 'utf8');
-    const parsed = utils.parseKey(privateKey);
+    const parsed = ssh2.utils.parseKey(privateKey);
     if (parsed instanceof Error) throw parsed;
     return { privateKey, publicKey: `${parsed.type} ${parsed.getPublicSSH().toString('base64')}` };
   } catch (err) {
@@ -33,7 +33,7 @@ export async function ensureKeyPair(privatePath: string): Promise<KeyPair> {
 
 /** The "type base64" public line of an OpenSSH private key. */
 export function publicLineOf(privateKey: string): string {
-  const parsed = utils.parseKey(privateKey);
+  const parsed = ssh2.utils.parseKey(privateKey);
   if (parsed instanceof Error) throw parsed;
   return `${parsed.type} ${parsed.getPublicSSH().toString('base64')}`;
 }

@@ -1,6 +1,5 @@
 import path from 'node:path';
 import type { ListrTask } from 'listr2';
-import { utils as sshUtils } from 'ssh2';
 import { MachineError, messageOf } from '../core/errors.js';
 import type { Driver, FlagValues, Report } from '../drivers/driver.js';
 import { driverDefinition } from '../drivers/registry.js';
@@ -9,7 +8,7 @@ import { installIso, type ResolvedIso, resolveIso } from '../iso/source.js';
 import { diskHead, type TarFile } from '../iso/userdata.js';
 import type { ProvisionResult } from '../provision/boot2docker.js';
 import { pinHostKey } from '../ssh/client.js';
-import { ensureKeyPair } from '../ssh/keys.js';
+import { ensureKeyPair, generateKeyPair } from '../ssh/keys.js';
 import {
   baseDriverConfig,
   CONFIG_VERSION,
@@ -52,6 +51,8 @@ export interface CreateResult {
 
 interface Ctx {
   host: Host;
+  /** The failed step's error, with the step named, for the final line. */
+  failure?: MachineError;
   iso?: ResolvedIso;
   publicKey?: string;
   provision?: ProvisionResult;
@@ -121,7 +122,8 @@ export async function createMachine(store: Store, req: CreateRequest): Promise<C
       try {
         await fn((line) => (task.output = line));
       } catch (err) {
-        throw stepError(req.name, title, err, exitCode);
+        ctx.failure ??= stepError(req.name, title, err, exitCode);
+        throw err;
       } finally {
         ctx.timings.push({ step: title, ms: Date.now() - t0 });
       }
@@ -178,7 +180,7 @@ export async function createMachine(store: Store, req: CreateRequest): Promise<C
     await host.save();
     await store.endCreate(req.name);
   } catch (err) {
-    const cause = signal.aborted ? (signal.reason as Error) : err;
+    const cause = signal.aborted ? (signal.reason as Error) : (ctx.failure ?? err);
     if (req.keepOnFailure) {
       await host.save().catch(() => undefined);
     } else {
@@ -203,8 +205,8 @@ export async function createMachine(store: Store, req: CreateRequest): Promise<C
 /** What our ISO extracts into /var/lib/boot2docker on first boot: the result of provisioning. */
 async function preseedFiles(host: Host): Promise<TarFile[]> {
   const certs = await certsStep(host);
-  const hostKey = sshUtils.generateKeyPairSync('ed25519');
-  await pinHostKey(host.knownHostsFile, hostKey.public);
+  const hostKey = generateKeyPair();
+  await pinHostKey(host.knownHostsFile, hostKey.publicKey);
   return [
     { path: 'profile', content: profileOf(host), mode: 0o644 },
     { path: 'ca.pem', content: certs.caCertPem, mode: 0o644 },
@@ -213,7 +215,7 @@ async function preseedFiles(host: Host): Promise<TarFile[]> {
     { path: 'etc', mode: 0o755, dir: true },
     { path: 'etc/hostname', content: `${host.name}\n`, mode: 0o644 },
     { path: 'ssh', mode: 0o700, dir: true },
-    { path: 'ssh/ssh_host_ed25519_key', content: hostKey.private, mode: 0o600 },
+    { path: 'ssh/ssh_host_ed25519_key', content: hostKey.privateKey, mode: 0o600 },
   ];
 }
 

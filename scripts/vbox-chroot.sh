@@ -1,0 +1,196 @@
+#!/usr/bin/env bash
+# The real VirtualBox 7.2 userland (VBoxManage, VBoxSVC, vboxwebsrv, the driverless Qt frontend) in a
+# Debian sid chroot, for the VirtualBox driver's end-to-end tests. No kernel module: VMs cannot start
+# through VBoxManage/VBoxHeadless (that failure is one of the things the tests check), but every
+# configuration call is real. Root only (debootstrap, chroot, mount).
+#
+#   scripts/vbox-chroot.sh setup      build once (about a minute), then only mount; prints KEY=VALUE lines:
+#                                     VBOX_CHROOT_DIR, VBOX_CHROOT_ROOT, VBOX_MANAGE, VBOX_WEBSRV, VBOX_CHROOT_RUN
+#   scripts/vbox-chroot.sh bind DIR   make host DIR visible inside the chroot at the same path
+#   scripts/vbox-chroot.sh unbind DIR
+#   scripts/vbox-chroot.sh run CMD... run CMD inside the chroot (PATH starts with /usr/lib/virtualbox)
+#   scripts/vbox-chroot.sh teardown   stop what runs inside the chroot and unmount it (the files stay cached)
+#   scripts/vbox-chroot.sh path       print the chroot directory (built or not)
+#
+# Cache: ${MACHINE_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/machine}/vbox-chroot-<hash of build_rootfs>,
+# holding rootfs/ (the chroot) and bin/ (host-side wrappers: bin/VBoxManage runs the chroot's real
+# /usr/lib/virtualbox/VBoxManage, bypassing Debian's /usr/bin wrapper and its stdout banner).
+# Environment: MIRROR (default http://deb.debian.org/debian).
+set -euo pipefail
+
+CACHE=${MACHINE_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/machine}
+MIRROR=${MIRROR:-http://deb.debian.org/debian}
+
+log() { echo "vbox-chroot: $*" >&2; }
+die() { echo "vbox-chroot: $*" >&2; exit "${2:-1}"; }
+
+# The recipe. Its text (declare -f) names the cache directory, so any change to it builds a new chroot.
+build_rootfs() {
+  local r=$1 debs=$2
+  local pkgs="virtualbox xorriso virtualbox-qt xvfb xauth"
+  if [ ! -x "$r/usr/bin/apt-get" ]; then
+    debootstrap --variant=minbase --components=main,contrib --cache-dir="$debs" sid "$r" "$MIRROR" >&2
+  fi
+  mount_dev "$r"
+  echo "deb $MIRROR sid main contrib" >"$r/etc/apt/sources.list"
+  # deb.debian.org may serve a frozen sid snapshot whose Release is past Valid-Until.
+  echo 'Acquire::Check-Valid-Until "false";' >"$r/etc/apt/apt.conf.d/99no-check-valid-until"
+  printf '#!/bin/sh\nexit 101\n' >"$r/usr/sbin/policy-rc.d"
+  chmod +x "$r/usr/sbin/policy-rc.d"
+  cp /etc/resolv.conf "$r/etc/resolv.conf" 2>/dev/null || true
+  # virtualbox depends on virtualbox-dkms | virtualbox-source | virtualbox-modules: satisfy it with an
+  # empty package instead of dkms and a compiler (~900 MB).
+  local d
+  d=$(mktemp -d)
+  mkdir -p "$d/DEBIAN"
+  printf '%s\n' 'Package: virtualbox-modules-none' 'Version: 1.0' 'Architecture: all' \
+    'Maintainer: machine tests <tests@localhost>' 'Provides: virtualbox-modules' \
+    'Description: satisfies the kernel-module dependency of virtualbox (no module)' >"$d/DEBIAN/control"
+  dpkg-deb --build --root-owner-group "$d" "$r/tmp/virtualbox-modules-none.deb" >/dev/null
+  rm -rf "$d"
+  mkdir -p "$r/var/cache/apt/archives"
+  mountpoint -q "$r/var/cache/apt/archives" || mount --bind "$debs" "$r/var/cache/apt/archives"
+  chroot "$r" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LANG=C.UTF-8 DEBIAN_FRONTEND=noninteractive \
+    sh -c "apt-get update -qq && apt-get install -y -qq --no-install-recommends /tmp/virtualbox-modules-none.deb $pkgs" >&2
+  umount "$r/var/cache/apt/archives"
+  chroot "$r" /usr/lib/virtualbox/VBoxManage --version >/dev/null
+}
+
+HASH=$( { declare -f build_rootfs; echo "$MIRROR"; } | sha256sum | cut -c1-12)
+DIR=$CACHE/vbox-chroot-$HASH
+ROOT=$DIR/rootfs
+
+need_root() { [ "$(id -u)" = 0 ] || die "needs root (debootstrap, chroot and mount); this user is $(id -un)" 2; }
+
+mount_dev() {
+  local r=$1
+  mountpoint -q "$r/proc" || mount -t proc proc "$r/proc"
+  mountpoint -q "$r/sys" || mount -t sysfs sysfs "$r/sys"
+  # A private /dev: the chroot never sees host devices (no /dev/vboxdrv), and rm -rf cannot reach them.
+  if ! mountpoint -q "$r/dev"; then
+    mount -t tmpfs -o mode=755,size=16m vboxdev "$r/dev"
+    local n
+    for n in "null 1 3" "zero 1 5" "full 1 7" "random 1 8" "urandom 1 9" "tty 5 0"; do
+      # shellcheck disable=SC2086
+      set -- $n
+      mknod -m 666 "$r/dev/$1" c "$2" "$3"
+    done
+    mkdir -p "$r/dev/pts" "$r/dev/shm"
+    mount -t devpts -o newinstance,ptmxmode=0666 devpts "$r/dev/pts"
+    ln -s pts/ptmx "$r/dev/ptmx"
+    mount -t tmpfs -o mode=1777 shm "$r/dev/shm"
+    ln -s /proc/self/fd "$r/dev/fd"
+    ln -s /proc/self/fd/0 "$r/dev/stdin"
+    ln -s /proc/self/fd/1 "$r/dev/stdout"
+    ln -s /proc/self/fd/2 "$r/dev/stderr"
+  fi
+}
+
+# Every mount point at or under $1, deepest first.
+mounts_under() {
+  awk -v p="$1" '{ gsub(/\\040/, " ", $2); if ($2 == p || index($2, p "/") == 1) print $2 }' /proc/self/mounts | sort -r
+}
+
+unmount_all() {
+  local m
+  while IFS= read -r m; do
+    [ -n "$m" ] && { umount "$m" 2>/dev/null || umount -l "$m"; }
+  done < <(mounts_under "$1")
+}
+
+write_wrappers() {
+  mkdir -p "$DIR/bin"
+  cat >"$DIR/bin/run" <<EOF
+#!/bin/sh
+# Run a command inside the VirtualBox chroot as root, in the same directory when it exists there.
+R='$ROOT'
+cwd=\$(pwd); [ -d "\$R\$cwd" ] || cwd=/
+exec chroot "\$R" /usr/bin/env -i PATH=/usr/lib/virtualbox:/usr/sbin:/usr/bin:/sbin:/bin HOME=/root USER=root LOGNAME=root \\
+  LANG=C.UTF-8 TMPDIR=/tmp \${DISPLAY:+DISPLAY=\$DISPLAY} \${XDG_RUNTIME_DIR:+XDG_RUNTIME_DIR=\$XDG_RUNTIME_DIR} \\
+  /bin/sh -c 'cd "\$0" && exec "\$@"' "\$cwd" "\$@"
+EOF
+  local b
+  for b in VBoxManage vboxwebsrv VBoxHeadless VirtualBoxVM; do
+    printf '#!/bin/sh\nexec "%s/bin/run" /usr/lib/virtualbox/%s "$@"\n' "$DIR" "$b" >"$DIR/bin/$b"
+  done
+  chmod 755 "$DIR/bin/"*
+}
+
+cmd_setup() {
+  need_root
+  mkdir -p "$CACHE"
+  exec 9>"$CACHE/vbox-chroot.lock"
+  flock 9
+  if [ ! -f "$DIR/.ready" ]; then
+    local t0=$SECONDS partial=$DIR.partial debs=$CACHE/vbox-chroot-debs
+    command -v debootstrap >/dev/null || { log "installing debootstrap"; apt-get update -qq >&2; apt-get install -y -qq debootstrap >&2; }
+    mkdir -p "$debs" "$partial/rootfs"
+    log "building the VirtualBox chroot in $DIR (once; the .deb files are cached in $debs)"
+    if ! build_rootfs "$partial/rootfs" "$debs"; then
+      unmount_all "$partial/rootfs"
+      die "building the chroot failed (a re-run resumes from $partial)"
+    fi
+    unmount_all "$partial/rootfs"
+    rm -rf "$DIR"
+    mv "$partial" "$DIR"
+    touch "$DIR/.ready"
+    log "built in $((SECONDS - t0)) s"
+  fi
+  mount_dev "$ROOT"
+  write_wrappers
+  echo "VBOX_CHROOT_DIR=$DIR"
+  echo "VBOX_CHROOT_ROOT=$ROOT"
+  echo "VBOX_MANAGE=$DIR/bin/VBoxManage"
+  echo "VBOX_WEBSRV=$DIR/bin/vboxwebsrv"
+  echo "VBOX_CHROOT_RUN=$DIR/bin/run"
+}
+
+cmd_bind() {
+  need_root
+  local d
+  d=$(realpath -m "$1")
+  [ -f "$DIR/.ready" ] || die "not set up: run $0 setup"
+  [ -d "$d" ] || die "$d is not a directory"
+  mkdir -p "$ROOT$d"
+  mountpoint -q "$ROOT$d" || mount --bind "$d" "$ROOT$d"
+}
+
+cmd_unbind() {
+  need_root
+  local d
+  d=$(realpath -m "$1")
+  unmount_all "$ROOT$d"
+  rmdir "$ROOT$d" 2>/dev/null || true
+}
+
+cmd_teardown() {
+  need_root
+  [ -d "$ROOT" ] || exit 0
+  # Processes whose root is the chroot were started through its wrappers (VBoxSVC, vboxwebsrv, VMs).
+  local p pids=()
+  for p in /proc/[0-9]*; do
+    [ "$(readlink "$p/root" 2>/dev/null)" = "$ROOT" ] && pids+=("${p#/proc/}")
+  done
+  if [ ${#pids[@]} -gt 0 ]; then
+    kill "${pids[@]}" 2>/dev/null || true
+    for _ in $(seq 50); do
+      local alive=0
+      for p in "${pids[@]}"; do [ -d "/proc/$p" ] && alive=1; done
+      [ $alive = 0 ] && break
+      sleep 0.1
+    done
+    kill -9 "${pids[@]}" 2>/dev/null || true
+  fi
+  unmount_all "$ROOT"
+  log "unmounted $ROOT"
+}
+
+case "${1:-setup}" in
+  setup) cmd_setup ;;
+  bind) cmd_bind "${2:?directory}" ;;
+  unbind) cmd_unbind "${2:?directory}" ;;
+  run) shift; [ -f "$DIR/.ready" ] || die "not set up: run $0 setup"; exec "$DIR/bin/run" "$@" ;;
+  teardown) cmd_teardown ;;
+  path) echo "$DIR" ;;
+  *) die "usage: $0 setup|bind DIR|unbind DIR|run CMD...|teardown|path" ;;
+esac
