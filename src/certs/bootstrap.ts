@@ -69,11 +69,7 @@ export async function ensureClientCerts(paths: ClientCertPaths, opts: { force?: 
   let clientCertPem = await readIfExists(paths.clientCert);
   let clientKeyPem = await readIfExists(paths.clientKey);
   const clientUsable =
-    caUsable &&
-    clientCertPem &&
-    clientKeyPem &&
-    !certificateStatus(clientCertPem).expiresSoon &&
-    issuedBy(clientCertPem, caCertPem!);
+    caUsable && clientCertPem && clientKeyPem && !certificateStatus(clientCertPem).expiresSoon && issuedBy(clientCertPem, caCertPem!);
   if (!clientUsable) {
     clientKeyPem = await generateRsaKey();
     clientCertPem = createCertificate({

@@ -132,4 +132,3 @@ export function issuedBy(certPem: string, caPem: string): boolean {
 export function keyMatches(certPem: string, keyPem: string): boolean {
   return new X509Certificate(certPem).checkPrivateKey(createPrivateKey(keyPem));
 }
-

@@ -50,9 +50,17 @@ export function buildProgram(): Command {
     .enablePositionalOptions()
     .addOption(new Option('-s, --storage-path <path>', 'Configures storage path').env('MACHINE_STORAGE_PATH').default(defaultStoragePath()))
     .addOption(new Option('-D, --debug', 'Enable debug mode').env('MACHINE_DEBUG'))
-    .addOption(new Option('--native-ssh', 'Accepted for compatibility: machine always uses its built-in SSH client').env('MACHINE_NATIVE_SSH').hideHelp())
+    .addOption(
+      new Option('--native-ssh', 'Accepted for compatibility: machine always uses its built-in SSH client')
+        .env('MACHINE_NATIVE_SSH')
+        .hideHelp(),
+    )
     .addOption(new Option('--github-api-token <token>', 'Accepted for compatibility; unused').env('MACHINE_GITHUB_API_TOKEN').hideHelp())
-    .addOption(new Option('--bugsnag-api-token <token>', 'Accepted for compatibility; machine never sends crash reports').env('MACHINE_BUGSNAG_API_TOKEN').hideHelp());
+    .addOption(
+      new Option('--bugsnag-api-token <token>', 'Accepted for compatibility; machine never sends crash reports')
+        .env('MACHINE_BUGSNAG_API_TOKEN')
+        .hideHelp(),
+    );
 
   program.on('command:*', (operands: string[]) => {
     process.stderr.write(`machine: '${operands[0]}' is not a machine command. See 'machine --help'.\n`);
@@ -63,16 +71,37 @@ export function buildProgram(): Command {
     .command('create')
     .description('Create a machine')
     .argument('[name...]', 'machine name')
-    .addOption(new Option('-d, --driver <driver>', 'Driver to create machine with.').env('MACHINE_DRIVER').default(defaultDriverName()).choices(DRIVERS.map((d) => d.name)))
+    .addOption(
+      new Option('-d, --driver <driver>', 'Driver to create machine with.')
+        .env('MACHINE_DRIVER')
+        .default(defaultDriverName())
+        .choices(DRIVERS.map((d) => d.name)),
+    )
     .option('--engine-env <env>', 'Specify environment variables to set in the engine (NAME=value, repeatable)', collect)
     .option('--engine-insecure-registry <registry>', 'Specify insecure registries to allow with the created engine (repeatable)', collect)
-    .addOption(new Option('--engine-install-url <url>', 'Accepted for compatibility; boot2docker ignores it').env('MACHINE_DOCKER_INSTALL_URL').hideHelp())
+    .addOption(
+      new Option('--engine-install-url <url>', 'Accepted for compatibility; boot2docker ignores it')
+        .env('MACHINE_DOCKER_INSTALL_URL')
+        .hideHelp(),
+    )
     .option('--engine-label <label>', 'Specify labels for the created engine (repeatable)', collect)
-    .option('--engine-opt <flag=value>', 'Specify arbitrary flags to include with the created engine in the form flag=value (repeatable)', collect)
-    .addOption(new Option('--engine-registry-mirror <url>', 'Specify registry mirrors to use (repeatable)').env('ENGINE_REGISTRY_MIRROR').argParser(collect))
+    .option(
+      '--engine-opt <flag=value>',
+      'Specify arbitrary flags to include with the created engine in the form flag=value (repeatable)',
+      collect,
+    )
+    .addOption(
+      new Option('--engine-registry-mirror <url>', 'Specify registry mirrors to use (repeatable)')
+        .env('ENGINE_REGISTRY_MIRROR')
+        .argParser(collect),
+    )
     .option('--engine-storage-driver <driver>', 'Specify a storage driver to use with the engine')
     .option('--tls-san <san>', 'Support extra SANs for TLS certs (repeatable)', collect)
-    .addOption(new Option('--boot2docker-url <url>', 'The boot2docker ISO for any driver: a path, file:// or http(s):// URL').env('MACHINE_BOOT2DOCKER_URL'))
+    .addOption(
+      new Option('--boot2docker-url <url>', 'The boot2docker ISO for any driver: a path, file:// or http(s):// URL').env(
+        'MACHINE_BOOT2DOCKER_URL',
+      ),
+    )
     .option('--keep-on-failure', 'Keep what a failed create made, for inspection (remove it with "machine rm -f")')
     .addOption(new Option('--format <format>', 'Print the result as json (progress goes to stderr)').choices(['json']))
     .addOption(new Option('--swarm', 'Classic Swarm (not supported)').hideHelp())
@@ -82,13 +111,16 @@ export function buildProgram(): Command {
   create.action(
     action(async (ctx, names: string[], opts: Record<string, unknown>) => {
       const { create: run } = await import('../commands/create.js');
-      const driverFlags = Object.fromEntries(
-        DRIVERS.flatMap((d) => d.flags).map((spec) => [spec.name, opts[camel(spec.name)]]),
-      ) as Record<string, string | number | boolean | string[] | undefined>;
+      const driverFlags = Object.fromEntries(DRIVERS.flatMap((d) => d.flags).map((spec) => [spec.name, opts[camel(spec.name)]])) as Record<
+        string,
+        string | number | boolean | string[] | undefined
+      >;
       const result = await run(ctx.store, names, opts as never, driverFlags);
       if (opts.format === 'json') return line(JSON.stringify(result, null, 2));
       line('Docker is up and running!');
-      line(`To see how to connect your Docker Client to the Docker Engine running on this virtual machine, run: ${ctx.commandLine.split(' ')[0]} env ${result.name}`);
+      line(
+        `To see how to connect your Docker Client to the Docker Engine running on this virtual machine, run: ${ctx.commandLine.split(' ')[0]} env ${result.name}`,
+      );
     }),
   );
 
@@ -111,14 +143,22 @@ export function buildProgram(): Command {
     .command('env')
     .description('Display the commands to set up the environment for the Docker client')
     .argument('[name...]')
-    .option('--shell <shell>', 'Force environment to be configured for a specified shell: [bash, zsh, fish, powershell, pwsh, cmd, tcsh, csh, emacs, nushell], default is auto-detect')
+    .option(
+      '--shell <shell>',
+      'Force environment to be configured for a specified shell: [bash, zsh, fish, powershell, pwsh, cmd, tcsh, csh, emacs, nushell], default is auto-detect',
+    )
     .option('-u, --unset', 'Unset variables instead of setting them')
     .option('--no-proxy', 'Add machine IP to NO_PROXY environment variable')
     .addOption(new Option('--swarm', 'Display the Swarm config instead of the Docker daemon (not supported)').hideHelp())
     .action(
       action(async (ctx, names: string[], opts: { shell?: string; unset?: boolean; proxy?: boolean; swarm?: boolean }) => {
         const { env, renderEnvResult } = await import('../commands/env.js');
-        const result = await env(ctx.store, names, { shell: opts.shell, unset: opts.unset, noProxy: opts.proxy === false, swarm: opts.swarm });
+        const result = await env(ctx.store, names, {
+          shell: opts.shell,
+          unset: opts.unset,
+          noProxy: opts.proxy === false,
+          swarm: opts.swarm,
+        });
         if (result.notice) process.stderr.write(`${result.notice}\n\n`);
         out(renderEnvResult(result, ctx.commandLine));
       }),

@@ -26,15 +26,20 @@ export async function create(store: Store, names: string[], opts: CreateOptions,
   if (names.length === 0) throw new MachineError('Error: No machine name specified', { fix: 'usage: machine create [OPTIONS] NAME' });
   if (names.length > 1) throw new MachineError(`Invalid command line. Found extra arguments [${names.slice(1).join(' ')}]`);
   if (opts.swarm || opts.swarmMaster || opts.swarmDiscovery) {
-    throw new MachineError('Classic Swarm (--swarm*) is not supported: Docker retired it', { fix: 'run "docker swarm init" on the machine instead' });
+    throw new MachineError('Classic Swarm (--swarm*) is not supported: Docker retired it', {
+      fix: 'run "docker swarm init" on the machine instead',
+    });
   }
   for (const opt of opts.engineOpt ?? []) {
     if (!/^[a-zA-Z0-9][\w-]*(=.*)?$/.test(opt)) {
-      throw new MachineError(`--engine-opt "${opt}" is not a daemon flag`, { fix: 'use the form flag=value, e.g. --engine-opt log-level=debug' });
+      throw new MachineError(`--engine-opt "${opt}" is not a daemon flag`, {
+        fix: 'use the form flag=value, e.g. --engine-opt log-level=debug',
+      });
     }
   }
   for (const env of opts.engineEnv ?? []) {
-    if (!/^[A-Za-z_][A-Za-z0-9_]*=/.test(env)) throw new MachineError(`--engine-env "${env}" is not NAME=value`, { fix: 'e.g. --engine-env HTTP_PROXY=http://proxy:3128' });
+    if (!/^[A-Za-z_][A-Za-z0-9_]*=/.test(env))
+      throw new MachineError(`--engine-env "${env}" is not NAME=value`, { fix: 'e.g. --engine-env HTTP_PROXY=http://proxy:3128' });
   }
   const engine = defaultEngineOptions();
   engine.Env = opts.engineEnv ?? [];

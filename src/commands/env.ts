@@ -22,10 +22,13 @@ export interface EnvResult {
 export function detectShell(flag?: string): { shell: Shell; notice?: string } {
   if (flag) return { shell: shellFromName(flag) };
   if (process.platform === 'win32' && !process.env.SHELL) {
-    return { shell: 'powershell', notice: 'You can further specify your shell with either \'cmd\' or \'powershell\' with the --shell flag.' };
+    return { shell: 'powershell', notice: "You can further specify your shell with either 'cmd' or 'powershell' with the --shell flag." };
   }
   if (process.env.SHELL) return { shell: shellFromName(process.env.SHELL) };
-  return { shell: 'bash', notice: "The lines below are for a sh/bash shell, you can specify the shell you're using, with the --shell flag." };
+  return {
+    shell: 'bash',
+    notice: "The lines below are for a sh/bash shell, you can specify the shell you're using, with the --shell flag.",
+  };
 }
 
 const MACHINE_VARS = ['DOCKER_TLS_VERIFY', 'DOCKER_HOST', 'DOCKER_CERT_PATH', 'DOCKER_MACHINE_NAME'];
@@ -43,7 +46,9 @@ function noProxyVar(): { name: string; value: string } {
  */
 export async function env(store: Store, names: string[], opts: EnvOptions): Promise<EnvResult> {
   if (opts.swarm) {
-    throw new MachineError('Error: --swarm is not supported: classic Swarm was retired by Docker', { fix: 'use "docker swarm" on the machine instead' });
+    throw new MachineError('Error: --swarm is not supported: classic Swarm was retired by Docker', {
+      fix: 'use "docker swarm" on the machine instead',
+    });
   }
   const { shell, notice } = detectShell(opts.shell);
   if (opts.unset) {
@@ -70,7 +75,10 @@ export async function env(store: Store, names: string[], opts: EnvOptions): Prom
   if (opts.noProxy) {
     const { name: varName, value } = noProxyVar();
     const ip = new URL(url.replace(/^tcp:/, 'http:')).hostname;
-    const entries = value.split(',').map((e) => e.trim()).filter(Boolean);
+    const entries = value
+      .split(',')
+      .map((e) => e.trim())
+      .filter(Boolean);
     vars.push({ name: varName, value: entries.includes(ip) ? value : entries.length ? `${value},${ip}` : ip });
   }
   return { shell, vars, notice };

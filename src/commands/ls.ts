@@ -31,10 +31,22 @@ export interface LsOptions {
   format?: string;
 }
 
-const DEFAULT_FORMAT = 'table {{ .Name }}\t{{ .Active }}\t{{ .DriverName}}\t{{ .State }}\t{{ .URL }}\t{{ .Swarm }}\t{{ .DockerVersion }}\t{{ .Error}}';
+const DEFAULT_FORMAT =
+  'table {{ .Name }}\t{{ .Active }}\t{{ .DriverName}}\t{{ .State }}\t{{ .URL }}\t{{ .Swarm }}\t{{ .DockerVersion }}\t{{ .Error}}';
 const HEADERS: Record<string, string> = {
-  Name: 'NAME', Active: 'ACTIVE', ActiveHost: 'ACTIVE_HOST', ActiveSwarm: 'ACTIVE_SWARM', DriverName: 'DRIVER', State: 'STATE',
-  URL: 'URL', Swarm: 'SWARM', DockerVersion: 'DOCKER', Error: 'ERRORS', ResponseTime: 'RESPONSE', SwarmOptions: 'SWARM_OPTIONS', EngineOptions: 'ENGINE_OPTIONS',
+  Name: 'NAME',
+  Active: 'ACTIVE',
+  ActiveHost: 'ACTIVE_HOST',
+  ActiveSwarm: 'ACTIVE_SWARM',
+  DriverName: 'DRIVER',
+  State: 'STATE',
+  URL: 'URL',
+  Swarm: 'SWARM',
+  DockerVersion: 'DOCKER',
+  Error: 'ERRORS',
+  ResponseTime: 'RESPONSE',
+  SwarmOptions: 'SWARM_OPTIONS',
+  EngineOptions: 'ENGINE_OPTIONS',
 };
 
 interface Filters {
@@ -90,8 +102,19 @@ function duration(ms: number): string {
 async function evaluate(store: Store, name: string, needVersion: boolean): Promise<LsRow> {
   const started = Date.now();
   const row: LsRow = {
-    Name: name, Active: '-', ActiveHost: false, ActiveSwarm: false, DriverName: 'not found', State: 'Error', URL: '', Swarm: '',
-    DockerVersion: 'Unknown', Error: '', ResponseTime: '', SwarmOptions: null, EngineOptions: null,
+    Name: name,
+    Active: '-',
+    ActiveHost: false,
+    ActiveSwarm: false,
+    DriverName: 'not found',
+    State: 'Error',
+    URL: '',
+    Swarm: '',
+    DockerVersion: 'Unknown',
+    Error: '',
+    ResponseTime: '',
+    SwarmOptions: null,
+    EngineOptions: null,
   };
   try {
     if (await store.isHalfCreated(name)) row.Error = store.halfCreated(name).line;
@@ -123,8 +146,19 @@ function withTimeout(store: Store, name: string, seconds: number, needVersion: b
   return new Promise((resolve) => {
     const timer = setTimeout(() => {
       resolve({
-        Name: name, Active: '-', ActiveHost: false, ActiveSwarm: false, DriverName: '', State: 'Timeout', URL: '', Swarm: '',
-        DockerVersion: 'Unknown', Error: '', ResponseTime: 'timeout', SwarmOptions: null, EngineOptions: null,
+        Name: name,
+        Active: '-',
+        ActiveHost: false,
+        ActiveSwarm: false,
+        DriverName: '',
+        State: 'Timeout',
+        URL: '',
+        Swarm: '',
+        DockerVersion: 'Unknown',
+        Error: '',
+        ResponseTime: 'timeout',
+        SwarmOptions: null,
+        EngineOptions: null,
       });
     }, seconds * 1000);
     timer.unref();

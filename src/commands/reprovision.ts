@@ -90,4 +90,3 @@ async function sameFile(a: string, b: string): Promise<boolean> {
   const [ba, bb] = await Promise.all([fs.readFile(a), fs.readFile(b)]);
   return ba.equals(bb);
 }
-

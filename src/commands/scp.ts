@@ -101,7 +101,10 @@ async function copy(from: Side, to: Side, recursive?: boolean): Promise<void> {
 
 async function copyTree(from: Side, src: string, to: Side, dest: string, st: Stat): Promise<void> {
   if (!st.isDir) return copyFile(from, src, to, dest, st.mode);
-  if (to.sftp) await promisify<void>((cb) => to.sftp!.mkdir(dest, { mode: st.mode }, (err) => cb(err && (err as { code?: number }).code !== 4 ? err : null, undefined)));
+  if (to.sftp)
+    await promisify<void>((cb) =>
+      to.sftp!.mkdir(dest, { mode: st.mode }, (err) => cb(err && (err as { code?: number }).code !== 4 ? err : null, undefined)),
+    );
   else await fs.mkdir(dest, { recursive: true, mode: st.mode });
   const names = from.sftp
     ? (await promisify<import('ssh2').FileEntry[]>((cb) => from.sftp!.readdir(src, cb))).map((e) => e.filename)

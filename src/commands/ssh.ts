@@ -19,7 +19,8 @@ export async function ssh(store: Store, name: string, command: string[]): Promis
   const session = await SshSession.connect(await host.sshTarget());
   try {
     if (!command.length) {
-      if (!process.stdin.isTTY) return await session.exec('sh -l', { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr });
+      if (!process.stdin.isTTY)
+        return await session.exec('sh -l', { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr });
       return await session.shell({ stdin: process.stdin, stdout: process.stdout, stderr: process.stderr });
     }
     return await session.exec(command.join(' '), {

@@ -61,7 +61,15 @@ export function dockerRequest(
 }
 
 function describeTlsError(err: NodeJS.ErrnoException, ep: DockerEndpoint): Error {
-  const tlsCodes = ['ERR_TLS_CERT_ALTNAME_INVALID', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'CERT_HAS_EXPIRED', 'CERT_NOT_YET_VALID', 'DEPTH_ZERO_SELF_SIGNED_CERT', 'SELF_SIGNED_CERT_IN_CHAIN', 'CERT_SIGNATURE_FAILURE'];
+  const tlsCodes = [
+    'ERR_TLS_CERT_ALTNAME_INVALID',
+    'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+    'CERT_HAS_EXPIRED',
+    'CERT_NOT_YET_VALID',
+    'DEPTH_ZERO_SELF_SIGNED_CERT',
+    'SELF_SIGNED_CERT_IN_CHAIN',
+    'CERT_SIGNATURE_FAILURE',
+  ];
   if (err.code && tlsCodes.includes(err.code)) {
     return new TlsCertificateError(`There was an error validating certificates for host "${ep.host}:${ep.port}": ${err.message}`);
   }

@@ -1,4 +1,3 @@
-
 export type Shell = 'bash' | 'fish' | 'powershell' | 'pwsh' | 'cmd' | 'tcsh' | 'emacs' | 'nushell';
 export const SHELLS: Shell[] = ['bash', 'fish', 'powershell', 'pwsh', 'cmd', 'tcsh', 'emacs', 'nushell'];
 

@@ -56,7 +56,14 @@ export class Host {
       });
     }
     const ep = this.driver.sshEndpoint();
-    return { host: ep.host, port: ep.port, user: this.config.Driver.SSHUser || 'docker', privateKey, knownHostsFile: this.knownHostsFile, name: this.name };
+    return {
+      host: ep.host,
+      port: ep.port,
+      user: this.config.Driver.SSHUser || 'docker',
+      privateKey,
+      knownHostsFile: this.knownHostsFile,
+      name: this.name,
+    };
   }
 
   /** The client side of TLS: DOCKER_CERT_PATH's ca.pem, cert.pem and key.pem. */
@@ -86,7 +93,14 @@ export class Host {
   /** Every address a client may use for the daemon: the server certificate must cover them all. */
   async certHosts(): Promise<string[]> {
     const ep = await this.driver.dockerEndpoint();
-    const hosts = ['localhost', '127.0.0.1', this.name, ep.host, ...this.config.HostOptions.AuthOptions.ServerCertSANs, ...(await this.driver.certHosts())];
+    const hosts = [
+      'localhost',
+      '127.0.0.1',
+      this.name,
+      ep.host,
+      ...this.config.HostOptions.AuthOptions.ServerCertSANs,
+      ...(await this.driver.certHosts()),
+    ];
     return [...new Set(hosts.filter(Boolean))];
   }
 

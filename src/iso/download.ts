@@ -33,7 +33,8 @@ export async function download(
       fix: 'check the URL and your network; behind a proxy set HTTPS_PROXY',
     });
   }
-  if (!res.ok || !res.body) throw new MachineError(`Could not download ${u}: HTTP ${res.status} ${res.statusText}`, { fix: 'check the URL' });
+  if (!res.ok || !res.body)
+    throw new MachineError(`Could not download ${u}: HTTP ${res.status} ${res.statusText}`, { fix: 'check the URL' });
   const total = Number(res.headers.get('content-length')) || undefined;
   const hash = createHash('sha256');
   let received = 0;
@@ -52,7 +53,9 @@ export async function download(
     await pipeline(body, createWriteStream(tmp, { mode: 0o644 }), { signal: opts.signal });
     const sha256 = hash.digest('hex');
     if (expected && sha256 !== expected) {
-      throw new MachineError(`The download of ${u} is corrupt: its sha256 is ${sha256}, expected ${expected}`, { fix: 'try again, or check the URL' });
+      throw new MachineError(`The download of ${u} is corrupt: its sha256 is ${sha256}, expected ${expected}`, {
+        fix: 'try again, or check the URL',
+      });
     }
     await fs.rename(tmp, dest);
     opts.onProgress?.({ received, total });

@@ -40,7 +40,9 @@ export async function recipeKey(root = PROJECT_ROOT): Promise<string> {
   files.sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b)));
   const outer = createHash('sha256');
   for (const rel of files) {
-    const inner = createHash('sha256').update(await fs.readFile(path.join(root, rel))).digest('hex');
+    const inner = createHash('sha256')
+      .update(await fs.readFile(path.join(root, rel)))
+      .digest('hex');
     outer.update(`${rel}\0${inner}\n`);
   }
   return outer.digest('hex').slice(0, 16);

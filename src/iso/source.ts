@@ -52,7 +52,8 @@ export async function resolveIso(
   } else if (url) {
     file = url.startsWith('file://') ? fileURLToPath(url) : path.resolve(url);
     source = file;
-    if (!(await exists(file))) throw new MachineError(`The boot2docker ISO ${file} does not exist`, { fix: 'check the --boot2docker-url path' });
+    if (!(await exists(file)))
+      throw new MachineError(`The boot2docker ISO ${file} does not exist`, { fix: 'check the --boot2docker-url path' });
   } else if (await exists(path.join(cacheDir, 'boot2docker.iso'))) {
     file = path.join(cacheDir, 'boot2docker.iso');
     source = file;
@@ -89,9 +90,16 @@ export async function buildIso(report: (line: string) => void): Promise<string> 
   });
   const res = await child;
   if (res.exitCode !== 0 || !(await exists(target))) {
-    throw new MachineError(`Building the ISO failed (exit ${res.exitCode}): ${String(res.all ?? '').trim().split('\n').slice(-3).join(' / ')}`, {
-      fix: `run "bash ${script}" to see the whole log`,
-    });
+    throw new MachineError(
+      `Building the ISO failed (exit ${res.exitCode}): ${String(res.all ?? '')
+        .trim()
+        .split('\n')
+        .slice(-3)
+        .join(' / ')}`,
+      {
+        fix: `run "bash ${script}" to see the whole log`,
+      },
+    );
   }
   return target;
 }

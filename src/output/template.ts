@@ -9,7 +9,10 @@ export function renderTemplate(template: string, data: unknown, opts: { sortKeys
   const json = (v: unknown, indent?: number) => JSON.stringify(opts.sortKeys ? sorted(v ?? null) : (v ?? null), null, indent);
   return unescape(template).replace(/\{\{-?\s*(.*?)\s*-?\}\}/g, (_, expr: string) => {
     const m = /^(?:(json|prettyjson)\s+)?(\.[\w.]*)$/.exec(expr);
-    if (!m) throw new MachineError(`Template error: unsupported expression "{{${expr}}}"`, { fix: 'use field paths like {{.Name}}, or {{json .Field}}' });
+    if (!m)
+      throw new MachineError(`Template error: unsupported expression "{{${expr}}}"`, {
+        fix: 'use field paths like {{.Name}}, or {{json .Field}}',
+      });
     const value = lookup(data, m[2]!);
     if (m[1] === 'json') return json(value);
     if (m[1] === 'prettyjson') return json(value, 4);
@@ -21,7 +24,11 @@ export function renderTemplate(template: string, data: unknown, opts: { sortKeys
 function sorted(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(sorted);
   if (value === null || typeof value !== 'object') return value;
-  return Object.fromEntries(Object.keys(value).sort().map((k) => [k, sorted((value as Record<string, unknown>)[k])]));
+  return Object.fromEntries(
+    Object.keys(value)
+      .sort()
+      .map((k) => [k, sorted((value as Record<string, unknown>)[k])]),
+  );
 }
 
 function lookup(data: unknown, path: string): unknown {
@@ -39,7 +46,10 @@ function lookup(data: unknown, path: string): unknown {
 function format(value: unknown): string {
   if (value === null || value === undefined) return '<nil>';
   if (Array.isArray(value)) return `[${value.map(format).join(' ')}]`;
-  if (typeof value === 'object') return `map[${Object.entries(value).map(([k, v]) => `${k}:${format(v)}`).join(' ')}]`;
+  if (typeof value === 'object')
+    return `map[${Object.entries(value)
+      .map(([k, v]) => `${k}:${format(v)}`)
+      .join(' ')}]`;
   return String(value);
 }
 

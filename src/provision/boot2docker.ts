@@ -76,10 +76,13 @@ export async function provisionBoot2docker(ssh: SshSession, spec: ProvisionSpec,
 
   if (currentHostname !== spec.hostname || savedHostname !== spec.hostname) {
     report(`Setting hostname "${spec.hostname}"`);
-    await ssh.check(`sudo /usr/bin/sethostname ${spec.hostname} && sudo mkdir -p ${B2D_DIR}/etc && sudo tee ${REMOTE.hostname} >/dev/null`, {
-      stdin: hostnameLine,
-      what: 'Setting the hostname',
-    });
+    await ssh.check(
+      `sudo /usr/bin/sethostname ${spec.hostname} && sudo mkdir -p ${B2D_DIR}/etc && sudo tee ${REMOTE.hostname} >/dev/null`,
+      {
+        stdin: hostnameLine,
+        what: 'Setting the hostname',
+      },
+    );
     written.push(REMOTE.hostname);
   }
 
@@ -87,10 +90,13 @@ export async function provisionBoot2docker(ssh: SshSession, spec: ProvisionSpec,
   if (changed.length) report(`Writing ${changed.map((f) => f.path.slice(B2D_DIR.length + 1)).join(', ')}`);
   for (const f of changed) {
     // Through stdin, never through the command line: nothing is interpreted by a shell.
-    await ssh.check(`sudo mkdir -p ${B2D_DIR} && sudo sh -c 'umask 077; cat > ${f.path}.new && chmod ${f.mode} ${f.path}.new && mv ${f.path}.new ${f.path}'`, {
-      stdin: f.content,
-      what: `Writing ${f.path}`,
-    });
+    await ssh.check(
+      `sudo mkdir -p ${B2D_DIR} && sudo sh -c 'umask 077; cat > ${f.path}.new && chmod ${f.mode} ${f.path}.new && mv ${f.path}.new ${f.path}'`,
+      {
+        stdin: f.content,
+        what: `Writing ${f.path}`,
+      },
+    );
     written.push(f.path);
   }
 

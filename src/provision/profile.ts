@@ -45,5 +45,8 @@ function singleQuoteBody(s: string): string {
 
 /** Go's %q for printable ASCII, plus escaping what sh would expand inside double quotes. */
 function doubleQuote(s: string): string {
-  return `"${s.replace(/[\\"$`]/g, (c) => `\\${c}`).replace(/\n/g, '\\n').replace(/\t/g, '\\t')}"`;
+  return `"${s
+    .replace(/[\\"$`]/g, (c) => `\\${c}`)
+    .replace(/\n/g, '\\n')
+    .replace(/\t/g, '\\t')}"`;
 }

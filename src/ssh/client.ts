@@ -30,10 +30,13 @@ export interface RunResult {
 
 export class HostKeyMismatch extends MachineError {
   constructor(target: SshTarget, got: string) {
-    super(`The SSH host key of machine "${target.name}" changed: it presented ${got.slice(0, 40)}..., not the key pinned in ${target.knownHostsFile}`, {
-      exitCode: 1,
-      fix: `if the VM was really re-created outside machine, delete that file and try again`,
-    });
+    super(
+      `The SSH host key of machine "${target.name}" changed: it presented ${got.slice(0, 40)}..., not the key pinned in ${target.knownHostsFile}`,
+      {
+        exitCode: 1,
+        fix: `if the VM was really re-created outside machine, delete that file and try again`,
+      },
+    );
   }
 }
 
@@ -47,7 +50,11 @@ export class SshSession {
   ) {}
 
   static async connect(target: SshTarget, timeoutMs = 15_000): Promise<SshSession> {
-    const pinned = (await readIfExists(target.knownHostsFile))?.split('\n').map((l) => l.trim()).filter(Boolean) ?? [];
+    const pinned =
+      (await readIfExists(target.knownHostsFile))
+        ?.split('\n')
+        .map((l) => l.trim())
+        .filter(Boolean) ?? [];
     let seen: string | undefined;
     const config: ConnectConfig = {
       host: target.host,
@@ -74,9 +81,11 @@ export class SshSession {
         failed = (err) => {
           failed = undefined;
           if (err.level === 'client-authentication') {
-            reject(new MachineError(`SSH login to machine "${target.name}" as ${target.user} with its key was refused`, {
-              fix: 'check that the machine was created by this tool or re-provision it',
-            }));
+            reject(
+              new MachineError(`SSH login to machine "${target.name}" as ${target.user} with its key was refused`, {
+                fix: 'check that the machine was created by this tool or re-provision it',
+              }),
+            );
           } else if (seen && pinned.length && !pinned.includes(seen)) reject(new HostKeyMismatch(target, seen));
           else reject(err);
         };
@@ -116,13 +125,18 @@ export class SshSession {
     const res = await this.run(command, opts);
     if (res.code !== 0) {
       const detail = (res.stderr || res.stdout).trim().split('\n').slice(-3).join(' / ');
-      throw new MachineError(`${opts.what ?? `Command "${command.split('\n')[0]}"`} failed on machine "${this.target.name}" (exit ${res.code})${detail ? `: ${detail}` : ''}`);
+      throw new MachineError(
+        `${opts.what ?? `Command "${command.split('\n')[0]}"`} failed on machine "${this.target.name}" (exit ${res.code})${detail ? `: ${detail}` : ''}`,
+      );
     }
     return res.stdout;
   }
 
   /** Stream a command's I/O to ours (machine ssh NAME -- CMD); resolves to its exit code. */
-  exec(command: string, io: { stdin?: NodeJS.ReadableStream; stdout: NodeJS.WritableStream; stderr: NodeJS.WritableStream; pty?: boolean }): Promise<number> {
+  exec(
+    command: string,
+    io: { stdin?: NodeJS.ReadableStream; stdout: NodeJS.WritableStream; stderr: NodeJS.WritableStream; pty?: boolean },
+  ): Promise<number> {
     return new Promise((resolve, reject) => {
       const opts = io.pty ? { pty: ptyOptions() } : {};
       this.client.exec(command, opts, (err, stream) => {

@@ -43,15 +43,24 @@ export async function waitSshStep(host: Host, report: Report, signal?: AbortSign
 }
 
 /** The certificates the machine must serve: reissued when an address is missing from them. */
-export async function certsStep(host: Host, opts: { force?: boolean; forceClient?: boolean } = {}): Promise<ServerCerts & { caCertPem: string }> {
+export async function certsStep(
+  host: Host,
+  opts: { force?: boolean; forceClient?: boolean } = {},
+): Promise<ServerCerts & { caCertPem: string }> {
   const auth = host.config.HostOptions.AuthOptions;
   const client = await ensureClientCerts(
     { caCert: auth.CaCertPath, caKey: auth.CaPrivateKeyPath, clientCert: auth.ClientCertPath, clientKey: auth.ClientKeyPath },
     { force: opts.forceClient },
   );
-  const server = await ensureServerCert(machineCertPaths(host.dir, auth.ServerCertPath, auth.ServerKeyPath), client, host.name, await host.certHosts(), {
-    force: opts.force,
-  });
+  const server = await ensureServerCert(
+    machineCertPaths(host.dir, auth.ServerCertPath, auth.ServerKeyPath),
+    client,
+    host.name,
+    await host.certHosts(),
+    {
+      force: opts.force,
+    },
+  );
   return { ...server, caCertPem: client.caCertPem };
 }
 
@@ -59,10 +68,16 @@ export function profileOf(host: Host): string {
   return renderProfile(host.config.HostOptions.EngineOptions, host.config.DriverName);
 }
 
-export async function provisionStep(host: Host, ssh: SshSession, report: Report, opts: { forceCerts?: boolean; forceClient?: boolean } = {}): Promise<ProvisionResult> {
+export async function provisionStep(
+  host: Host,
+  ssh: SshSession,
+  report: Report,
+  opts: { forceCerts?: boolean; forceClient?: boolean } = {},
+): Promise<ProvisionResult> {
   await detectBoot2docker(ssh);
   const certs = await certsStep(host, { force: opts.forceCerts, forceClient: opts.forceClient });
-  if (certs.issued) report(`Issued a server certificate for ${(await host.certHosts()).join(', ')}${certs.reason ? ` (${certs.reason})` : ''}`);
+  if (certs.issued)
+    report(`Issued a server certificate for ${(await host.certHosts()).join(', ')}${certs.reason ? ` (${certs.reason})` : ''}`);
   return provisionBoot2docker(
     ssh,
     { hostname: host.name, profile: profileOf(host), caCertPem: certs.caCertPem, serverCertPem: certs.certPem, serverKeyPem: certs.keyPem },

@@ -9,13 +9,7 @@ import { diskHead, type TarFile } from '../iso/userdata.js';
 import type { ProvisionResult } from '../provision/boot2docker.js';
 import { pinHostKey } from '../ssh/client.js';
 import { ensureKeyPair, generateKeyPair } from '../ssh/keys.js';
-import {
-  baseDriverConfig,
-  CONFIG_VERSION,
-  defaultSwarmOptions,
-  type EngineOptions,
-  type HostConfig,
-} from '../store/config.js';
+import { baseDriverConfig, CONFIG_VERSION, defaultSwarmOptions, type EngineOptions, type HostConfig } from '../store/config.js';
 import { type Store, validateName } from '../store/store.js';
 import { certsStep, profileOf, provisionStep, waitDockerStep, waitSshStep } from './bringup.js';
 import { pipeline } from './runner.js';
@@ -131,75 +125,75 @@ export async function createMachine(store: Store, req: CreateRequest): Promise<C
     rendererOptions: { outputBar: 1, persistentOutput: false },
   });
 
-  await store.beginCreate(req.name);
-  const stopListening = onInterrupt(() => abort.abort(new MachineError('Interrupted', { exitCode: 130 })));
-  try {
-    await pipeline<Ctx>(
-      [
-        step('Running pre-create checks', (report) => driver.preCreateCheck(report), 3),
-        {
-          title: 'Preparing keys, certificates and the ISO',
-          task: (_, task) =>
-            task.newListr(
-              [
-                step('Generating keys and certificates', async () => {
-                  ctx.publicKey = (await ensureKeyPair(keyPath)).publicKey;
-                  await certsStep(host);
-                }),
-                step('Getting the boot2docker ISO', async (report) => {
-                  ctx.iso = await resolveIso(driverConfig.Boot2DockerURL as string, store.cacheDir, { report, signal });
-                  report(`Using ${ctx.iso.info.volumeId} from ${ctx.iso.source}`);
-                  await installIso(ctx.iso, dir);
-                }),
-              ],
-              { concurrent: true, exitOnError: true },
-            ),
-        },
-        step('Creating the VM', async (report) => {
-          const iso = ctx.iso!;
-          const preseed = iso.preseed ? await preseedFiles(host) : undefined;
-          await driver.create({ head: await diskHead(ctx.publicKey!, preseed), isoPath: path.join(dir, 'boot2docker.iso') }, report);
-          await host.save();
-        }),
-        step('Starting the VM', async (report) => {
-          await driver.start(report);
-          await host.save();
-        }),
-        step('Waiting for SSH and provisioning Docker', async (report) => {
-          const ssh = await waitSshStep(host, report, signal);
-          try {
-            ctx.provision = await provisionStep(host, ssh, report);
-          } finally {
-            ssh.close();
-          }
-        }),
-        step('Waiting for Docker to answer over TLS', () => waitDockerStep(host, signal)),
-      ],
-      { ctx, stream: req.stream },
-    ).run();
-    await host.save();
-    await store.endCreate(req.name);
-  } catch (err) {
-    const cause = signal.aborted ? (signal.reason as Error) : (ctx.failure ?? err);
-    if (req.keepOnFailure) {
-      await host.save().catch(() => undefined);
-    } else {
-      await driver.remove().catch(() => undefined);
-      await store.remove(req.name).catch(() => undefined);
+  return store.withLock(req.name, async () => {
+    await store.beginCreate(req.name);
+    const stopListening = onInterrupt(() => abort.abort(new MachineError('Interrupted', { exitCode: 130 })));
+    try {
+      await pipeline<Ctx>(
+        [
+          step('Running pre-create checks', (report) => driver.preCreateCheck(report), 3),
+          step('Preparing keys, certificates and the ISO', async (report) => {
+            // Side by side; both settle before a failure is reported, so cleanup never races a write.
+            const results = await Promise.allSettled([
+              (async () => {
+                ctx.publicKey = (await ensureKeyPair(keyPath)).publicKey;
+                await certsStep(host);
+              })(),
+              (async () => {
+                ctx.iso = await resolveIso(driverConfig.Boot2DockerURL as string, store.cacheDir, { report, signal });
+                report(`Using ${ctx.iso.info.volumeId} from ${ctx.iso.source}`);
+                await installIso(ctx.iso, dir);
+              })(),
+            ]);
+            const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+            if (failed) throw failed.reason;
+          }),
+          step('Creating the VM', async (report) => {
+            const iso = ctx.iso!;
+            const preseed = iso.preseed ? await preseedFiles(host) : undefined;
+            await driver.create({ head: await diskHead(ctx.publicKey!, preseed), isoPath: path.join(dir, 'boot2docker.iso') }, report);
+            await host.save();
+          }),
+          step('Starting the VM', async (report) => {
+            await driver.start(report);
+            await host.save();
+          }),
+          step('Waiting for SSH and provisioning Docker', async (report) => {
+            const ssh = await waitSshStep(host, report, signal);
+            try {
+              ctx.provision = await provisionStep(host, ssh, report);
+            } finally {
+              ssh.close();
+            }
+          }),
+          step('Waiting for Docker to answer over TLS', () => waitDockerStep(host, signal)),
+        ],
+        { ctx, stream: req.stream },
+      ).run();
+      await host.save();
+      await store.endCreate(req.name);
+    } catch (err) {
+      const cause = signal.aborted ? (signal.reason as Error) : (ctx.failure ?? err);
+      if (req.keepOnFailure) {
+        await host.save().catch(() => undefined);
+      } else {
+        await driver.remove().catch(() => undefined);
+        await store.remove(req.name).catch(() => undefined);
+      }
+      throw cause instanceof MachineError ? cause : new MachineError(messageOf(cause), { cause });
+    } finally {
+      stopListening();
     }
-    throw cause instanceof MachineError ? cause : new MachineError(messageOf(cause), { cause });
-  } finally {
-    stopListening();
-  }
-  return {
-    name: req.name,
-    driver: req.driverName,
-    url: await host.url(),
-    iso: { source: ctx.iso!.source, volumeId: ctx.iso!.info.volumeId, preseed: ctx.iso!.preseed },
-    provision: ctx.provision!,
-    timings: ctx.timings,
-    totalMs: Date.now() - started,
-  };
+    return {
+      name: req.name,
+      driver: req.driverName,
+      url: await host.url(),
+      iso: { source: ctx.iso!.source, volumeId: ctx.iso!.info.volumeId, preseed: ctx.iso!.preseed },
+      provision: ctx.provision!,
+      timings: ctx.timings,
+      totalMs: Date.now() - started,
+    };
+  });
 }
 
 /** What our ISO extracts into /var/lib/boot2docker on first boot: the result of provisioning. */

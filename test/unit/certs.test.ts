@@ -89,7 +89,7 @@ describe('certificates, checked with the openssl CLI', () => {
     expect(await fs.readFile(path.join(dir, 'ca.pem'), 'utf8')).toBe(client.caCertPem);
   });
 
-  it('reads docker-machine\'s own certificates', () => {
+  it("reads docker-machine's own certificates", () => {
     const server = fixture('docker-machine/store-sample/machines/default/server.pem');
     const ca = fixture('docker-machine/store-sample/certs/ca.pem');
     expect(certificateHosts(server)).toEqual(['localhost', '192.168.99.100']);

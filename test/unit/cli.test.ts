@@ -35,12 +35,20 @@ describe('CLI input validation', () => {
     await rejects(['create', '-d', 'nosuch', 'x'], /argument 'nosuch' is invalid\. Allowed choices are virtualbox, qemu, generic\./);
     const res = await machine(store, ['create', 'x'], { env: { MACHINE_DRIVER: 'nosuch' } });
     expect(res.exitCode).toBe(1);
-    expect(String(res.stderr).trim()).toBe("error: option '-d, --driver <driver>' value 'nosuch' from env 'MACHINE_DRIVER' is invalid. Allowed choices are virtualbox, qemu, generic.");
+    expect(String(res.stderr).trim()).toBe(
+      "error: option '-d, --driver <driver>' value 'nosuch' from env 'MACHINE_DRIVER' is invalid. Allowed choices are virtualbox, qemu, generic.",
+    );
   });
 
   it('bad sizes and counts', async () => {
-    await rejects(['create', '-d', 'qemu', '--qemu-memory', 'lots', 'x'], /'lots' is invalid\. "lots" is not a size: use MB \(2048\) or a unit \(2G, 512M\)/);
-    await rejects(['create', '-d', 'qemu', '--qemu-memory', '100', 'x'], /^--qemu-memory 100 is too small: give the machine at least 256 MB/);
+    await rejects(
+      ['create', '-d', 'qemu', '--qemu-memory', 'lots', 'x'],
+      /'lots' is invalid\. "lots" is not a size: use MB \(2048\) or a unit \(2G, 512M\)/,
+    );
+    await rejects(
+      ['create', '-d', 'qemu', '--qemu-memory', '100', 'x'],
+      /^--qemu-memory 100 is too small: give the machine at least 256 MB/,
+    );
     await rejects(['create', '-d', 'qemu', '--qemu-disk-size', '10M', 'x'], /^--qemu-disk-size 10 is too small/);
     await rejects(['create', '-d', 'qemu', '--qemu-cpu-count', 'two', 'x'], /"two" is not a whole number/);
     const res = await machine(store, ['create', '-d', 'qemu', 'x'], { env: { QEMU_MEMORY: '64' } });
@@ -48,20 +56,29 @@ describe('CLI input validation', () => {
   });
 
   it('engine options and retired Swarm flags', async () => {
-    await rejects(['create', '-d', 'qemu', '--engine-opt', '--log-level=debug', 'x'], /^--engine-opt "--log-level=debug" is not a daemon flag: use the form flag=value/);
+    await rejects(
+      ['create', '-d', 'qemu', '--engine-opt', '--log-level=debug', 'x'],
+      /^--engine-opt "--log-level=debug" is not a daemon flag: use the form flag=value/,
+    );
     await rejects(['create', '-d', 'qemu', '--engine-env', 'NOEQUALS', 'x'], /^--engine-env "NOEQUALS" is not NAME=value/);
     await rejects(['create', '-d', 'qemu', '--swarm', 'x'], /^Classic Swarm \(--swarm\*\) is not supported/);
   });
 
   it('a missing or corrupt ISO fails before any VM exists and leaves nothing', async () => {
-    await rejects(['create', '-d', 'qemu', '--boot2docker-url', '/nonexistent/b2d.iso', 'x'], /The boot2docker ISO \/nonexistent\/b2d\.iso does not exist: check the --boot2docker-url path/);
+    await rejects(
+      ['create', '-d', 'qemu', '--boot2docker-url', '/nonexistent/b2d.iso', 'x'],
+      /The boot2docker ISO \/nonexistent\/b2d\.iso does not exist: check the --boot2docker-url path/,
+    );
     const junk = path.join(store, 'junk.iso');
     await fs.writeFile(junk, Buffer.alloc(100_000, 1));
     await rejects(['create', '-d', 'qemu', '--boot2docker-url', `file://${junk}`, 'x'], /junk\.iso is corrupt or not an ISO/);
   });
 
-  it('names machines that do not exist, with docker-machine\'s words', async () => {
-    await rejects(['status', 'nosuch'], /^Docker machine "nosuch" does not exist\. Use "machine ls" to list machines\. Use "machine create" to add a new one\.$/);
+  it("names machines that do not exist, with docker-machine's words", async () => {
+    await rejects(
+      ['status', 'nosuch'],
+      /^Docker machine "nosuch" does not exist\. Use "machine ls" to list machines\. Use "machine create" to add a new one\.$/,
+    );
     await rejects(['start', 'nosuch'], /^Docker machine "nosuch" does not exist/);
     await rejects(['ip'], /^Error: No machine name\(s\) specified and no "default" machine exists$/);
     await rejects(['env', '-u', 'x'], /^Error: Expected no machine name when the -u flag is present$/);
@@ -89,7 +106,9 @@ describe('CLI input validation', () => {
     await fs.writeFile(path.join(dir, 'config.json'), '{ not json');
     const status = await machine(store, ['status', 'broken']);
     expect(status.exitCode).toBe(1);
-    expect(String(status.stderr)).toMatch(/^The config of machine "broken" is corrupt \(.*\): fix the JSON by hand or remove the machine with "machine rm -f broken"$/);
+    expect(String(status.stderr)).toMatch(
+      /^The config of machine "broken" is corrupt \(.*\): fix the JSON by hand or remove the machine with "machine rm -f broken"$/,
+    );
     const ls = await machine(store, ['ls']);
     expect(ls.exitCode).toBe(0);
     expect(String(ls.stdout)).toMatch(/^broken\s+-\s+not found\s+Error\s+Unknown\s+The config of machine "broken" is corrupt/m);
@@ -100,7 +119,29 @@ describe('CLI input validation', () => {
   });
 
   it('every command has --help', async () => {
-    const commands = ['create', 'ls', 'env', 'ip', 'url', 'status', 'inspect', 'config', 'ssh', 'scp', 'start', 'stop', 'restart', 'kill', 'rm', 'regenerate-certs', 'provision', 'upgrade', 'active', 'version', 'logs'];
+    const commands = [
+      'create',
+      'ls',
+      'env',
+      'ip',
+      'url',
+      'status',
+      'inspect',
+      'config',
+      'ssh',
+      'scp',
+      'start',
+      'stop',
+      'restart',
+      'kill',
+      'rm',
+      'regenerate-certs',
+      'provision',
+      'upgrade',
+      'active',
+      'version',
+      'logs',
+    ];
     const results = await Promise.all(commands.map((c) => machine(store, [c, '--help'])));
     results.forEach((res, i) => {
       expect(res.exitCode, commands[i]).toBe(0);

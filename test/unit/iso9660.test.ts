@@ -21,7 +21,11 @@ beforeAll(async () => {
     'display boot.msg\ndefault boot2docker\nlabel boot2docker\n\tkernel /boot/vmlinuz64\n\tinitrd /boot/initrd.img\n\tappend loglevel=3 console=ttyS0 console=tty0 noembed nomodeset norestore waitusb=10:LABEL=boot2docker-data base\n',
   );
   iso = path.join(dir, 'test.iso');
-  execFileSync('xorriso', ['-as', 'mkisofs', '-quiet', '-R', '-J', '-V', 'b2d-v19.03.12', '-publisher', 'machine-b2d', '-A', 'Boot2Docker', '-o', iso, root], { stdio: 'ignore' });
+  execFileSync(
+    'xorriso',
+    ['-as', 'mkisofs', '-quiet', '-R', '-J', '-V', 'b2d-v19.03.12', '-publisher', 'machine-b2d', '-A', 'Boot2Docker', '-o', iso, root],
+    { stdio: 'ignore' },
+  );
 });
 afterAll(async () => {
   await fs.rm(dir, { recursive: true, force: true });

@@ -7,9 +7,20 @@ import { cliRun, fixture } from '../helpers/fixtures.js';
 
 function row(over: Partial<LsRow>): LsRow {
   return {
-    Name: 'default', Active: '-', ActiveHost: false, ActiveSwarm: false, DriverName: 'virtualbox', State: 'Running',
-    URL: 'tcp://192.168.99.100:2376', Swarm: '', DockerVersion: 'v19.03.12', Error: '', ResponseTime: '342ms',
-    SwarmOptions: null, EngineOptions: defaultEngineOptions(), ...over,
+    Name: 'default',
+    Active: '-',
+    ActiveHost: false,
+    ActiveSwarm: false,
+    DriverName: 'virtualbox',
+    State: 'Running',
+    URL: 'tcp://192.168.99.100:2376',
+    Swarm: '',
+    DockerVersion: 'v19.03.12',
+    Error: '',
+    ResponseTime: '342ms',
+    SwarmOptions: null,
+    EngineOptions: defaultEngineOptions(),
+    ...over,
   };
 }
 
@@ -25,12 +36,17 @@ describe('ls output matches docker-machine', () => {
     expect(renderLs(rows, {})).toBe(cliRun('75-ls-two').output);
   });
   it('66-ls-newip: an error in the ERRORS column', () => {
-    const error = 'Unable to query docker version: Get "https://192.168.99.101:2376/v1.15/version": x509: certificate is valid for 192.168.99.100, not 192.168.99.101';
-    expect(renderLs([row({ URL: 'tcp://192.168.99.101:2376', DockerVersion: 'Unknown', Error: error })], {})).toBe(cliRun('66-ls-newip').output);
+    const error =
+      'Unable to query docker version: Get "https://192.168.99.101:2376/v1.15/version": x509: certificate is valid for 192.168.99.100, not 192.168.99.101';
+    expect(renderLs([row({ URL: 'tcp://192.168.99.101:2376', DockerVersion: 'Unknown', Error: error })], {})).toBe(
+      cliRun('66-ls-newip').output,
+    );
   });
   it('08-ls-table-custom and 06-ls-format', () => {
     expect(renderLs([row({})], { format: 'table {{.Name}}\\t{{.State}}\\t{{.ResponseTime}}' })).toBe(cliRun('08-ls-table-custom').output);
-    expect(renderLs([row({})], { format: '{{.Name}}: {{.DriverName}} {{.State}} {{.URL}} {{.DockerVersion}} {{.ActiveHost}}' })).toBe(cliRun('06-ls-format').output);
+    expect(renderLs([row({})], { format: '{{.Name}}: {{.DriverName}} {{.State}} {{.URL}} {{.DockerVersion}} {{.ActiveHost}}' })).toBe(
+      cliRun('06-ls-format').output,
+    );
   });
   it('ls-empty: the header alone', () => {
     expect(renderLs([], {})).toBe(fixture('docker-machine/help/ls-empty.txt').replace(/rc=0\n$/, ''));
@@ -56,7 +72,7 @@ describe('templates', () => {
 });
 
 describe('the boot2docker profile', () => {
-  it('is docker-machine\'s exact bytes by default (247 bytes)', () => {
+  it("is docker-machine's exact bytes by default (247 bytes)", () => {
     const p = renderProfile(defaultEngineOptions(), 'virtualbox');
     expect(p).toBe(
       "\nEXTRA_ARGS='\n--label provider=virtualbox\n\n'\nCACERT=/var/lib/boot2docker/ca.pem\nDOCKER_HOST='-H tcp://0.0.0.0:2376'\nDOCKER_STORAGE=overlay2\nDOCKER_TLS=auto\nSERVERKEY=/var/lib/boot2docker/server-key.pem\nSERVERCERT=/var/lib/boot2docker/server.pem\n\n\n",

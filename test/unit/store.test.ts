@@ -42,12 +42,16 @@ describe('store', () => {
 
   it('names a corrupt config.json, a config from the future and a missing machine in one line', async () => {
     const store = new Store(root);
-    await expect(store.load('nosuch')).rejects.toThrow('Docker machine "nosuch" does not exist. Use "machine ls" to list machines. Use "machine create" to add a new one.');
+    await expect(store.load('nosuch')).rejects.toThrow(
+      'Docker machine "nosuch" does not exist. Use "machine ls" to list machines. Use "machine create" to add a new one.',
+    );
     await fs.mkdir(store.machineDir('bad'), { recursive: true });
     await fs.writeFile(store.configPath('bad'), '{"ConfigVersion": 3, "Driver": {');
     const err = await store.load('bad').catch((e: MachineError) => e);
     expect(err).toBeInstanceOf(MachineError);
-    expect((err as MachineError).line).toMatch(/^The config of machine "bad" is corrupt \(.*config\.json: .*\): fix the JSON by hand or remove the machine with "machine rm -f bad"$/);
+    expect((err as MachineError).line).toMatch(
+      /^The config of machine "bad" is corrupt \(.*config\.json: .*\): fix the JSON by hand or remove the machine with "machine rm -f bad"$/,
+    );
     await fs.writeFile(store.configPath('bad'), JSON.stringify({ ConfigVersion: 4, Driver: {}, HostOptions: {} }));
     await expect(store.load('bad')).rejects.toThrow('config version is from the future -- you should upgrade your Docker Machine client');
   });
@@ -82,7 +86,9 @@ describe('store', () => {
     const held = store.withLock('m', () => new Promise<void>((r) => (release = r)));
     await new Promise((r) => setTimeout(r, 50));
     const err = await store.withLock('m', async () => 'never').catch((e: MachineError) => e);
-    expect((err as MachineError).line).toBe('Machine "m" is busy: another machine command is working on it: wait for it to finish and try again');
+    expect((err as MachineError).line).toBe(
+      'Machine "m" is busy: another machine command is working on it: wait for it to finish and try again',
+    );
     release();
     await held;
     expect(await store.withLock('m', async () => 'ok')).toBe('ok');
@@ -90,6 +96,7 @@ describe('store', () => {
 
   it('validates names like docker-machine', () => {
     for (const ok of ['default', 'dev-1', 'a.b', '9lives']) expect(() => validateName(ok)).not.toThrow();
-    for (const bad of ['', '-x', '.x', 'a b', 'a/b', 'x_y', 'a'.repeat(64)]) expect(() => validateName(bad)).toThrow(/Invalid machine name/);
+    for (const bad of ['', '-x', '.x', 'a b', 'a/b', 'x_y', 'a'.repeat(64)])
+      expect(() => validateName(bad)).toThrow(/Invalid machine name/);
   });
 });

@@ -22,7 +22,12 @@ async function entries(archive: Buffer): Promise<Entry[]> {
     const chunks: Buffer[] = [];
     stream.on('data', (c: Buffer) => chunks.push(c));
     stream.on('end', () => {
-      out.push({ name: header.name.replace(/\/$/, ''), type: header.type ?? 'file', mode: header.mode ?? 0, content: Buffer.concat(chunks).toString() });
+      out.push({
+        name: header.name.replace(/\/$/, ''),
+        type: header.type ?? 'file',
+        mode: header.mode ?? 0,
+        content: Buffer.concat(chunks).toString(),
+      });
       next();
     });
   });
@@ -46,7 +51,7 @@ describe('the boot2docker magic userdata disk', () => {
     expect(ours[3]!.content).toBe(`${key}\n`);
   });
 
-  it('starts with the magic string and fits boot2docker\'s 4096-byte read, end marker included', async () => {
+  it("starts with the magic string and fits boot2docker's 4096-byte read, end marker included", async () => {
     const archive = await userdataTar(key);
     expect(archive.subarray(0, MAGIC.length).toString()).toBe(MAGIC);
     expect(docker.subarray(0, MAGIC.length).toString()).toBe(MAGIC);
@@ -63,7 +68,7 @@ describe('the boot2docker magic userdata disk', () => {
     await expect(userdataTar(`ssh-rsa ${'A'.repeat(3000)}`)).rejects.toThrow(/too long for the boot2docker userdata disk/);
   });
 
-  it('puts the preseed archive at 64 KiB, invisible to boot2docker\'s read', async () => {
+  it("puts the preseed archive at 64 KiB, invisible to boot2docker's read", async () => {
     const head = await diskHead(key, [
       { path: 'profile', content: 'EXTRA_ARGS=\n', mode: 0o644 },
       { path: 'server-key.pem', content: 'secret', mode: 0o600 },

@@ -8,8 +8,21 @@ export const genericDefinition: DriverDefinition = {
     { name: 'generic-ip-address', env: 'GENERIC_IP_ADDRESS', type: 'string', arg: '<ip>', description: 'IP Address of machine' },
     { name: 'generic-ssh-port', env: 'GENERIC_SSH_PORT', type: 'int', default: 22, arg: '<port>', description: 'SSH port' },
     { name: 'generic-ssh-user', env: 'GENERIC_SSH_USER', type: 'string', default: 'root', arg: '<user>', description: 'SSH user' },
-    { name: 'generic-ssh-key', env: 'GENERIC_SSH_KEY', type: 'string', arg: '<path>', description: 'SSH private key path (if not provided, default SSH key will be used)' },
-    { name: 'generic-engine-port', env: 'GENERIC_ENGINE_PORT', type: 'int', default: 2376, arg: '<port>', description: 'Docker engine port' },
+    {
+      name: 'generic-ssh-key',
+      env: 'GENERIC_SSH_KEY',
+      type: 'string',
+      arg: '<path>',
+      description: 'SSH private key path (if not provided, default SSH key will be used)',
+    },
+    {
+      name: 'generic-engine-port',
+      env: 'GENERIC_ENGINE_PORT',
+      type: 'int',
+      default: 2376,
+      arg: '<port>',
+      description: 'Docker engine port',
+    },
   ],
   load: () => import('./index.js'),
 };

@@ -24,7 +24,9 @@ export async function probeAccel(qemu: string, cacheDir: string): Promise<{ acce
     }
   }
   const cacheFile = path.join(cacheDir, 'qemu-accel.json');
-  const cached = await readIfExists(cacheFile).then((t) => (t ? (JSON.parse(t) as { qemu: string; accel: Accel; reason: string; at: number }) : undefined)).catch(() => undefined);
+  const cached = await readIfExists(cacheFile)
+    .then((t) => (t ? (JSON.parse(t) as { qemu: string; accel: Accel; reason: string; at: number }) : undefined))
+    .catch(() => undefined);
   if (cached && cached.qemu === qemu && Date.now() - cached.at < CACHE_TTL_MS) return cached;
 
   const verdict = await runProbe(qemu, wanted);
@@ -42,6 +44,7 @@ async function runProbe(qemu: string, accel: Accel): Promise<{ accel: Accel; rea
   );
   const ms = Date.now() - started;
   if (res.timedOut) return { accel: 'tcg', reason: `${accel} did not run an empty VM within ${PROBE_TIMEOUT_MS} ms` };
-  if (res.exitCode !== 0) return { accel: 'tcg', reason: `${accel} failed: ${res.stderr.trim().split('\n').pop() ?? 'exit ' + res.exitCode}` };
+  if (res.exitCode !== 0)
+    return { accel: 'tcg', reason: `${accel} failed: ${res.stderr.trim().split('\n').pop() ?? 'exit ' + res.exitCode}` };
   return { accel, reason: `${accel} ran an empty VM in ${ms} ms` };
 }

@@ -168,25 +168,48 @@ export class QemuDriver implements Driver {
     if (c.Network === 'restricted') netdev.push('restrict=on');
     const cpus = c.CPU < 1 ? os.cpus().length : c.CPU;
     const args = [
-      '-name', `machine-${c.MachineName}`,
-      '-machine', 'pc',
-      '-accel', accel,
-      '-cpu', accel === 'tcg' ? 'max' : 'host',
-      '-smp', String(cpus),
-      '-m', String(c.Memory),
-      '-nodefaults', '-no-user-config', '-display', 'none', '-vga', 'none',
-      '-rtc', 'base=utc',
-      '-netdev', netdev.join(','),
-      '-device', 'virtio-net-pci,netdev=net0',
-      '-drive', `file=${this.diskPath},format=raw,if=none,id=disk0,cache=writeback,discard=unmap`,
-      '-device', 'virtio-blk-pci,drive=disk0',
-      '-drive', `file=${this.isoPath},media=cdrom,if=none,id=cd0,readonly=on`,
-      '-device', 'ide-cd,drive=cd0',
-      '-device', 'virtio-rng-pci',
-      '-chardev', `file,id=serial0,path=${this.consoleLog()}`,
-      '-serial', 'chardev:serial0',
-      '-qmp', `unix:${this.qmpSocket},server=on,wait=off`,
-      '-pidfile', this.pidFile,
+      '-name',
+      `machine-${c.MachineName}`,
+      '-machine',
+      'pc',
+      '-accel',
+      accel,
+      '-cpu',
+      accel === 'tcg' ? 'max' : 'host',
+      '-smp',
+      String(cpus),
+      '-m',
+      String(c.Memory),
+      '-nodefaults',
+      '-no-user-config',
+      '-display',
+      'none',
+      '-vga',
+      'none',
+      '-rtc',
+      'base=utc',
+      '-netdev',
+      netdev.join(','),
+      '-device',
+      'virtio-net-pci,netdev=net0',
+      '-drive',
+      `file=${this.diskPath},format=raw,if=none,id=disk0,cache=writeback,discard=unmap`,
+      '-device',
+      'virtio-blk-pci,drive=disk0',
+      '-drive',
+      `file=${this.isoPath},media=cdrom,if=none,id=cd0,readonly=on`,
+      '-device',
+      'ide-cd,drive=cd0',
+      '-device',
+      'virtio-rng-pci',
+      '-chardev',
+      `file,id=serial0,path=${this.consoleLog()}`,
+      '-serial',
+      'chardev:serial0',
+      '-qmp',
+      `unix:${this.qmpSocket},server=on,wait=off`,
+      '-pidfile',
+      this.pidFile,
       '-daemonize',
     ];
     const boot = c.Boot === 'iso' ? undefined : await this.bootFiles();
@@ -213,7 +236,12 @@ export class QemuDriver implements Driver {
       await this.choosePorts(report);
       const res = await execa(this.binary, await this.args(accel), { reject: false, stdin: 'ignore', cwd: this.env.machineDir });
       if (res.exitCode === 0) break;
-      const detail = (res.stderr || res.stdout).trim().split('\n').filter((l) => !/warning/i.test(l)).pop() ?? `exit code ${res.exitCode}`;
+      const detail =
+        (res.stderr || res.stdout)
+          .trim()
+          .split('\n')
+          .filter((l) => !/warning/i.test(l))
+          .pop() ?? `exit code ${res.exitCode}`;
       // Another program took a port between our check and QEMU's bind: choose again once.
       if (attempt === 1 && /host forwarding rule|Address already in use/i.test(detail)) {
         this.config.SSHPort = 0;
@@ -232,7 +260,11 @@ export class QemuDriver implements Driver {
     report('Sending the ACPI power button');
     await qmp(this.qmpSocket, [{ execute: 'system_powerdown' }]).catch(() => undefined);
     try {
-      await poll(async () => ((await this.pid()) ? undefined : true), { timeoutMs: STOP_TIMEOUT_MS, intervalMs: 250, what: 'the VM to power off' });
+      await poll(async () => ((await this.pid()) ? undefined : true), {
+        timeoutMs: STOP_TIMEOUT_MS,
+        intervalMs: 250,
+        what: 'the VM to power off',
+      });
     } catch {
       report(`The VM did not power off within ${STOP_TIMEOUT_MS / 1000}s; turning it off`);
       await this.kill();

@@ -7,9 +7,11 @@ export async function configFromFlags(flags: FlagValues, base: BaseDriverConfig)
   const memory = Number(flags['qemu-memory'] ?? 1024);
   const cpus = Number(flags['qemu-cpu-count'] ?? 1);
   const disk = Number(flags['qemu-disk-size'] ?? 20000);
-  if (memory < 256) throw new MachineError(`--qemu-memory ${memory} is too small`, { fix: 'give the machine at least 256 MB (1024 is the default)' });
+  if (memory < 256)
+    throw new MachineError(`--qemu-memory ${memory} is too small`, { fix: 'give the machine at least 256 MB (1024 is the default)' });
   if (disk < 1024) throw new MachineError(`--qemu-disk-size ${disk} is too small`, { fix: 'give the machine at least 1024 MB of disk' });
-  if (cpus === 0 || cpus < -1) throw new MachineError(`--qemu-cpu-count ${cpus} is not valid`, { fix: 'use a positive number, or -1 for all host CPUs' });
+  if (cpus === 0 || cpus < -1)
+    throw new MachineError(`--qemu-cpu-count ${cpus} is not valid`, { fix: 'use a positive number, or -1 for all host CPUs' });
   return {
     ...base,
     Memory: memory,
