@@ -47,7 +47,16 @@ export function createCertificate(req: CertRequest): string {
   notBefore.setMinutes(notBefore.getMinutes() - 5);
   cert.validity.notBefore = notBefore;
   cert.validity.notAfter = new Date(notBefore.getTime() + VALIDITY_DAYS * 86_400_000);
-  const subject = [{ shortName: 'O', value: req.org }];
+  // Go's choice of string type: PrintableString when it can hold the value, else UTF8String
+  // ("<bootstrap>"); the docker CLI refuses a PrintableString holding "<".
+  const printable = /^[A-Za-z0-9 '()+,\-./:=?]*$/.test(req.org);
+  const subject = [
+    {
+      shortName: 'O',
+      value: req.org,
+      valueTagClass: (printable ? forge.asn1.Type.PRINTABLESTRING : forge.asn1.Type.UTF8) as unknown as forge.asn1.Class,
+    },
+  ];
   cert.setSubject(subject);
 
   let signer = key;

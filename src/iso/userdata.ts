@@ -25,6 +25,8 @@ export interface TarFile {
   mode: number;
   /** A directory entry when content is absent and this is true. */
   dir?: boolean;
+  /** A symbolic link to this target. */
+  symlink?: string;
 }
 
 const EPOCH = new Date(0);
@@ -38,6 +40,7 @@ export async function makeTar(files: TarFile[]): Promise<Buffer> {
   for (const f of files) {
     const header = { name: f.path, mode: f.mode, uid: 0, gid: 0, mtime: EPOCH };
     if (f.dir) pack.entry({ ...header, type: 'directory' });
+    else if (f.symlink) pack.entry({ ...header, type: 'symlink', linkname: f.symlink });
     else pack.entry({ ...header, type: 'file' }, typeof f.content === 'string' ? Buffer.from(f.content) : (f.content ?? Buffer.alloc(0)));
   }
   pack.finalize();

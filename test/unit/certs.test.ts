@@ -39,6 +39,9 @@ describe('certificates, checked with the openssl CLI', () => {
     expect(client).toMatch(/TLS Web Client Authentication/);
     expect(client).toMatch(/CA:FALSE/);
     expect(openssl('verify', '-CAfile', paths.caCert, '-purpose', 'sslclient', paths.clientCert)).toContain(': OK');
+    // String types as Go writes them: Go (the docker CLI) rejects a PrintableString holding "<".
+    expect(openssl('asn1parse', '-in', paths.clientCert)).toMatch(/UTF8STRING\s+:.+\.<bootstrap>/);
+    expect(openssl('asn1parse', '-in', paths.caCert)).toMatch(/PRINTABLESTRING\s+:[\w.-]+\n/);
 
     // 1080 days from five minutes ago, truncated to the minute.
     const st = certificateStatus(await fs.readFile(paths.caCert, 'utf8'));

@@ -1,0 +1,142 @@
+import { MachineError } from '../../core/errors.js';
+import type { HostEnv } from './hostenv.js';
+import { type VBoxVersion, versionAtLeast } from './parse.js';
+
+/**
+ * Pre-create checks, each with a verdict and a fix. Platform logic reads only what HostEnv gives it,
+ * so the Windows and macOS paths run on Linux in tests. Errors carry exit code 3 (docker-machine's
+ * pre-create check failure); warnings are returned for the caller to report.
+ */
+
+const SKIP = 'or skip this check with --virtualbox-no-vtx-check';
+
+/** docker-machine's version rule: 4.3+ works with a warning, 5+ is supported; 6.1+ is what we test. */
+export function checkVersion(v: VBoxVersion | undefined, raw: string): string[] {
+  if (!v || v.major < 4 || (v.major === 4 && v.minor <= 2)) {
+    throw new MachineError(`We support VirtualBox starting with version 5. Your VirtualBox install is "${raw.trim()}"`, {
+      exitCode: 3,
+      fix: 'Please upgrade at https://www.virtualbox.org',
+    });
+  }
+  if (v.major === 4) return [`You are using version ${v.raw} of VirtualBox. If you encounter issues, you might want to upgrade to version 5 at https://www.virtualbox.org`];
+  if (!versionAtLeast(v, 6, 1)) return [`VirtualBox ${v.raw} is old; this tool is tested with 6.1 and 7.x (https://www.virtualbox.org)`];
+  return [];
+}
+
+export interface VirtualizationVerdict {
+  warnings: string[];
+}
+
+/** Hardware virtualization: Apple Silicon, VT-x/AMD-V, and Hyper-V/WSL2/VBS on Windows. */
+export async function checkVirtualization(host: HostEnv, v: VBoxVersion): Promise<VirtualizationVerdict> {
+  switch (host.platform) {
+    case 'darwin':
+      return checkMac(host);
+    case 'win32':
+      return checkWindows(host, v);
+    default:
+      return checkCpuinfo(host);
+  }
+}
+
+async function checkMac(host: HostEnv): Promise<VirtualizationVerdict> {
+  let appleSilicon = host.arch === 'arm64';
+  if (!appleSilicon) {
+    // An x64 Node under Rosetta still runs on Apple Silicon.
+    const r = await host.exec('sysctl', ['-n', 'sysctl.proc_translated'], { timeoutMs: 5000 });
+    appleSilicon = r.exitCode === 0 && r.stdout.trim() === '1';
+  }
+  if (appleSilicon) {
+    throw new MachineError('VirtualBox on Apple Silicon runs only ARM guests, and the boot2docker ISO is x86_64', {
+      exitCode: 3,
+      fix: `use the QEMU driver ("machine create -d qemu NAME"), ${SKIP}`,
+    });
+  }
+  const hv = await host.exec('sysctl', ['-n', 'kern.hv_support'], { timeoutMs: 5000 });
+  if (hv.exitCode === 0 && hv.stdout.trim() === '0') {
+    throw new MachineError("This computer doesn't have VT-X/AMD-v enabled (kern.hv_support is 0)", {
+      exitCode: 3,
+      fix: `VirtualBox needs Intel VT-x; on a Mac virtual machine enable nested virtualization in its host, ${SKIP}`,
+    });
+  }
+  return { warnings: [] };
+}
+
+/** Parse "Key=Value" lines printed by our PowerShell probe. */
+export function parseKeyValues(text: string): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const line of text.split(/\r?\n/)) {
+    const m = /^\s*([\w.]+)\s*=\s*(.*?)\s*$/.exec(line);
+    if (m) out.set(m[1]!, m[2]!);
+  }
+  return out;
+}
+
+export const WINDOWS_PROBE =
+  "$c = Get-CimInstance Win32_ComputerSystem; $p = Get-CimInstance Win32_Processor | Select-Object -First 1; " +
+  "$d = Get-CimInstance -Namespace root\\Microsoft\\Windows\\DeviceGuard -ClassName Win32_DeviceGuard -ErrorAction SilentlyContinue; " +
+  "'HypervisorPresent=' + $c.HypervisorPresent; 'VirtualizationFirmwareEnabled=' + $p.VirtualizationFirmwareEnabled; " +
+  "'VMMonitorModeExtensions=' + $p.VMMonitorModeExtensions; 'VBSStatus=' + $d.VirtualizationBasedSecurityStatus";
+
+async function checkWindows(host: HostEnv, v: VBoxVersion): Promise<VirtualizationVerdict> {
+  const r = await host.exec('powershell.exe', ['-NoProfile', '-NonInteractive', '-Command', WINDOWS_PROBE], { timeoutMs: 30_000 });
+  if (r.exitCode !== 0) return { warnings: ['Could not check hardware virtualization and Hyper-V (PowerShell failed); continuing'] };
+  const kv = parseKeyValues(r.stdout);
+  const hypervisor = kv.get('HypervisorPresent') === 'True';
+  const vbs = kv.get('VBSStatus') === '2';
+  if (hypervisor || vbs) {
+    const what = 'Hyper-V (or WSL2, Virtual Machine Platform, Windows Sandbox, Memory Integrity/VBS) is active';
+    if (v.major < 6) {
+      throw new MachineError(`This computer is running Hyper-V: ${what}, and VirtualBox ${v.raw} cannot run a 64-bit VM beside it`, {
+        exitCode: 3,
+        fix: `upgrade to VirtualBox 7, or turn Hyper-V off ("bcdedit /set hypervisorlaunchtype off" as administrator, then restart), ${SKIP}`,
+      });
+    }
+    return {
+      warnings: [
+        `${what}: VirtualBox ${v.major}.${v.minor} runs on top of it through the Windows Hypervisor Platform, which works but is much slower. ` +
+          'For full speed turn them off ("bcdedit /set hypervisorlaunchtype off", Memory Integrity off) and restart',
+      ],
+    };
+  }
+  if (kv.get('VMMonitorModeExtensions') === 'False') {
+    throw new MachineError("This computer's processor has no VT-X/AMD-v", { exitCode: 3, fix: `VirtualBox needs it for 64-bit guests, ${SKIP}` });
+  }
+  if (kv.get('VirtualizationFirmwareEnabled') === 'False') {
+    throw new MachineError("This computer doesn't have VT-X/AMD-v enabled", {
+      exitCode: 3,
+      fix: `Enabling it in the BIOS/UEFI setup is mandatory (Intel VT-x / AMD-V, sometimes called SVM), ${SKIP}`,
+    });
+  }
+  return { warnings: [] };
+}
+
+async function checkCpuinfo(host: HostEnv): Promise<VirtualizationVerdict> {
+  const cpuinfo = await host.readFile('/proc/cpuinfo');
+  if (cpuinfo === undefined) return { warnings: [] };
+  const flags = new Set(
+    cpuinfo
+      .split('\n')
+      .filter((l) => /^flags\s*:/.test(l))
+      .flatMap((l) => l.split(':')[1]!.trim().split(/\s+/)),
+  );
+  if (flags.size === 0 || flags.has('vmx') || flags.has('svm')) return { warnings: [] };
+  if (flags.has('hypervisor')) {
+    throw new MachineError("This computer doesn't have VT-X/AMD-v enabled: it is a virtual machine without nested virtualization", {
+      exitCode: 3,
+      fix: `enable nested virtualization where this VM runs, or use the QEMU driver (-d qemu), ${SKIP}`,
+    });
+  }
+  throw new MachineError("This computer doesn't have VT-X/AMD-v enabled", {
+    exitCode: 3,
+    fix: `Enabling it in the BIOS/UEFI setup is mandatory (Intel VT-x / AMD-V), ${SKIP}`,
+  });
+}
+
+/** Linux: VMs cannot start without /dev/vboxdrv; say it before creating anything (a warning only). */
+export async function kernelDriverWarning(host: HostEnv): Promise<string | undefined> {
+  if (host.platform !== 'linux') return undefined;
+  const modules = await host.readFile('/proc/modules');
+  if (modules === undefined || /^vboxdrv\s/m.test(modules)) return undefined;
+  return 'The vboxdrv kernel module is not loaded: VirtualBox will not start VMs until it is ("sudo modprobe vboxdrv")';
+}

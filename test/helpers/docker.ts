@@ -1,0 +1,82 @@
+import { promises as fs, readFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { execa, type Result } from 'execa';
+import { makeTar, type TarFile } from '../../src/iso/userdata.js';
+
+/** The host's static busybox (Debian busybox-static), the one binary of our offline test image. */
+export const BUSYBOX = process.env.TEST_BUSYBOX ?? '/bin/busybox';
+
+/**
+ * A tiny root filesystem for `docker import`: busybox and the applets the tests use. No registry
+ * is reachable from the test VMs, so every image is made this way.
+ */
+export async function busyboxRootfs(): Promise<Buffer> {
+  const files: TarFile[] = [
+    { path: 'bin', mode: 0o755, dir: true },
+    { path: 'bin/busybox', content: readFileSync(BUSYBOX), mode: 0o755 },
+    { path: 'tmp', mode: 0o1777, dir: true },
+    { path: 'www', mode: 0o755, dir: true },
+    { path: 'www/index.html', content: 'hello from busybox httpd\n', mode: 0o644 },
+  ];
+  const applets = [
+    'sh',
+    'echo',
+    'cat',
+    'ls',
+    'httpd',
+    'sleep',
+    'wc',
+    'id',
+    'hostname',
+    'uname',
+    'nc',
+    'wget',
+    'head',
+    'dd',
+    'sync',
+    'rm',
+    'mkdir',
+    'touch',
+    'env',
+  ];
+  return makeTar([...files, ...applets.map((a) => ({ path: `bin/${a}`, symlink: 'busybox', mode: 0o777 }))]);
+}
+
+/** The docker CLI pointed at a daemon, with its own empty config (never the user's ~/.docker). */
+export class DockerCli {
+  private configDir?: string;
+  constructor(private readonly env: Record<string, string>) {}
+
+  static forEnv(env: Record<string, string>): DockerCli {
+    return new DockerCli(env);
+  }
+
+  async run(args: string[], opts: { input?: Buffer | string; timeoutMs?: number } = {}): Promise<Result> {
+    this.configDir ??= await fs.mkdtemp(path.join(os.tmpdir(), 'docker-config-'));
+    return execa('docker', args, {
+      reject: false,
+      input: opts.input,
+      timeout: opts.timeoutMs ?? 120_000,
+      env: { DOCKER_CONFIG: this.configDir, DOCKER_CONTEXT: '', ...this.env },
+      extendEnv: true,
+    }) as unknown as Promise<Result>;
+  }
+
+  /** Run and require success; stdout. */
+  async ok(args: string[], opts: { input?: Buffer | string; timeoutMs?: number } = {}): Promise<string> {
+    const res = await this.run(args, opts);
+    if (res.exitCode !== 0) throw new Error(`docker ${args.join(' ')} failed (${res.exitCode}): ${String(res.stderr)}`);
+    return String(res.stdout);
+  }
+
+  async importBusybox(tag = 'test/busybox:1'): Promise<string> {
+    await this.ok(['import', '-', tag], { input: await busyboxRootfs() });
+    return tag;
+  }
+}
+
+/** Environment for the docker CLI from `machine env` style variables. */
+export function tlsEnv(host: string, certPath: string): Record<string, string> {
+  return { DOCKER_HOST: host, DOCKER_TLS_VERIFY: '1', DOCKER_CERT_PATH: certPath };
+}
