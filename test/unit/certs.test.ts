@@ -92,6 +92,18 @@ describe('certificates, checked with the openssl CLI', () => {
     expect(await fs.readFile(path.join(dir, 'ca.pem'), 'utf8')).toBe(client.caCertPem);
   });
 
+  it('are accepted by the real docker CLI (it parses them before connecting)', async () => {
+    const dir = path.join(root, 'machines', 'dev');
+    const { execa } = await import('execa');
+    const res = await execa('docker', ['version'], {
+      reject: false,
+      env: { DOCKER_HOST: 'tcp://127.0.0.1:9', DOCKER_TLS_VERIFY: '1', DOCKER_CERT_PATH: dir, DOCKER_CONFIG: dir, DOCKER_CONTEXT: '' },
+    });
+    expect(res.exitCode).not.toBe(0);
+    expect(res.stderr).not.toMatch(/x509|tls info|certificate/i);
+    expect(res.stderr).toMatch(/connect|refused/i);
+  });
+
   it("reads docker-machine's own certificates", () => {
     const server = fixture('docker-machine/store-sample/machines/default/server.pem');
     const ca = fixture('docker-machine/store-sample/certs/ca.pem');
