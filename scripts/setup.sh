@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Install what machine needs on a Debian/Ubuntu host, then its npm packages, then build it.
+# Idempotent and quiet when everything is there. Used by scripts/up.sh and scripts/test.sh.
+#   WITH_TEST_TOOLS=1  also what the test suite uses (shells, tmux, busybox, debootstrap, openssl...)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+say() { echo "setup: $*" >&2; }
+sudo_() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
+
+# Runtime: QEMU (the Linux default driver) and what iso/build.sh uses to build the ISO.
+pkgs="qemu-system-x86 qemu-utils xorriso isolinux syslinux-common zstd cpio ca-certificates"
+[ "${WITH_TEST_TOOLS:-0}" = 1 ] && pkgs="$pkgs debootstrap openssl busybox-static tmux zsh fish tcsh socat curl"
+missing=""
+for p in $pkgs; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"; done
+if [ -n "$missing" ]; then
+  say "installing${missing}"
+  sudo_ apt-get update -qq
+  sudo_ env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $missing >/dev/null
+fi
+
+# npm packages: only when package-lock.json changed since the last install.
+stamp=node_modules/.lock-sha256
+want=$(sha256sum package-lock.json | cut -d' ' -f1)
+if [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+  say "installing npm packages"
+  npm ci --no-audit --no-fund --loglevel=error
+  echo "$want" >"$stamp"
+fi
+
+say "building"
+npx tsc -p tsconfig.json

@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# The whole test suite on a fresh Debian 12 machine (as root): host packages, npm packages, the build,
+# the boot2docker ISO and the VirtualBox chroot (both cached outside the clone, keyed by their
+# recipe), then every test. Extra arguments go to vitest (e.g. a test file).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+t0=$(date +%s)
+WITH_TEST_TOOLS=1 bash scripts/setup.sh
+echo "test: ISO: $(bash iso/build.sh | tail -n1)" >&2
+if [ "$(id -u)" = 0 ]; then bash scripts/vbox-chroot.sh setup >/dev/null; fi
+echo "test: ready in $(( $(date +%s) - t0 ))s" >&2
+exec npx vitest run "$@"
