@@ -1,19 +1,18 @@
 #!/usr/bin/env bash
 # Bring up a working machine on a fresh Debian host: install what is needed, build the tool and the
 # boot2docker ISO (cached outside the clone), then `machine create` with the platform's default
-# driver and print how to use it. Pass any create flags: scripts/up.sh --qemu-memory 2048 [NAME]
+# driver and print how to use it.   scripts/up.sh [NAME] [create flags, e.g. --qemu-memory 2048]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 bash iso/build.sh >/dev/null
 name=default
-for a in "$@"; do case "$a" in -*) ;; *) name="$a" ;; esac; done
-[ "$name" = default ] && [ "${1:-}" != default ] && set -- "$@" default
+if [ $# -gt 0 ] && [ "${1#-}" = "$1" ]; then name=$1; shift; fi
 if ./bin/machine status "$name" >/dev/null 2>&1; then
   echo "Machine \"$name\" exists already; starting it if needed."
   [ "$(./bin/machine status "$name")" = Running ] || ./bin/machine start "$name"
 else
-  ./bin/machine create "$@"
+  ./bin/machine create "$@" "$name"
 fi
 cat <<EOT
 
