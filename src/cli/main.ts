@@ -1,47 +1,15 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Command, Option } from 'commander';
-import { MachineError, messageOf } from '../core/errors.js';
 import { DRIVERS, defaultDriverName } from '../drivers/registry.js';
 import { PROJECT_ROOT } from '../iso/recipe.js';
 import { defaultStoragePath } from '../store/store.js';
-import { type CommandContext, makeContext } from './context.js';
+import { action, line, out } from './action.js';
+import { registerHostCommands } from './host-commands.js';
 import { collect, optionFromSpec, parseInteger } from './options.js';
 
 const VERSION = (JSON.parse(readFileSync(path.join(PROJECT_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
 export const VERSION_LINE = `machine version ${VERSION}`;
-
-const out = (text: string): void => {
-  process.stdout.write(text.endsWith('\n') || text === '' ? text : `${text}\n`);
-};
-const line = (text: string): void => {
-  process.stdout.write(`${text}\n`);
-};
-
-/**
- * Run a command action: build the context from the global options, run it, and turn errors into one
- * line on stderr with docker-machine's exit code.
- */
-function action<A extends unknown[]>(fn: (ctx: CommandContext, ...args: A) => Promise<void | number>) {
-  return async (...args: unknown[]) => {
-    const cmd = args[args.length - 1] as Command;
-    const globals = cmd.optsWithGlobals() as { storagePath: string; debug?: boolean };
-    const ctx = makeContext(globals.storagePath, Boolean(globals.debug), process.argv.slice(2));
-    try {
-      const code = await fn(ctx, ...(args.slice(0, -1) as A));
-      if (typeof code === 'number') process.exitCode = code;
-    } catch (err) {
-      if (err instanceof MachineError) {
-        if (err.line) process.stderr.write(`${err.line}\n`);
-        process.exitCode = err.exitCode;
-      } else {
-        process.stderr.write(`${messageOf(err)}\n`);
-        if (ctx.debug && err instanceof Error) process.stderr.write(`${err.stack}\n`);
-        process.exitCode = 1;
-      }
-    }
-  };
-}
 
 export function buildProgram(): Command {
   const program = new Command('machine')
@@ -356,6 +324,7 @@ export function buildProgram(): Command {
       }),
     );
 
+  registerHostCommands(program);
   return program;
 }
 

@@ -44,6 +44,8 @@ export interface VmSpec {
   shares: { name: string; hostPath: string }[];
   /** Serial port 1 to this file (boot progress, `machine logs`). */
   serialLog?: string;
+  /** Called as soon as the VM is registered, so a later failure still knows what to remove. */
+  onRegistered?: (uuid: string) => void;
 }
 
 export interface HostOnlyAttachment {

@@ -23,6 +23,8 @@ export const virtualboxDefinition: DriverDefinition = {
     { name: 'virtualbox-no-vtx-check', env: 'VIRTUALBOX_NO_VTX_CHECK', type: 'bool', description: 'Disable checking for the availability of hardware virtualization before the vm is started' },
     { name: 'virtualbox-api', env: 'VIRTUALBOX_API', type: 'string', default: 'vboxmanage', choices: ['vboxmanage', 'soap'], arg: '<api>', description: 'How to drive VirtualBox: the VBoxManage CLI or the web service (vboxwebsrv)' },
     { name: 'virtualbox-soap-url', env: 'VIRTUALBOX_SOAP_URL', type: 'string', arg: '<url>', description: 'Web service URL (default: start our own vboxwebsrv on 127.0.0.1)' },
+    { name: 'virtualbox-vboxmanage', type: 'string', arg: '<path>', description: 'The VBoxManage program (default: $VBOX_MANAGE, then PATH and the usual install folders)' },
+    { name: 'virtualbox-stop-timeout', env: 'VIRTUALBOX_STOP_TIMEOUT', type: 'int', default: 60, arg: '<seconds>', description: 'How long stop waits after the ACPI power button before powering the VM off' },
   ],
   load: () => import('./index.js'),
 };

@@ -1,9 +1,72 @@
 import { MachineError } from '../../core/errors.js';
+import type { BaseDriverConfig } from '../../store/config.js';
+import type { DriverEnv, FlagValues } from '../driver.js';
+import { VirtualBoxDriver, type VirtualBoxConfig } from './driver.js';
+import { validateHostOnlyCidr } from './network.js';
+import { soapTarget } from './soap.js';
 
-// Filled in by the VirtualBox driver work (issue 4); until then the driver refuses clearly.
-export async function configFromFlags(): Promise<never> {
-  throw new MachineError('The VirtualBox driver is not available yet in this build');
+export { VirtualBoxDriver, type VirtualBoxConfig } from './driver.js';
+
+const NIC_TYPES = ['Am79C970A', 'Am79C973', '82540EM', '82543GC', '82545EM', 'virtio'];
+const PROMISC = ['deny', 'allow-vms', 'allow-all'];
+
+function oneOf(flag: string, value: string, allowed: string[]): string {
+  if (!allowed.includes(value)) throw new MachineError(`--${flag} "${value}" is not valid`, { fix: `use one of: ${allowed.join(', ')}` });
+  return value;
 }
-export function load(): never {
-  throw new MachineError('The VirtualBox driver is not available yet in this build');
+
+export async function configFromFlags(flags: FlagValues, base: BaseDriverConfig): Promise<VirtualBoxConfig> {
+  const str = (name: string, dflt = '') => (flags[name] === undefined ? dflt : String(flags[name]));
+  const bool = (name: string) => flags[name] === true || flags[name] === 'true';
+  const memory = Number(flags['virtualbox-memory'] ?? 1024);
+  const cpus = Number(flags['virtualbox-cpu-count'] ?? 1);
+  const disk = Number(flags['virtualbox-disk-size'] ?? 20000);
+  if (!Number.isInteger(memory) || memory < 256) throw new MachineError(`--virtualbox-memory ${memory} is too small`, { fix: 'give the machine at least 256 MB (1024 is the default)' });
+  if (!Number.isInteger(disk) || disk < 1024) throw new MachineError(`--virtualbox-disk-size ${disk} is too small`, { fix: 'give the machine at least 1024 MB of disk' });
+  if (!Number.isInteger(cpus) || cpus === 0 || cpus < -1) throw new MachineError(`--virtualbox-cpu-count ${cpus} is not valid`, { fix: 'use a positive number, or -1 for all host CPUs' });
+  const cidr = str('virtualbox-hostonly-cidr');
+  if (cidr) validateHostOnlyCidr(cidr);
+  const shareFolder = str('virtualbox-share-folder');
+  if (shareFolder && !shareFolder.includes(':')) {
+    throw new MachineError(`--virtualbox-share-folder "${shareFolder}" has no share name`, { fix: 'give it as DIR:NAME, e.g. /Users/me/src:src' });
+  }
+  const api = oneOf('virtualbox-api', str('virtualbox-api', 'vboxmanage'), ['vboxmanage', 'soap']) as 'vboxmanage' | 'soap';
+  const soapUrl = str('virtualbox-soap-url');
+  if (soapUrl) soapTarget(soapUrl);
+  const stopTimeout = Number(flags['virtualbox-stop-timeout'] ?? 60);
+  if (!Number.isInteger(stopTimeout) || stopTimeout < 0) throw new MachineError(`--virtualbox-stop-timeout ${stopTimeout} is not valid`, { fix: 'give a number of seconds' });
+  return {
+    ...base,
+    VBoxManager: {},
+    HostInterfaces: {},
+    CPU: cpus,
+    Memory: memory,
+    DiskSize: disk,
+    NatNicType: oneOf('virtualbox-nat-nictype', str('virtualbox-nat-nictype', '82540EM'), NIC_TYPES),
+    Boot2DockerURL: str('virtualbox-boot2docker-url'),
+    Boot2DockerImportVM: '',
+    HostDNSResolver: bool('virtualbox-host-dns-resolver'),
+    HostOnlyCIDR: cidr,
+    HostOnlyNicType: oneOf('virtualbox-hostonly-nictype', str('virtualbox-hostonly-nictype', '82540EM'), NIC_TYPES),
+    HostOnlyPromiscMode: oneOf('virtualbox-hostonly-nicpromisc', str('virtualbox-hostonly-nicpromisc', 'deny'), PROMISC),
+    UIType: oneOf('virtualbox-ui-type', str('virtualbox-ui-type', 'headless'), ['gui', 'sdl', 'headless', 'separate']),
+    HostOnlyNoDHCP: bool('virtualbox-hostonly-no-dhcp'),
+    NoShare: bool('virtualbox-no-share'),
+    DNSProxy: !bool('virtualbox-no-dns-proxy'),
+    NoVTXCheck: bool('virtualbox-no-vtx-check'),
+    ShareFolder: shareFolder,
+    DockerPort: 0,
+    NoHostOnly: bool('virtualbox-no-hostonly'),
+    API: api,
+    SoapURL: soapUrl,
+    VBoxManagePath: str('virtualbox-vboxmanage'),
+    UUID: '',
+    DiskPath: '',
+    Shares: [],
+    StopTimeout: stopTimeout,
+  };
+}
+
+export function load(config: BaseDriverConfig, env: DriverEnv): VirtualBoxDriver {
+  return new VirtualBoxDriver(config as VirtualBoxConfig, env);
 }

@@ -199,6 +199,27 @@ export class SoapConnection {
   }
 }
 
+const connections = new Map<string, Promise<SoapConnection>>();
+
+/** One logged-on web session per endpoint and process, shared by every driver (e.g. `ls`). */
+export function sharedSoapConnection(target: SoapTarget): Promise<SoapConnection> {
+  const key = `${target.username}@${target.endpoint}`;
+  let c = connections.get(key);
+  if (!c) {
+    c = SoapConnection.open(target);
+    connections.set(key, c);
+    c.catch(() => connections.delete(key));
+  }
+  return c;
+}
+
+/** Log off every shared web session (tests, bench; a CLI process just exits). */
+export async function closeSoapConnections(): Promise<void> {
+  const all = [...connections.values()];
+  connections.clear();
+  await Promise.all(all.map(async (c) => (await c.catch(() => undefined))?.logoff()));
+}
+
 /** VBoxManage's NIC type names → INetworkAdapter.adapterType. */
 const ADAPTER_TYPES: Record<string, string> = {
   Am79C970A: 'Am79C970A',
@@ -407,6 +428,7 @@ export class SoapBackend implements VBoxBackend {
       await machine.saveSettings();
       await vbox.registerMachine(machine);
       const uuid = String(await machine.getId());
+      spec.onRegistered?.(uuid);
       report(`Registered VM ${spec.name} (${uuid}) through the web service`);
       await c.withLock(uuid, 'Write', async (m) => {
         const iso = await vbox.openMedium(spec.isoPath, en('DVD'), en('ReadOnly'), false);
@@ -687,9 +709,8 @@ export class SoapBackend implements VBoxBackend {
     });
   }
 
+  /** The web session is shared (sharedSoapConnection); closeSoapConnections logs it off. */
   async close(): Promise<void> {
-    const c = this.connection;
     this.connection = undefined;
-    if (c) await (await c.catch(() => undefined))?.logoff();
   }
 }

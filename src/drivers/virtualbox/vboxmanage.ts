@@ -126,6 +126,7 @@ export class VBoxManageBackend implements VBoxBackend {
     const out = await this.vbm.run(['createvm', '--basefolder', spec.baseFolder, '--name', spec.name, '--register']);
     const uuid = parseCreatedVmUuid(out);
     if (!uuid) throw new VBoxError(`VBoxManage createvm did not print the new VM's UUID`, 'failed', out);
+    spec.onRegistered?.(uuid);
     const onOff = (b: boolean) => (b ? 'on' : 'off');
     // docker-machine's modifyvm line, plus the NIC, forwards, boot order and serial port in the same call.
     const args = [
@@ -289,7 +290,7 @@ export async function makeDiskWithVBoxManage(vbm: VBoxManage, v: { version: VBox
   }
   if (sizeMB * MiB > rawSize) {
     // --resize refuses large factors ("Use --resizebyte if this is intended!"); bytes always work.
-    const verb = versionAtLeast(v.version, 5, 1) ? 'modifymedium' : 'modifyhd';
-    await vbm.run([verb, 'disk', diskPath, '--resizebyte', String(sizeMB * MiB)]);
+    const verb = versionAtLeast(v.version, 5, 1) ? ['modifymedium', 'disk'] : ['modifyhd'];
+    await vbm.run([...verb, diskPath, '--resizebyte', String(sizeMB * MiB)]);
   }
 }

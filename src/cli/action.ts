@@ -1,0 +1,36 @@
+import type { Command } from 'commander';
+import { MachineError, messageOf } from '../core/errors.js';
+import { type CommandContext, makeContext } from './context.js';
+
+/** Print text, adding the final newline if missing. */
+export const out = (text: string): void => {
+  process.stdout.write(text.endsWith('\n') || text === '' ? text : `${text}\n`);
+};
+export const line = (text: string): void => {
+  process.stdout.write(`${text}\n`);
+};
+
+/**
+ * Run a command action: build the context from the global options, run it, and turn errors into one
+ * line on stderr with docker-machine's exit code.
+ */
+export function action<A extends unknown[]>(fn: (ctx: CommandContext, ...args: A) => Promise<void | number>) {
+  return async (...args: unknown[]) => {
+    const cmd = args[args.length - 1] as Command;
+    const globals = cmd.optsWithGlobals() as { storagePath: string; debug?: boolean };
+    const ctx = makeContext(globals.storagePath, Boolean(globals.debug), process.argv.slice(2));
+    try {
+      const code = await fn(ctx, ...(args.slice(0, -1) as A));
+      if (typeof code === 'number') process.exitCode = code;
+    } catch (err) {
+      if (err instanceof MachineError) {
+        if (err.line) process.stderr.write(`${err.line}\n`);
+        process.exitCode = err.exitCode;
+      } else {
+        process.stderr.write(`${messageOf(err)}\n`);
+        if (ctx.debug && err instanceof Error) process.stderr.write(`${err.stack}\n`);
+        process.exitCode = 1;
+      }
+    }
+  };
+}

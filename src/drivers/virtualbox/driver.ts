@@ -1,0 +1,499 @@
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { MachineError } from '../../core/errors.js';
+import { exists } from '../../core/files.js';
+import { freePort, portIsFree } from '../../core/ports.js';
+import { poll } from '../../core/wait.js';
+import type { BaseDriverConfig } from '../../store/config.js';
+import type { DiskSpec, Driver, DriverEnv, Endpoint, GuestMount, MachineState, Report } from '../driver.js';
+import { type HostOnlyAttachment, type VBoxBackend, VBoxError } from './backend.js';
+import { checkVersion, checkVirtualization, kernelDriverWarning } from './checks.js';
+import { explainStartFailure, VTX_ERROR, vtxFix } from './diagnose.js';
+import { findSibling, findVBoxManage, type HostEnv, realHostEnv } from './hostenv.js';
+import { allowedRanges, checkAllowed, defaultCidr, ensureHostOnly, usesHostOnlyNetworks, validateHostOnlyCidr } from './network.js';
+import { dedupeHostOnlyIfs, type Forward, machineState, parseIpForMac, type VmInfo, vtxProblemInLog } from './parse.js';
+import { SoapBackend, sharedSoapConnection, soapTarget } from './soap.js';
+import { VBoxManage, VBoxManageBackend } from './vboxmanage.js';
+import { startOwnWebService } from './websrv.js';
+
+/** A shared folder as the driver stores it: the VirtualBox share name, its host path, where the guest mounts it. */
+export interface Share {
+  Name: string;
+  HostPath: string;
+  GuestPath: string;
+}
+
+/**
+ * config.json "Driver" of a VirtualBox machine: docker-machine's fields with docker-machine's names
+ * (drivers/virtualbox, §3.8), so stores move both ways, then ours.
+ */
+export interface VirtualBoxConfig extends BaseDriverConfig {
+  VBoxManager: Record<string, never>;
+  HostInterfaces: Record<string, never>;
+  CPU: number;
+  Memory: number;
+  DiskSize: number;
+  NatNicType: string;
+  Boot2DockerURL: string;
+  Boot2DockerImportVM: string;
+  HostDNSResolver: boolean;
+  HostOnlyCIDR: string;
+  HostOnlyNicType: string;
+  HostOnlyPromiscMode: string;
+  UIType: string;
+  HostOnlyNoDHCP: boolean;
+  NoShare: boolean;
+  DNSProxy: boolean;
+  NoVTXCheck: boolean;
+  ShareFolder: string;
+  // Ours (absent from machines docker-machine created):
+  /** Host port on 127.0.0.1 forwarded to the guest's 2376; 0 for docker-machine machines not yet started by us. */
+  DockerPort?: number;
+  NoHostOnly?: boolean;
+  API?: 'vboxmanage' | 'soap';
+  SoapURL?: string;
+  VBoxManagePath?: string;
+  /** The VM we registered: '' until create registers it (then remove() never touches a VM of that name). */
+  UUID?: string;
+  DiskPath?: string;
+  Shares?: Share[];
+  /** Seconds between the ACPI power button and the hard power-off in stop(). */
+  StopTimeout?: number;
+}
+
+export interface VirtualBoxDriverOptions {
+  host?: HostEnv;
+  /** A ready backend (tests); otherwise made from the config on first use. */
+  backend?: VBoxBackend;
+  pollIntervalMs?: number;
+}
+
+const STOPPED = new Set(['poweroff', 'aborted', 'saved', 'aborted-saved', 'teleported']);
+
+export class VirtualBoxDriver implements Driver {
+  readonly name = 'virtualbox';
+  readonly host: HostEnv;
+  private backendPromise: Promise<VBoxBackend> | undefined;
+  private vbmPromise: Promise<VBoxManage> | undefined;
+  private readonly pollMs: number;
+
+  constructor(
+    readonly config: VirtualBoxConfig,
+    private readonly env: DriverEnv,
+    opts: VirtualBoxDriverOptions = {},
+  ) {
+    this.host = opts.host ?? realHostEnv();
+    if (opts.backend) this.backendPromise = Promise.resolve(opts.backend);
+    this.pollMs = opts.pollIntervalMs ?? 500;
+  }
+
+  /** The VM: by the UUID we registered, by name for machines docker-machine created. */
+  get vm(): string {
+    return this.config.UUID || this.config.MachineName;
+  }
+
+  private file(name: string): string {
+    return path.join(this.env.machineDir, name);
+  }
+
+  get diskPath(): string {
+    return this.config.DiskPath || this.file('disk.vdi');
+  }
+
+  get isoPath(): string {
+    return this.file('boot2docker.iso');
+  }
+
+  consoleLog(): string {
+    return this.file('serial.log');
+  }
+
+  // ----- backends
+
+  vboxManage(): Promise<VBoxManage> {
+    this.vbmPromise ??= findVBoxManage(this.host, this.config.VBoxManagePath || undefined).then((d) => new VBoxManage(d.path, this.host.exec));
+    return this.vbmPromise;
+  }
+
+  backend(): Promise<VBoxBackend> {
+    this.backendPromise ??= this.makeBackend().catch((err) => {
+      this.backendPromise = undefined;
+      throw err;
+    });
+    return this.backendPromise;
+  }
+
+  private async makeBackend(): Promise<VBoxBackend> {
+    if (this.config.API !== 'soap') return new VBoxManageBackend(await this.vboxManage());
+    const vbm = await this.vboxManage().catch(() => undefined);
+    let url = this.config.SoapURL;
+    if (!url) {
+      const websrv = vbm ? await findSibling(this.host, vbm.file, 'vboxwebsrv', 'VBOX_WEBSRV') : this.host.env.VBOX_WEBSRV;
+      if (!websrv) {
+        throw new MachineError('vboxwebsrv (the VirtualBox web service) was not found', {
+          exitCode: 3,
+          fix: 'install VirtualBox with its web service, set VBOX_WEBSRV to it, give --virtualbox-soap-url, or use --virtualbox-api vboxmanage',
+        });
+      }
+      url = (await startOwnWebService(websrv)).url;
+    }
+    const target = soapTarget(url);
+    return new SoapBackend(() => sharedSoapConnection(target), vbm);
+  }
+
+  // ----- checks and creation
+
+  async preCreateCheck(report: Report): Promise<void> {
+    const be = await this.backend();
+    let info: { version: import('./parse.js').VBoxVersion; api: string };
+    try {
+      info = await be.version();
+    } catch (err) {
+      throw new MachineError(`VirtualBox does not answer: ${(err as Error).message}`, {
+        exitCode: 3,
+        fix: 'check that VirtualBox works ("VBoxManage list vms"), or reinstall it',
+      });
+    }
+    for (const w of checkVersion(info.version, info.version.raw)) report(w);
+    const via = be.kind === 'soap' ? 'its web service' : (await this.vboxManage()).file;
+    report(`VirtualBox ${info.version.raw} (API ${info.api}) through ${via}`);
+    if (be.kind === 'vboxmanage') {
+      const banner = (await this.vboxManage()).banner;
+      if (banner) report(`VBoxManage says: ${banner}`);
+    }
+    const driverWarning = await kernelDriverWarning(this.host);
+    if (driverWarning) report(driverWarning);
+    if (!this.config.NoVTXCheck) {
+      for (const w of (await checkVirtualization(this.host, info.version)).warnings) report(w);
+    }
+    if (!this.config.NoHostOnly) await this.checkHostOnly(report, info.version);
+    const existing = await be.vmInfo(this.config.MachineName);
+    if (existing) {
+      throw new MachineError(`VirtualBox already has a VM named "${this.config.MachineName}" (${existing.cfgFile})`, {
+        exitCode: 3,
+        fix: `choose another machine name, or delete that VM ("VBoxManage unregistervm ${this.config.MachineName} --delete")`,
+      });
+    }
+  }
+
+  /** Resolve the default CIDR for this VirtualBox and check it is allowed; list adapters early. */
+  private async checkHostOnly(report: Report, version: import('./parse.js').VBoxVersion): Promise<void> {
+    const allowed = await allowedRanges(this.host, version);
+    if (!this.config.HostOnlyCIDR) this.config.HostOnlyCIDR = defaultCidr(allowed);
+    try {
+      checkAllowed(validateHostOnlyCidr(this.config.HostOnlyCIDR), this.config.HostOnlyCIDR, allowed);
+    } catch (err) {
+      if (err instanceof MachineError) throw new MachineError(err.message, { exitCode: 3, fix: err.fix });
+      throw err;
+    }
+    const be = await this.backend();
+    if (usesHostOnlyNetworks(this.host.platform, version)) {
+      await be.listHostOnlyNets();
+    } else {
+      for (const w of dedupeHostOnlyIfs(await be.listHostOnlyIfs()).warnings) report(w);
+    }
+  }
+
+  /** The shares of a new machine: --virtualbox-share-folder, or the platform's home share (Toolbox's). */
+  async resolveShares(report: Report): Promise<Share[]> {
+    if (this.config.NoShare) return [];
+    const wanted = sharesFromConfig(this.config, this.host.platform);
+    const out: Share[] = [];
+    for (const s of wanted) {
+      const stat = await fs.stat(s.HostPath.replace(/^\\\\\?\\/, '')).catch(() => undefined);
+      if (!stat?.isDirectory()) {
+        report(`Not sharing ${s.HostPath}: no such directory`);
+        continue;
+      }
+      out.push(s);
+    }
+    return out;
+  }
+
+  /** Keep the saved ports when free (DOCKER_HOST stays the same); otherwise pick new ones. */
+  private async choosePorts(report: Report): Promise<void> {
+    for (const key of ['SSHPort', 'DockerPort'] as const) {
+      const port = this.config[key];
+      if (port && (await portIsFree(port))) continue;
+      const next = await freePort();
+      if (port) report(`Port ${port} is in use, using ${next} for ${key === 'SSHPort' ? 'SSH' : 'Docker'}`);
+      this.config[key] = next;
+    }
+  }
+
+  private forwards(): Forward[] {
+    return [
+      { name: 'ssh', proto: 'tcp', hostIp: '127.0.0.1', hostPort: this.config.SSHPort, guestIp: '', guestPort: 22 },
+      { name: 'docker', proto: 'tcp', hostIp: '127.0.0.1', hostPort: this.config.DockerPort ?? 0, guestIp: '', guestPort: 2376 },
+    ];
+  }
+
+  async create(disk: DiskSpec, report: Report): Promise<void> {
+    const be = await this.backend();
+    if (!this.config.NoHostOnly && !this.config.HostOnlyCIDR) {
+      this.config.HostOnlyCIDR = defaultCidr(await allowedRanges(this.host, (await be.version()).version));
+    }
+    this.config.Shares = await this.resolveShares(report);
+    await this.choosePorts(report);
+    this.config.DiskPath = this.file('disk.vdi');
+    report(`Creating the ${this.config.DiskSize} MB userdata disk`);
+    await be.makeDisk(this.diskPath, disk.head, this.config.DiskSize, report);
+    report(`Registering VM "${this.config.MachineName}"`);
+    const cpus = this.config.CPU < 1 ? this.host.cpus : this.config.CPU;
+    this.config.UUID = await be.createVm(
+      {
+        name: this.config.MachineName,
+        baseFolder: this.env.machineDir,
+        memoryMB: this.config.Memory,
+        cpus: Math.min(cpus, 32),
+        natNicType: this.config.NatNicType || '82540EM',
+        dnsProxy: this.config.DNSProxy,
+        hostDnsResolver: this.config.HostDNSResolver,
+        forwards: this.forwards(),
+        isoPath: disk.isoPath,
+        diskPath: this.diskPath,
+        shares: this.config.Shares.map((s) => ({ name: s.Name, hostPath: s.HostPath })),
+        serialLog: this.consoleLog(),
+        onRegistered: (uuid) => {
+          this.config.UUID = uuid;
+        },
+      },
+      report,
+    );
+  }
+
+  // ----- lifecycle
+
+  private async info(): Promise<VmInfo> {
+    const info = await (await this.backend()).vmInfo(this.vm);
+    if (!info) throw this.notExist();
+    return info;
+  }
+
+  private notExist(): MachineError {
+    return new MachineError(`machine does not exist: VirtualBox has no VM "${this.config.MachineName}"`, {
+      fix: `remove it with "machine rm -f ${this.config.MachineName}" and create it again`,
+    });
+  }
+
+  async state(): Promise<MachineState> {
+    if (this.config.UUID === '') throw this.notExist();
+    const s = await (await this.backend()).vmState(this.vm);
+    if (s === undefined) throw this.notExist();
+    return machineState(s);
+  }
+
+  /** Wait while VirtualBox is between states (starting, stopping, saving...). */
+  private async settled(): Promise<VmInfo> {
+    return poll(
+      async () => {
+        const info = await this.info();
+        const s = machineState(info.state);
+        return s === 'Starting' || s === 'Stopping' ? undefined : info;
+      },
+      { timeoutMs: 60_000, intervalMs: this.pollMs, what: `VM "${this.config.MachineName}" to finish starting or stopping` },
+    );
+  }
+
+  async start(report: Report): Promise<void> {
+    const be = await this.backend();
+    const info = await this.settled();
+    const state = machineState(info.state);
+    if (state === 'Running') return;
+    if (state === 'Paused') {
+      report('Resuming the VM');
+      await be.resumeVm(this.vm);
+      return;
+    }
+    if (state === 'Error') {
+      throw new MachineError(`VM "${this.config.MachineName}" is stuck (${info.state})`, { fix: `power it off with "machine kill ${this.config.MachineName}", then start it` });
+    }
+    if (state === 'Stopped' && !this.config.NoHostOnly) await this.setupHostOnly(info, report);
+    await this.choosePorts(report);
+    try {
+      await be.setForwards(this.vm, this.forwards(), false);
+    } catch (err) {
+      // A saved VM keeps its hardware: its forwards change once it runs.
+      if (state !== 'Saved') throw err;
+    }
+    const t0 = Date.now();
+    try {
+      await be.startVm(this.vm, this.config.UIType || 'headless');
+    } catch (err) {
+      const message = err instanceof VBoxError ? err.detail || err.message : (err as Error).message;
+      const vbm = await this.vboxManage().catch(() => undefined);
+      const frontend = vbm ? await findSibling(this.host, vbm.file, 'VBoxHeadless', 'VBOX_HEADLESS') : undefined;
+      throw await explainStartFailure({ host: this.host, machine: this.config.MachineName, message, logFolder: info.logFolder, frontend });
+    }
+    report(`VirtualBox started the VM in ${((Date.now() - t0) / 1000).toFixed(1)}s`);
+    if (state === 'Saved') await be.setForwards(this.vm, this.forwards(), true).catch(() => undefined);
+    this.config.IPAddress = '';
+    if (!this.config.NoVTXCheck && info.logFolder) {
+      const log = await this.host.readFile(path.join(info.logFolder, 'VBox.log'));
+      const vtx = log ? vtxProblemInLog(log) : undefined;
+      if (vtx) {
+        await be.powerOff(this.vm).catch(() => undefined);
+        throw new MachineError(`${VTX_ERROR} (VBox.log: ${vtx})`, { fix: vtxFix(this.host.platform) });
+      }
+    }
+  }
+
+  private async setupHostOnly(info: VmInfo, report: Report): Promise<void> {
+    const be = await this.backend();
+    const { version } = await be.version();
+    const attachment: HostOnlyAttachment = await ensureHostOnly({
+      ops: be,
+      host: this.host,
+      version,
+      cidr: this.config.HostOnlyCIDR || defaultCidr(await allowedRanges(this.host, version)),
+      noDhcp: this.config.HostOnlyNoDHCP,
+      nicType: this.config.HostOnlyNicType || '82540EM',
+      promisc: this.config.HostOnlyPromiscMode || 'deny',
+      report,
+    });
+    const nic = info.nics.find((n) => n.slot === 2);
+    const same =
+      nic &&
+      nic.adapterType === attachment.nicType &&
+      (attachment.kind === 'hostonlynet' ? nic.attachment === 'hostonlynetwork' && nic.hostOnlyNetwork === attachment.name : nic.attachment === 'hostonly' && nic.hostOnlyAdapter === attachment.name);
+    if (!same) await be.attachHostOnly(this.vm, 2, attachment);
+  }
+
+  async stop(report: Report): Promise<void> {
+    const be = await this.backend();
+    let state = machineState((await this.info()).state);
+    if (state === 'Paused') {
+      report('Resuming the VM so that it can shut down');
+      await be.resumeVm(this.vm);
+      state = 'Running';
+    }
+    if (state !== 'Running' && state !== 'Starting') return;
+    report('Sending the ACPI power button');
+    await be.acpiPowerButton(this.vm);
+    const timeoutMs = (this.config.StopTimeout ?? 60) * 1000;
+    try {
+      await poll(async () => (STOPPED.has((await this.info()).state) ? true : undefined), {
+        timeoutMs,
+        intervalMs: this.pollMs,
+        what: `VM "${this.config.MachineName}" to power off`,
+        signal: this.env.signal,
+      });
+    } catch (err) {
+      if (this.env.signal?.aborted) throw err;
+      report(`The VM did not power off within ${timeoutMs / 1000}s; turning it off`);
+      await this.kill();
+    }
+    this.config.IPAddress = '';
+  }
+
+  async kill(): Promise<void> {
+    const be = await this.backend();
+    try {
+      await be.powerOff(this.vm);
+    } catch (err) {
+      if (err instanceof VBoxError && (err.kind === 'not-running' || err.kind === 'not-found')) return;
+      // It may have stopped between our look and the call.
+      const s = await be.vmState(this.vm).catch(() => undefined);
+      if (s === undefined || STOPPED.has(s)) return;
+      throw err;
+    }
+  }
+
+  async remove(): Promise<void> {
+    // Registered by us (UUID), or by docker-machine (name); '' means create never registered one.
+    if (this.config.UUID !== '') {
+      const be = await this.backend();
+      const info = await be.vmInfo(this.vm);
+      if (info) {
+        if (!STOPPED.has(info.state)) await this.kill().catch(() => undefined);
+        // The session of a VM that just powered off stays locked for a moment: retry while it is.
+        await poll(() => be.unregisterDelete(this.vm), {
+          timeoutMs: 30_000,
+          intervalMs: 200,
+          what: `VirtualBox to release VM "${this.config.MachineName}"`,
+          fatal: (e) => !(e instanceof VBoxError && e.kind === 'locked'),
+        });
+      }
+    }
+    await this.removeLeftovers();
+  }
+
+  /** What unregistervm --delete leaves: a disk never attached, the ISO in the media registry, the VM folder. */
+  private async removeLeftovers(): Promise<void> {
+    const be = await this.backend().catch(() => undefined);
+    for (const disk of new Set([this.diskPath, this.file('disk.vdi')])) {
+      if (!(await exists(disk))) continue;
+      await be?.closeMedium('disk', disk, true).catch(() => undefined);
+      await fs.rm(disk, { force: true });
+    }
+    await fs.rm(`${this.diskPath}.raw`, { force: true });
+    if (await exists(this.isoPath)) await be?.closeMedium('dvd', this.isoPath, false).catch(() => undefined);
+    await fs.rm(this.file(this.config.MachineName), { recursive: true, force: true });
+  }
+
+  // ----- addresses
+
+  sshEndpoint(): Endpoint {
+    return { host: '127.0.0.1', port: this.config.SSHPort };
+  }
+
+  async dockerEndpoint(): Promise<Endpoint> {
+    if (this.config.DockerPort) return { host: '127.0.0.1', port: this.config.DockerPort };
+    // A docker-machine machine we have not started yet: its daemon is on the host-only address.
+    return { host: await this.ip(), port: 2376 };
+  }
+
+  /** docker-machine's GetIP: NIC2's MAC looked up in the guest's `ip addr show`, over SSH. */
+  async ip(): Promise<string> {
+    if (this.config.NoHostOnly) return '127.0.0.1';
+    const info = await this.info();
+    if (machineState(info.state) !== 'Running') throw new MachineError('Host is not running');
+    const nic = info.nics.find((n) => (n.attachment === 'hostonly' || n.attachment === 'hostonlynetwork') && n.mac);
+    if (!nic) throw new MachineError('Machine does not have a host-only adapter', { fix: `restart it ("machine restart ${this.config.MachineName}") to attach one` });
+    const guest = this.env.guest;
+    if (!guest) {
+      if (this.config.IPAddress) return this.config.IPAddress;
+      throw new MachineError('The host-only address is only known over SSH, which is not available here');
+    }
+    const ip = await poll(async () => parseIpForMac(await guest('ip addr show'), nic.mac!), {
+      timeoutMs: 20_000,
+      intervalMs: 1000,
+      what: `an address on the host-only interface (MAC ${nic.mac})`,
+      fix: this.config.HostOnlyNoDHCP ? 'the host-only network has no DHCP server for this machine (--virtualbox-hostonly-no-dhcp)' : undefined,
+      signal: this.env.signal,
+    });
+    this.config.IPAddress = ip;
+    return ip;
+  }
+
+  async certHosts(): Promise<string[]> {
+    if (this.config.NoHostOnly) return [];
+    try {
+      if (this.config.UUID !== '' && this.env.guest && (await this.state()) === 'Running') return [await this.ip()];
+    } catch {
+      // not created or not running yet: the last known address, if any
+    }
+    return this.config.IPAddress && this.config.IPAddress !== '127.0.0.1' ? [this.config.IPAddress] : [];
+  }
+
+  guestMounts(): GuestMount[] {
+    if (this.config.NoShare) return [];
+    const shares = this.config.Shares ?? sharesFromConfig(this.config, this.host.platform);
+    return shares.map((s) => ({ type: 'vboxsf', source: s.Name, target: s.GuestPath }));
+  }
+}
+
+/** docker-machine's getShareDriveAndName and --virtualbox-share-folder "DIR:NAME" parsing. */
+export function sharesFromConfig(c: Pick<VirtualBoxConfig, 'ShareFolder' | 'NoShare'>, platform: NodeJS.Platform): Share[] {
+  if (c.NoShare) return [];
+  if (c.ShareFolder) {
+    const parts = c.ShareFolder.split(':');
+    const name = parts.length > 1 ? parts.pop()! : '';
+    const dir = parts.join(':');
+    const shareName = name || dir.replace(/^\/+/, '');
+    return [{ Name: shareName, HostPath: dir, GuestPath: `/${shareName}` }];
+  }
+  if (platform === 'win32') return [{ Name: 'c/Users', HostPath: '\\\\?\\c:\\Users', GuestPath: '/c/Users' }];
+  if (platform === 'darwin') return [{ Name: 'Users', HostPath: '/Users', GuestPath: '/Users' }];
+  return [{ Name: 'hosthome', HostPath: '/home', GuestPath: '/hosthome' }];
+}
