@@ -4,8 +4,12 @@
 # through VBoxManage/VBoxHeadless (that failure is one of the things the tests check), but every
 # configuration call is real. Root only (debootstrap, chroot, mount).
 #
-#   scripts/vbox-chroot.sh setup      build once (about a minute), then only mount; prints KEY=VALUE lines:
-#                                     VBOX_CHROOT_DIR, VBOX_CHROOT_ROOT, VBOX_MANAGE, VBOX_WEBSRV, VBOX_CHROOT_RUN
+#   scripts/vbox-chroot.sh setup [--hold PID]
+#                                     build once (about a minute), then only mount; prints KEY=VALUE lines:
+#                                     VBOX_CHROOT_DIR, VBOX_CHROOT_ROOT, VBOX_MANAGE, VBOX_WEBSRV, VBOX_CHROOT_RUN.
+#                                     --hold PID records PID as a user of the mounts (test runs in parallel)
+#   scripts/vbox-chroot.sh release PID
+#                                     PID is done; the last live holder out runs teardown
 #   scripts/vbox-chroot.sh bind DIR   make host DIR visible inside the chroot at the same path
 #   scripts/vbox-chroot.sh unbind DIR
 #   scripts/vbox-chroot.sh run CMD... run CMD inside the chroot (PATH starts with /usr/lib/virtualbox)
@@ -138,6 +142,7 @@ cmd_setup() {
   fi
   mount_dev "$ROOT"
   write_wrappers
+  [ -n "${HOLD:-}" ] && echo "$HOLD" >>"$DIR/.holders"
   echo "VBOX_CHROOT_DIR=$DIR"
   echo "VBOX_CHROOT_ROOT=$ROOT"
   echo "VBOX_MANAGE=$DIR/bin/VBoxManage"
@@ -185,12 +190,36 @@ cmd_teardown() {
   log "unmounted $ROOT"
 }
 
+# Holders whose process is still alive, one per line.
+live_holders() {
+  local p
+  [ -f "$DIR/.holders" ] || return 0
+  while IFS= read -r p; do [ -n "$p" ] && [ -d "/proc/$p" ] && echo "$p"; done <"$DIR/.holders" | sort -u
+}
+
+cmd_release() {
+  need_root
+  mkdir -p "$CACHE"
+  exec 9>"$CACHE/vbox-chroot.lock"
+  flock 9
+  [ -f "$DIR/.holders" ] || exit 0
+  local rest
+  rest=$(live_holders | grep -vx "$1" || true)
+  printf '%s' "${rest:+$rest
+}" >"$DIR/.holders"
+  [ -z "$rest" ] && cmd_teardown
+  exit 0
+}
+
 case "${1:-setup}" in
-  setup) cmd_setup ;;
+  setup)
+    [ "${2:-}" = --hold ] && HOLD=${3:?pid}
+    cmd_setup ;;
+  release) cmd_release "${2:?pid}" ;;
   bind) cmd_bind "${2:?directory}" ;;
   unbind) cmd_unbind "${2:?directory}" ;;
   run) shift; [ -f "$DIR/.ready" ] || die "not set up: run $0 setup"; exec "$DIR/bin/run" "$@" ;;
   teardown) cmd_teardown ;;
   path) echo "$DIR" ;;
-  *) die "usage: $0 setup|bind DIR|unbind DIR|run CMD...|teardown|path" ;;
+  *) die "usage: $0 setup [--hold PID]|release PID|bind DIR|unbind DIR|run CMD...|teardown|path" ;;
 esac

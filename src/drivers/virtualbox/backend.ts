@@ -22,7 +22,12 @@ export class VBoxError extends Error {
 }
 
 export function errorKind(text: string): VBoxErrorKind {
-  if (/Could not find a registered machine|VBOX_E_OBJECT_NOT_FOUND \(0x80bb0001\), component VirtualBoxWrap|0x80bb0001 Could not find/.test(text)) return 'not-found';
+  if (
+    /Could not find a registered machine|VBOX_E_OBJECT_NOT_FOUND \(0x80bb0001\), component VirtualBoxWrap|0x80bb0001 Could not find/.test(
+      text,
+    )
+  )
+    return 'not-found';
   if (/is not currently running|not running|Invalid machine state: PoweredOff|machine is not running/i.test(text)) return 'not-running';
   if (/already locked|being unlocked|VBOX_E_INVALID_OBJECT_STATE|0x80bb0007/i.test(text)) return 'locked';
   if (/E_ACCESSDENIED|Access denied/i.test(text)) return 'access-denied';

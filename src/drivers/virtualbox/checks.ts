@@ -18,7 +18,10 @@ export function checkVersion(v: VBoxVersion | undefined, raw: string): string[] 
       fix: 'Please upgrade at https://www.virtualbox.org',
     });
   }
-  if (v.major === 4) return [`You are using version ${v.raw} of VirtualBox. If you encounter issues, you might want to upgrade to version 5 at https://www.virtualbox.org`];
+  if (v.major === 4)
+    return [
+      `You are using version ${v.raw} of VirtualBox. If you encounter issues, you might want to upgrade to version 5 at https://www.virtualbox.org`,
+    ];
   if (!versionAtLeast(v, 6, 1)) return [`VirtualBox ${v.raw} is old; this tool is tested with 6.1 and 7.x (https://www.virtualbox.org)`];
   return [];
 }
@@ -73,8 +76,8 @@ export function parseKeyValues(text: string): Map<string, string> {
 }
 
 export const WINDOWS_PROBE =
-  "$c = Get-CimInstance Win32_ComputerSystem; $p = Get-CimInstance Win32_Processor | Select-Object -First 1; " +
-  "$d = Get-CimInstance -Namespace root\\Microsoft\\Windows\\DeviceGuard -ClassName Win32_DeviceGuard -ErrorAction SilentlyContinue; " +
+  '$c = Get-CimInstance Win32_ComputerSystem; $p = Get-CimInstance Win32_Processor | Select-Object -First 1; ' +
+  '$d = Get-CimInstance -Namespace root\\Microsoft\\Windows\\DeviceGuard -ClassName Win32_DeviceGuard -ErrorAction SilentlyContinue; ' +
   "'HypervisorPresent=' + $c.HypervisorPresent; 'VirtualizationFirmwareEnabled=' + $p.VirtualizationFirmwareEnabled; " +
   "'VMMonitorModeExtensions=' + $p.VMMonitorModeExtensions; 'VBSStatus=' + $d.VirtualizationBasedSecurityStatus";
 
@@ -100,7 +103,10 @@ async function checkWindows(host: HostEnv, v: VBoxVersion): Promise<Virtualizati
     };
   }
   if (kv.get('VMMonitorModeExtensions') === 'False') {
-    throw new MachineError("This computer's processor has no VT-X/AMD-v", { exitCode: 3, fix: `VirtualBox needs it for 64-bit guests, ${SKIP}` });
+    throw new MachineError("This computer's processor has no VT-X/AMD-v", {
+      exitCode: 3,
+      fix: `VirtualBox needs it for 64-bit guests, ${SKIP}`,
+    });
   }
   if (kv.get('VirtualizationFirmwareEnabled') === 'False') {
     throw new MachineError("This computer doesn't have VT-X/AMD-v enabled", {

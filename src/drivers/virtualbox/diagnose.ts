@@ -31,8 +31,10 @@ export function vtxFix(platform: NodeJS.Platform): string {
 }
 
 function driverFix(platform: NodeJS.Platform, rc: number): string {
-  if (platform === 'darwin') return 'allow the "Oracle America" system extension in System Settings > Privacy & Security, then restart the Mac (or reinstall VirtualBox)';
-  if (platform === 'win32') return 'repair VirtualBox (run its installer and choose Repair) and restart Windows; "sc query vboxsup" must say RUNNING';
+  if (platform === 'darwin')
+    return 'allow the "Oracle America" system extension in System Settings > Privacy & Security, then restart the Mac (or reinstall VirtualBox)';
+  if (platform === 'win32')
+    return 'repair VirtualBox (run its installer and choose Repair) and restart Windows; "sc query vboxsup" must say RUNNING';
   switch (rc) {
     case -1909:
       return 'add your user to the vboxusers group ("sudo usermod -aG vboxusers $USER") and log in again';

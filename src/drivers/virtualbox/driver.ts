@@ -111,7 +111,9 @@ export class VirtualBoxDriver implements Driver {
   // ----- backends
 
   vboxManage(): Promise<VBoxManage> {
-    this.vbmPromise ??= findVBoxManage(this.host, this.config.VBoxManagePath || undefined).then((d) => new VBoxManage(d.path, this.host.exec));
+    this.vbmPromise ??= findVBoxManage(this.host, this.config.VBoxManagePath || undefined).then(
+      (d) => new VBoxManage(d.path, this.host.exec),
+    );
     return this.vbmPromise;
   }
 
@@ -306,7 +308,9 @@ export class VirtualBoxDriver implements Driver {
       return;
     }
     if (state === 'Error') {
-      throw new MachineError(`VM "${this.config.MachineName}" is stuck (${info.state})`, { fix: `power it off with "machine kill ${this.config.MachineName}", then start it` });
+      throw new MachineError(`VM "${this.config.MachineName}" is stuck (${info.state})`, {
+        fix: `power it off with "machine kill ${this.config.MachineName}", then start it`,
+      });
     }
     if (state === 'Stopped' && !this.config.NoHostOnly) await this.setupHostOnly(info, report);
     await this.choosePorts(report);
@@ -355,7 +359,9 @@ export class VirtualBoxDriver implements Driver {
     const same =
       nic &&
       nic.adapterType === attachment.nicType &&
-      (attachment.kind === 'hostonlynet' ? nic.attachment === 'hostonlynetwork' && nic.hostOnlyNetwork === attachment.name : nic.attachment === 'hostonly' && nic.hostOnlyAdapter === attachment.name);
+      (attachment.kind === 'hostonlynet'
+        ? nic.attachment === 'hostonlynetwork' && nic.hostOnlyNetwork === attachment.name
+        : nic.attachment === 'hostonly' && nic.hostOnlyAdapter === attachment.name);
     if (!same) await be.attachHostOnly(this.vm, 2, attachment);
   }
 
@@ -449,7 +455,10 @@ export class VirtualBoxDriver implements Driver {
     const info = await this.info();
     if (machineState(info.state) !== 'Running') throw new MachineError('Host is not running');
     const nic = info.nics.find((n) => (n.attachment === 'hostonly' || n.attachment === 'hostonlynetwork') && n.mac);
-    if (!nic) throw new MachineError('Machine does not have a host-only adapter', { fix: `restart it ("machine restart ${this.config.MachineName}") to attach one` });
+    if (!nic)
+      throw new MachineError('Machine does not have a host-only adapter', {
+        fix: `restart it ("machine restart ${this.config.MachineName}") to attach one`,
+      });
     const guest = this.env.guest;
     if (!guest) {
       if (this.config.IPAddress) return this.config.IPAddress;
@@ -459,7 +468,9 @@ export class VirtualBoxDriver implements Driver {
       timeoutMs: 20_000,
       intervalMs: 1000,
       what: `an address on the host-only interface (MAC ${nic.mac})`,
-      fix: this.config.HostOnlyNoDHCP ? 'the host-only network has no DHCP server for this machine (--virtualbox-hostonly-no-dhcp)' : undefined,
+      fix: this.config.HostOnlyNoDHCP
+        ? 'the host-only network has no DHCP server for this machine (--virtualbox-hostonly-no-dhcp)'
+        : undefined,
       signal: this.env.signal,
     });
     this.config.IPAddress = ip;
@@ -491,7 +502,8 @@ export function sharesFromConfig(c: Pick<VirtualBoxConfig, 'ShareFolder' | 'NoSh
     const name = parts.length > 1 ? parts.pop()! : '';
     const dir = parts.join(':');
     const shareName = name || dir.replace(/^\/+/, '');
-    return [{ Name: shareName, HostPath: dir, GuestPath: `/${shareName}` }];
+    // VirtualBox 7 refuses spaces in share names ("contains space"); the mount point keeps them.
+    return [{ Name: shareName.replace(/\s/g, '_'), HostPath: dir, GuestPath: `/${shareName}` }];
   }
   if (platform === 'win32') return [{ Name: 'c/Users', HostPath: '\\\\?\\c:\\Users', GuestPath: '/c/Users' }];
   if (platform === 'darwin') return [{ Name: 'Users', HostPath: '/Users', GuestPath: '/Users' }];

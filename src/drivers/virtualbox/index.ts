@@ -21,20 +21,26 @@ export async function configFromFlags(flags: FlagValues, base: BaseDriverConfig)
   const memory = Number(flags['virtualbox-memory'] ?? 1024);
   const cpus = Number(flags['virtualbox-cpu-count'] ?? 1);
   const disk = Number(flags['virtualbox-disk-size'] ?? 20000);
-  if (!Number.isInteger(memory) || memory < 256) throw new MachineError(`--virtualbox-memory ${memory} is too small`, { fix: 'give the machine at least 256 MB (1024 is the default)' });
-  if (!Number.isInteger(disk) || disk < 1024) throw new MachineError(`--virtualbox-disk-size ${disk} is too small`, { fix: 'give the machine at least 1024 MB of disk' });
-  if (!Number.isInteger(cpus) || cpus === 0 || cpus < -1) throw new MachineError(`--virtualbox-cpu-count ${cpus} is not valid`, { fix: 'use a positive number, or -1 for all host CPUs' });
+  if (!Number.isInteger(memory) || memory < 256)
+    throw new MachineError(`--virtualbox-memory ${memory} is too small`, { fix: 'give the machine at least 256 MB (1024 is the default)' });
+  if (!Number.isInteger(disk) || disk < 1024)
+    throw new MachineError(`--virtualbox-disk-size ${disk} is too small`, { fix: 'give the machine at least 1024 MB of disk' });
+  if (!Number.isInteger(cpus) || cpus === 0 || cpus < -1)
+    throw new MachineError(`--virtualbox-cpu-count ${cpus} is not valid`, { fix: 'use a positive number, or -1 for all host CPUs' });
   const cidr = str('virtualbox-hostonly-cidr');
   if (cidr) validateHostOnlyCidr(cidr);
   const shareFolder = str('virtualbox-share-folder');
   if (shareFolder && !shareFolder.includes(':')) {
-    throw new MachineError(`--virtualbox-share-folder "${shareFolder}" has no share name`, { fix: 'give it as DIR:NAME, e.g. /Users/me/src:src' });
+    throw new MachineError(`--virtualbox-share-folder "${shareFolder}" has no share name`, {
+      fix: 'give it as DIR:NAME, e.g. /Users/me/src:src',
+    });
   }
   const api = oneOf('virtualbox-api', str('virtualbox-api', 'vboxmanage'), ['vboxmanage', 'soap']) as 'vboxmanage' | 'soap';
   const soapUrl = str('virtualbox-soap-url');
   if (soapUrl) soapTarget(soapUrl);
   const stopTimeout = Number(flags['virtualbox-stop-timeout'] ?? 60);
-  if (!Number.isInteger(stopTimeout) || stopTimeout < 0) throw new MachineError(`--virtualbox-stop-timeout ${stopTimeout} is not valid`, { fix: 'give a number of seconds' });
+  if (!Number.isInteger(stopTimeout) || stopTimeout < 0)
+    throw new MachineError(`--virtualbox-stop-timeout ${stopTimeout} is not valid`, { fix: 'give a number of seconds' });
   return {
     ...base,
     VBoxManager: {},

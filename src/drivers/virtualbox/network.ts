@@ -58,7 +58,9 @@ export function parseCidr(text: string): Cidr {
   const ip = m ? ipToInt(m[1]!) : undefined;
   const prefix = m ? Number(m[2]) : NaN;
   if (!m || ip === undefined || prefix > 32) {
-    throw new MachineError(`invalid CIDR address: ${text}`, { fix: 'give --virtualbox-hostonly-cidr as a host address and prefix, e.g. 192.168.59.1/24' });
+    throw new MachineError(`invalid CIDR address: ${text}`, {
+      fix: 'give --virtualbox-hostonly-cidr as a host address and prefix, e.g. 192.168.59.1/24',
+    });
   }
   const mask = maskOf(prefix);
   const network = (ip & mask) >>> 0;
@@ -77,7 +79,8 @@ export function validateHostOnlyCidr(text: string): Cidr {
   if (c.prefix > 29 || c.prefix < 8) {
     throw new MachineError(`host-only cidr ${text} is not usable`, { fix: 'use a prefix between /8 and /29, e.g. 192.168.59.1/24' });
   }
-  if (c.ip === c.broadcast) throw new MachineError(`host-only cidr ${text} is the broadcast address`, { fix: `use ${intToIp(c.network + 1)}/${c.prefix}` });
+  if (c.ip === c.broadcast)
+    throw new MachineError(`host-only cidr ${text} is the broadcast address`, { fix: `use ${intToIp(c.network + 1)}/${c.prefix}` });
   return c;
 }
 
@@ -111,13 +114,15 @@ export function defaultCidr(allowed: string[] | undefined): string {
   for (const candidate of [DOCKER_MACHINE_CIDR, RESTRICTED_CIDR]) {
     if (allowed.some((r) => inside(parseCidr(candidate), r))) return candidate;
   }
-  const first = allowed.map((r) => {
-    try {
-      return parseCidr(r);
-    } catch {
-      return undefined;
-    }
-  }).find((r) => r && r.prefix <= 29);
+  const first = allowed
+    .map((r) => {
+      try {
+        return parseCidr(r);
+      } catch {
+        return undefined;
+      }
+    })
+    .find((r) => r && r.prefix <= 29);
   return first ? `${intToIp(first.network + 1)}/${Math.max(first.prefix, 24)}` : RESTRICTED_CIDR;
 }
 
@@ -140,7 +145,7 @@ export function hostCollision(c: Cidr, host: HostEnv, hostOnly: HostOnlyIf[]): s
       const ip = ipToInt(a.address);
       const m = ipToInt(a.netmask);
       if (ip === undefined || m === undefined) continue;
-      if (((ip & m) >>> 0) === ((c.ip & m) >>> 0) || ((ip & c.mask) >>> 0) === c.network) return `${name} (${a.cidr ?? a.address})`;
+      if ((ip & m) >>> 0 === (c.ip & m) >>> 0 || (ip & c.mask) >>> 0 === c.network) return `${name} (${a.cidr ?? a.address})`;
     }
   }
   return undefined;
@@ -180,7 +185,7 @@ export function dhcpServerFits(s: DhcpServer, c: Cidr): boolean {
     ip !== undefined &&
     lower !== undefined &&
     upper !== undefined &&
-    ((ip & c.mask) >>> 0) === c.network &&
+    (ip & c.mask) >>> 0 === c.network &&
     ip !== c.ip &&
     (ip < lower || ip > upper)
   );
@@ -231,7 +236,8 @@ async function ensureHostOnlyIf(req: HostOnlyRequest, c: Cidr): Promise<HostOnly
     await ops.ipconfigHostOnlyIf(adapter.name, c.ipStr, c.maskStr);
   }
   if (!adapter) {
-    if (req.host.platform === 'win32') report('Windows may ask for permission to create a network adapter; the prompt can hide in the taskbar');
+    if (req.host.platform === 'win32')
+      report('Windows may ask for permission to create a network adapter; the prompt can hide in the taskbar');
     let name: string | undefined;
     let createError: unknown;
     try {
@@ -288,7 +294,7 @@ async function ensureHostOnlyNet(req: HostOnlyRequest, c: Cidr): Promise<HostOnl
   const nets = await req.ops.listHostOnlyNets();
   const same = nets.find((n) => {
     const l = ipToInt(n.lower);
-    return n.mask === c.maskStr && l !== undefined && ((l & c.mask) >>> 0) === c.network;
+    return n.mask === c.maskStr && l !== undefined && (l & c.mask) >>> 0 === c.network;
   });
   if (same) {
     if (!same.enabled) req.report(`The host-only network ${same.name} is disabled; enable it in VirtualBox's Network Manager`);

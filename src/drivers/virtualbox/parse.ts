@@ -519,7 +519,8 @@ export function parseIpForMac(ipAddrShow: string, mac: string): string | undefin
 /** docker-machine's vtx.go rules on VBox.log, plus the AMD-V and Hyper-V texts it missed. */
 export function vtxProblemInLog(log: string): string | undefined {
   for (const line of log.split('\n')) {
-    if (line.includes('VT-x is disabled') && !line.includes('Falling back to raw-mode: VT-x is disabled in the BIOS for all CPU modes')) return 'VT-x is disabled';
+    if (line.includes('VT-x is disabled') && !line.includes('Falling back to raw-mode: VT-x is disabled in the BIOS for all CPU modes'))
+      return 'VT-x is disabled';
     if (line.includes('the host CPU does NOT support HW virtualization')) return 'the host CPU does not support hardware virtualization';
     if (line.includes('VERR_VMX_UNABLE_TO_START_VM')) return 'VERR_VMX_UNABLE_TO_START_VM';
     if (line.includes('Power up failed') && line.includes('VERR_VMX_NO_VMX')) return 'VERR_VMX_NO_VMX';
@@ -530,13 +531,19 @@ export function vtxProblemInLog(log: string): string | undefined {
 }
 
 export function hyperVProblemInLog(log: string): string | undefined {
-  const m = /VERR_SUPDRV_NO_RAW_MODE_HYPER_V_ROOT|Raw-mode is unavailable courtesy of Hyper-V|VERR_NEM_NOT_AVAILABLE|VERR_NEM_INIT_FAILED/.exec(log);
+  const m =
+    /VERR_SUPDRV_NO_RAW_MODE_HYPER_V_ROOT|Raw-mode is unavailable courtesy of Hyper-V|VERR_NEM_NOT_AVAILABLE|VERR_NEM_INIT_FAILED/.exec(
+      log,
+    );
   return m?.[0];
 }
 
 /** The last "Power up failed" or error line of VBox.log (docker-machine printed its last line). */
 export function lastLogError(log: string): string | undefined {
-  const lines = log.split('\n').map((l) => l.replace(/^\d\d:\d\d:\d\d\.\d+\s+/, '').trim()).filter(Boolean);
+  const lines = log
+    .split('\n')
+    .map((l) => l.replace(/^\d\d:\d\d:\d\d\.\d+\s+/, '').trim())
+    .filter(Boolean);
   for (let i = lines.length - 1; i >= 0; i--) {
     if (/Power up failed|VERR_|ERROR \[/.test(lines[i]!)) return lines[i];
   }
@@ -570,7 +577,11 @@ export function parseFrontendError(text: string): FrontendError | undefined {
   const rc = Number(m[1]);
   const known = SUP_ERRORS[rc];
   // The line after "Error ... in X!" is the message ("Kernel driver not installed", "VERR_VM_DRIVER_LOAD_ERROR").
-  const after = text.slice(m.index + m[0].length).split('\n').map((l) => l.replace(/^[\w.]+: /, '').trim()).find(Boolean);
+  const after = text
+    .slice(m.index + m[0].length)
+    .split('\n')
+    .map((l) => l.replace(/^[\w.]+: /, '').trim())
+    .find(Boolean);
   const said = after && !/^Tip!/.test(after) ? after : undefined;
   const text2 = said && !/^VERR_|^RTR3InitEx failed/.test(said) ? said : (known?.text ?? said ?? `error ${rc}`);
   return { rc, code: known?.code ?? (said && /^VERR_\w+$/.test(said) ? said : undefined), text: text2 };
@@ -580,7 +591,9 @@ export function parseFrontendError(text: string): FrontendError | undefined {
 export function hardeningProblem(log: string): string | undefined {
   const fe = parseFrontendError(log);
   if (fe) return `${fe.text} (${fe.code ?? fe.rc})`;
-  const m = /NtCreateFile\(\\Device\\VBoxDrvStub\) failed[^\n]*|supR3HardenedWinReSpawn[^\n]*(?:failed|error)[^\n]*|VERR_SUP_VP_\w+/.exec(log);
+  const m = /NtCreateFile\(\\Device\\VBoxDrvStub\) failed[^\n]*|supR3HardenedWinReSpawn[^\n]*(?:failed|error)[^\n]*|VERR_SUP_VP_\w+/.exec(
+    log,
+  );
   return m?.[0].trim();
 }
 

@@ -46,6 +46,19 @@ function clientOf(obj: unknown): unknown {
   return (obj as { __client: unknown }).__client;
 }
 
+/**
+ * virtualbox-soap's plain getters read `__result.returnval` and throw a TypeError when VirtualBox
+ * returns an empty value (no redirects, no host-only interface, an empty string): that is the default.
+ */
+async function opt<T>(p: Promise<T>, dflt: T): Promise<T> {
+  try {
+    return (await p) ?? dflt;
+  } catch (err) {
+    if (err instanceof TypeError && /returnval/.test(err.message)) return dflt;
+    throw err;
+  }
+}
+
 let soapModule: Promise<Soap> | undefined;
 export function loadSoap(): Promise<Soap> {
   soapModule ??= import('virtualbox-soap').then((m) => ((m as unknown as { default?: Soap }).default ?? m) as Soap);
@@ -57,7 +70,12 @@ function xmlEscape(s: string): string {
 }
 
 function xmlUnescape(s: string): string {
-  return s.replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&quot;/g, '"').replace(/&apos;/g, "'").replace(/&amp;/g, '&');
+  return s
+    .replace(/&lt;/g, '<')
+    .replace(/&gt;/g, '>')
+    .replace(/&quot;/g, '"')
+    .replace(/&apos;/g, "'")
+    .replace(/&amp;/g, '&');
 }
 
 export class SoapFault extends Error {
@@ -76,7 +94,11 @@ export async function rawCall(endpoint: string, op: string, args: [string, strin
   const envelope =
     '<?xml version="1.0" encoding="UTF-8"?><soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/" xmlns:vbox="http://www.virtualbox.org/">' +
     `<soap:Body><vbox:${op}>${body}</vbox:${op}></soap:Body></soap:Envelope>`;
-  const res = await fetch(endpoint, { method: 'POST', headers: { 'content-type': 'text/xml; charset=utf-8', soapaction: '""' }, body: envelope });
+  const res = await fetch(endpoint, {
+    method: 'POST',
+    headers: { 'content-type': 'text/xml; charset=utf-8', soapaction: '""' },
+    body: envelope,
+  });
   const text = await res.text();
   const fault = /<faultstring>([\s\S]*?)<\/faultstring>/.exec(text);
   if (fault) {
@@ -147,7 +169,9 @@ export class SoapConnection {
     if (!version) throw new MachineError(`The VirtualBox web service reports version "${versionText}", which is not a version`);
     if (major < 7) {
       await wsm.logoff(vbox).catch(() => undefined);
-      throw new MachineError(`The soap backend needs VirtualBox 7.0 or later (the web service is ${versionText})`, { fix: 'use --virtualbox-api vboxmanage' });
+      throw new MachineError(`The soap backend needs VirtualBox 7.0 or later (the web service is ${versionText})`, {
+        fix: 'use --virtualbox-api vboxmanage',
+      });
     }
     return new SoapConnection(soap, target.endpoint, wsm, vbox, { major, minor }, version);
   }
@@ -319,16 +343,28 @@ export class SoapBackend implements VBoxBackend {
       const m = await this.find(c, vm);
       if (!m) return undefined;
       const [name, uuid, state, memory, cpus, cfgFile, logFolder] = await Promise.all([
-        m.getName(), m.getId(), m.getState(), m.getMemorySize(), m.getCPUCount(), m.getSettingsFilePath(), m.getLogFolder(),
+        m.getName(),
+        m.getId(),
+        m.getState(),
+        m.getMemorySize(),
+        m.getCPUCount(),
+        m.getSettingsFilePath(),
+        m.getLogFolder(),
       ]);
       const nics = await Promise.all(
         [0, 1, 2, 3].map(async (i) => {
           const a = await m.getNetworkAdapter(i);
           const [enabled, type, adapterType, mac, hostOnly, cable, promisc] = await Promise.all([
-            a.getEnabled(), a.getAttachmentType(), a.getAdapterType(), a.getMACAddress(), a.getHostOnlyInterface(), a.getCableConnected(), a.getPromiscModePolicy(),
+            a.getEnabled(),
+            a.getAttachmentType(),
+            a.getAdapterType(),
+            opt(a.getMACAddress(), ''),
+            opt(a.getHostOnlyInterface(), ''),
+            a.getCableConnected(),
+            a.getPromiscModePolicy(),
           ]);
           const attachment = enabled ? (ATTACHMENT_NAMES[String(type)] ?? String(type).toLowerCase()) : 'none';
-          const hostOnlyNetwork = attachment === 'hostonlynetwork' ? await a.getHostOnlyNetwork() : undefined;
+          const hostOnlyNetwork = attachment === 'hostonlynetwork' ? await opt(a.getHostOnlyNetwork(), '') : undefined;
           return {
             slot: i + 1,
             attachment,
@@ -341,17 +377,32 @@ export class SoapBackend implements VBoxBackend {
           };
         }),
       );
-      const redirects = await (await (await m.getNetworkAdapter(0)).getNATEngine()).getRedirects();
+      const redirects = await opt((await (await m.getNetworkAdapter(0)).getNATEngine()).getRedirects(), []);
       const forwards = (redirects ?? []).map((r) => parseForward(String(r))).filter((f): f is Forward => Boolean(f));
-      const attachments = ((await m.getMediumAttachments()) ?? []) as unknown as { medium?: string; controller: string; port: string | number; device: string | number }[];
+      const attachments = (await opt(m.getMediumAttachments(), [])) as unknown as {
+        medium?: string;
+        controller: string;
+        port: string | number;
+        device: string | number;
+      }[];
       const storage: StorageSlot[] = [];
       for (const a of attachments) {
         if (!a.medium) continue;
         const medium = new c.soap.IMedium(clientOf(m), a.medium);
-        storage.push({ controller: a.controller, port: Number(a.port), device: Number(a.device), medium: String(await medium.getLocation()) });
+        storage.push({
+          controller: a.controller,
+          port: Number(a.port),
+          device: Number(a.device),
+          medium: String(await opt(medium.getLocation(), '')),
+        });
       }
       storage.sort((a, b) => a.port - b.port || a.device - b.device);
-      const sharedFolders = await Promise.all(((await m.getSharedFolders()) ?? []).map(async (s) => ({ name: String(await s.getName()), hostPath: String(await s.getHostPath()) })));
+      const sharedFolders = await Promise.all(
+        ((await m.getSharedFolders()) ?? []).map(async (s) => ({
+          name: String(await s.getName()),
+          hostPath: String(await s.getHostPath()),
+        })),
+      );
       const bootOrder: string[] = [];
       for (let i = 1; i <= 4; i++) {
         const b = String(await m.getBootOrder(i));
@@ -394,7 +445,16 @@ export class SoapBackend implements VBoxBackend {
         // The package's typed method omits `platform`; gSOAP accepts the extra element.
         const raw = vbox as unknown as { __invoke(op: string, args: object): Promise<{ returnval: string }> };
         const res = await raw.__invoke('IVirtualBox_createMachine', {
-          _this: ref(vbox), settingsFile, name: spec.name, platform: 'x86', groups: ['/'], osTypeId: 'Linux26_64', flags: '', cipher: '', passwordId: '', password: '',
+          _this: ref(vbox),
+          settingsFile,
+          name: spec.name,
+          platform: 'x86',
+          groups: ['/'],
+          osTypeId: 'Linux26_64',
+          flags: '',
+          cipher: '',
+          passwordId: '',
+          password: '',
         });
         machine = new c.soap.IMachine(clientOf(vbox), res.returnval);
       } else {
@@ -416,11 +476,15 @@ export class SoapBackend implements VBoxBackend {
       for (const f of spec.forwards) await nat.addRedirect(f.name, en(f.proto.toUpperCase()), f.hostIp, f.hostPort, f.guestIp, f.guestPort);
       if (spec.serialLog) {
         const port = await machine.getSerialPort(0);
-        if (c.platformApi) await c.raw('ISerialPort_setIOAddress', [['_this', ref(port)], ['IOAddress', 0x3f8]]);
+        if (c.platformApi)
+          await c.raw('ISerialPort_setIOAddress', [
+            ['_this', ref(port)],
+            ['IOAddress', 0x3f8],
+          ]);
         else await port.setIOBase(0x3f8);
         await port.setIRQ(4);
-        await port.setHostMode(en('RawFile'));
         await port.setPath(spec.serialLog);
+        await port.setHostMode(en('RawFile'));
         await port.setEnabled(true);
       }
       const sata = await machine.addStorageController('SATA', en('SATA'));
@@ -470,17 +534,43 @@ export class SoapBackend implements VBoxBackend {
     }
     const m = ref(machine);
     const [platform] = await c.raw('IMachine_getPlatform', [['_this', m]]);
-    await c.raw('IPlatform_setRTCUseUTC', [['_this', platform!], ['RTCUseUTC', true]]);
+    await c.raw('IPlatform_setRTCUseUTC', [
+      ['_this', platform!],
+      ['RTCUseUTC', true],
+    ]);
     const [x86] = await c.raw('IPlatform_getX86', [['_this', platform!]]);
-    await c.raw('IPlatformX86_setHPETEnabled', [['_this', x86!], ['HPETEnabled', true]]);
-    for (const p of ['PAE', 'LongMode']) await c.raw('IPlatformX86_setCPUProperty', [['_this', x86!], ['property', p], ['value', true]]);
-    for (const p of hwvirt) await c.raw('IPlatformX86_setHWVirtExProperty', [['_this', x86!], ['property', p], ['value', true]]);
+    await c.raw('IPlatformX86_setHPETEnabled', [
+      ['_this', x86!],
+      ['HPETEnabled', true],
+    ]);
+    for (const p of ['PAE', 'LongMode'])
+      await c.raw('IPlatformX86_setCPUProperty', [
+        ['_this', x86!],
+        ['property', p],
+        ['value', true],
+      ]);
+    for (const p of hwvirt)
+      await c.raw('IPlatformX86_setHWVirtExProperty', [
+        ['_this', x86!],
+        ['property', p],
+        ['value', true],
+      ]);
     const [fw] = await c.raw('IMachine_getFirmwareSettings', [['_this', m]]);
+    // Attribute names exactly as the API spells them: gSOAP silently ignores an unknown element.
     const fwSet: [string, string | number | boolean][] = [
-      ['FirmwareType', 'BIOS'], ['IOAPICEnabled', true], ['ACPIEnabled', true], ['LogoFadeIn', false], ['LogoFadeOut', false], ['LogoDisplayTime', 0], ['BootMenuMode', 'Disabled'],
+      ['firmwareType', 'BIOS'],
+      ['IOAPICEnabled', true],
+      ['ACPIEnabled', true],
+      ['logoFadeIn', false],
+      ['logoFadeOut', false],
+      ['logoDisplayTime', 0],
+      ['bootMenuMode', 'Disabled'],
     ];
     for (const [attr, value] of fwSet) {
-      await c.raw(`IFirmwareSettings_set${attr}`, [['_this', fw!], [attr.charAt(0).toLowerCase() + attr.slice(1), value]]);
+      await c.raw(`IFirmwareSettings_set${attr.charAt(0).toUpperCase()}${attr.slice(1)}`, [
+        ['_this', fw!],
+        [attr, value],
+      ]);
     }
   }
 
@@ -504,10 +594,23 @@ export class SoapBackend implements VBoxBackend {
     await this.call('changing port forwards', (c) =>
       c.withLock(vm, running ? 'Shared' : 'Write', async (m) => {
         const nat = await (await m.getNetworkAdapter(0)).getNATEngine();
-        const have = new Map(((await nat.getRedirects()) ?? []).map((r) => parseForward(String(r))).filter((f): f is Forward => Boolean(f)).map((f) => [f.name, f]));
+        const have = new Map(
+          (await opt(nat.getRedirects(), []))
+            .map((r) => parseForward(String(r)))
+            .filter((f): f is Forward => Boolean(f))
+            .map((f) => [f.name, f]),
+        );
         for (const f of forwards) {
           const h = have.get(f.name);
-          if (h && h.hostIp === f.hostIp && h.hostPort === f.hostPort && h.guestPort === f.guestPort && h.guestIp === f.guestIp && h.proto === f.proto) continue;
+          if (
+            h &&
+            h.hostIp === f.hostIp &&
+            h.hostPort === f.hostPort &&
+            h.guestPort === f.guestPort &&
+            h.guestIp === f.guestIp &&
+            h.proto === f.proto
+          )
+            continue;
           if (h) await nat.removeRedirect(f.name);
           await nat.addRedirect(f.name, en(f.proto.toUpperCase()), f.hostIp, f.hostPort, f.guestIp, f.guestPort);
         }
@@ -609,7 +712,12 @@ export class SoapBackend implements VBoxBackend {
     const c = await this.conn();
     let medium: VB.IMedium;
     try {
-      medium = await c.vbox.openMedium(file, en(kind === 'disk' ? 'HardDisk' : 'DVD'), en(kind === 'disk' ? 'ReadWrite' : 'ReadOnly'), false);
+      medium = await c.vbox.openMedium(
+        file,
+        en(kind === 'disk' ? 'HardDisk' : 'DVD'),
+        en(kind === 'disk' ? 'ReadWrite' : 'ReadOnly'),
+        false,
+      );
     } catch {
       return; // not there, or not a medium VirtualBox can open: nothing to forget
     }
@@ -630,11 +738,24 @@ export class SoapBackend implements VBoxBackend {
       return Promise.all(
         ifs.map(async (i) => {
           const [name, guid, dhcp, ip, mask, mac, status, networkName] = await Promise.all([
-            i.getName(), i.getId(), i.getDHCPEnabled(), i.getIPAddress(), i.getNetworkMask(), i.getHardwareAddress(), i.getStatus(), i.getNetworkName(),
+            i.getName(),
+            opt(i.getId(), ''),
+            i.getDHCPEnabled(),
+            opt(i.getIPAddress(), ''),
+            opt(i.getNetworkMask(), ''),
+            opt(i.getHardwareAddress(), ''),
+            i.getStatus(),
+            i.getNetworkName(),
           ]);
           return {
-            name: String(name), guid: String(guid), dhcp: Boolean(dhcp), ip: String(ip), mask: String(mask),
-            mac: mac ? normalizeMac(String(mac)) : undefined, status: String(status), networkName: String(networkName),
+            name: String(name),
+            guid: String(guid),
+            dhcp: Boolean(dhcp),
+            ip: String(ip),
+            mask: String(mask),
+            mac: mac ? normalizeMac(String(mac)) : undefined,
+            status: String(status),
+            networkName: String(networkName),
           };
         }),
       );
@@ -654,7 +775,11 @@ export class SoapBackend implements VBoxBackend {
     await this.call('IHost.removeHostOnlyNetworkInterface', async (c) => {
       const host = await c.vbox.getHost();
       const i = await host.findHostNetworkInterfaceByName(name);
-      await waitProgress(await host.removeHostOnlyNetworkInterface(String(await i.getId())), 'IHost.removeHostOnlyNetworkInterface', 180_000);
+      await waitProgress(
+        await host.removeHostOnlyNetworkInterface(String(await i.getId())),
+        'IHost.removeHostOnlyNetworkInterface',
+        180_000,
+      );
     });
   }
 
@@ -671,9 +796,21 @@ export class SoapBackend implements VBoxBackend {
       return Promise.all(
         servers.map(async (s) => {
           const [networkName, ip, mask, lower, upper, enabled] = await Promise.all([
-            s.getNetworkName(), s.getIPAddress(), s.getNetworkMask(), s.getLowerIP(), s.getUpperIP(), s.getEnabled(),
+            s.getNetworkName(),
+            opt(s.getIPAddress(), ''),
+            opt(s.getNetworkMask(), ''),
+            opt(s.getLowerIP(), ''),
+            opt(s.getUpperIP(), ''),
+            s.getEnabled(),
           ]);
-          return { networkName: String(networkName), ip: String(ip), mask: String(mask), lower: String(lower), upper: String(upper), enabled: Boolean(enabled) };
+          return {
+            networkName: String(networkName),
+            ip: String(ip),
+            mask: String(mask),
+            lower: String(lower),
+            upper: String(upper),
+            enabled: Boolean(enabled),
+          };
         }),
       );
     });
@@ -692,7 +829,13 @@ export class SoapBackend implements VBoxBackend {
       const nets = await c.vbox.getHostOnlyNetworks();
       return Promise.all(
         nets.map(async (n) => {
-          const [name, mask, lower, upper, enabled] = await Promise.all([n.getNetworkName(), n.getNetworkMask(), n.getLowerIP(), n.getUpperIP(), n.getEnabled()]);
+          const [name, mask, lower, upper, enabled] = await Promise.all([
+            n.getNetworkName(),
+            opt(n.getNetworkMask(), ''),
+            opt(n.getLowerIP(), ''),
+            opt(n.getUpperIP(), ''),
+            n.getEnabled(),
+          ]);
           return { name: String(name), mask: String(mask), lower: String(lower), upper: String(upper), enabled: Boolean(enabled) };
         }),
       );

@@ -130,22 +130,97 @@ export class VBoxManageBackend implements VBoxBackend {
     const onOff = (b: boolean) => (b ? 'on' : 'off');
     // docker-machine's modifyvm line, plus the NIC, forwards, boot order and serial port in the same call.
     const args = [
-      'modifyvm', uuid,
-      '--firmware', 'bios', '--bioslogofadein', 'off', '--bioslogofadeout', 'off', '--bioslogodisplaytime', '0', '--biosbootmenu', 'disabled',
-      '--ostype', 'Linux26_64', '--cpus', String(spec.cpus), '--memory', String(spec.memoryMB),
-      '--acpi', 'on', '--ioapic', 'on', '--rtcuseutc', 'on',
-      '--natdnshostresolver1', onOff(spec.hostDnsResolver), '--natdnsproxy1', onOff(spec.dnsProxy),
-      '--cpuhotplug', 'off', '--pae', 'on', '--hpet', 'on', '--hwvirtex', 'on', '--nestedpaging', 'on', '--largepages', 'on', '--vtxvpid', 'on',
-      '--accelerate3d', 'off',
-      '--boot1', 'dvd', '--boot2', 'disk', '--boot3', 'none', '--boot4', 'none',
-      '--nic1', 'nat', '--nictype1', spec.natNicType, '--cableconnected1', 'on',
+      'modifyvm',
+      uuid,
+      '--firmware',
+      'bios',
+      '--bioslogofadein',
+      'off',
+      '--bioslogofadeout',
+      'off',
+      '--bioslogodisplaytime',
+      '0',
+      '--biosbootmenu',
+      'disabled',
+      '--ostype',
+      'Linux26_64',
+      '--cpus',
+      String(spec.cpus),
+      '--memory',
+      String(spec.memoryMB),
+      '--acpi',
+      'on',
+      '--ioapic',
+      'on',
+      '--rtcuseutc',
+      'on',
+      '--natdnshostresolver1',
+      onOff(spec.hostDnsResolver),
+      '--natdnsproxy1',
+      onOff(spec.dnsProxy),
+      '--cpuhotplug',
+      'off',
+      '--pae',
+      'on',
+      '--hpet',
+      'on',
+      '--hwvirtex',
+      'on',
+      '--nestedpaging',
+      'on',
+      '--largepages',
+      'on',
+      '--vtxvpid',
+      'on',
+      '--accelerate3d',
+      'off',
+      '--boot1',
+      'dvd',
+      '--boot2',
+      'disk',
+      '--boot3',
+      'none',
+      '--boot4',
+      'none',
+      '--nic1',
+      'nat',
+      '--nictype1',
+      spec.natNicType,
+      '--cableconnected1',
+      'on',
     ];
     for (const f of spec.forwards) args.push('--natpf1', formatForward(f));
     if (spec.serialLog) args.push('--uart1', '0x3F8', '4', '--uartmode1', 'file', spec.serialLog);
     await this.vbm.run(args);
     await this.vbm.run(['storagectl', uuid, '--name', 'SATA', '--add', 'sata', '--hostiocache', 'on']);
-    await this.vbm.run(['storageattach', uuid, '--storagectl', 'SATA', '--port', '0', '--device', '0', '--type', 'dvddrive', '--medium', spec.isoPath]);
-    await this.vbm.run(['storageattach', uuid, '--storagectl', 'SATA', '--port', '1', '--device', '0', '--type', 'hdd', '--medium', spec.diskPath]);
+    await this.vbm.run([
+      'storageattach',
+      uuid,
+      '--storagectl',
+      'SATA',
+      '--port',
+      '0',
+      '--device',
+      '0',
+      '--type',
+      'dvddrive',
+      '--medium',
+      spec.isoPath,
+    ]);
+    await this.vbm.run([
+      'storageattach',
+      uuid,
+      '--storagectl',
+      'SATA',
+      '--port',
+      '1',
+      '--device',
+      '0',
+      '--type',
+      'hdd',
+      '--medium',
+      spec.diskPath,
+    ]);
     for (const share of spec.shares) {
       await this.vbm.run(['sharedfolder', 'add', uuid, '--name', share.name, '--hostpath', share.hostPath, '--automount']);
       await this.vbm.run(['setextradata', uuid, `VBoxInternal2/SharedFoldersEnableSymlinksCreate/${share.name}`, '1']);
@@ -182,7 +257,10 @@ export class VBoxManageBackend implements VBoxBackend {
 
   async attachHostOnly(vm: string, slot: number, a: HostOnlyAttachment): Promise<void> {
     const n = String(slot);
-    const which = a.kind === 'hostonlynet' ? [`--nic${n}`, 'hostonlynet', `--host-only-net${n}`, a.name] : [`--nic${n}`, 'hostonly', `--hostonlyadapter${n}`, a.name];
+    const which =
+      a.kind === 'hostonlynet'
+        ? [`--nic${n}`, 'hostonlynet', `--host-only-net${n}`, a.name]
+        : [`--nic${n}`, 'hostonly', `--hostonlyadapter${n}`, a.name];
     await this.vbm.run(['modifyvm', vm, ...which, `--nictype${n}`, a.nicType, `--nicpromisc${n}`, a.promisc, `--cableconnected${n}`, 'on']);
   }
 
@@ -219,7 +297,11 @@ export class VBoxManageBackend implements VBoxBackend {
   async closeMedium(kind: 'disk' | 'dvd', file: string, deleteFile: boolean): Promise<void> {
     const res = await this.vbm.call(['closemedium', kind, file, ...(deleteFile ? ['--delete'] : [])]);
     if (res.exitCode !== 0 && !/Could not find file for the medium|VERR_FILE_NOT_FOUND|VBOX_E_OBJECT_NOT_FOUND/.test(res.stderr)) {
-      throw new VBoxError(`VBoxManage closemedium failed: ${errorLines(res.stderr)[0] ?? res.stderr.trim()}`, errorKind(res.stderr), res.stderr);
+      throw new VBoxError(
+        `VBoxManage closemedium failed: ${errorLines(res.stderr)[0] ?? res.stderr.trim()}`,
+        errorKind(res.stderr),
+        res.stderr,
+      );
     }
   }
 
@@ -250,8 +332,31 @@ export class VBoxManageBackend implements VBoxBackend {
     const verb = exists ? 'modify' : 'add';
     // 6.1 renamed the options; the old spellings are what 5.x/6.0 accept.
     const args = versionAtLeast(version, 6, 1)
-      ? ['dhcpserver', verb, `--network=${s.networkName}`, `--server-ip=${s.ip}`, `--netmask=${s.mask}`, `--lower-ip=${s.lower}`, `--upper-ip=${s.upper}`, '--enable']
-      : ['dhcpserver', verb, '--netname', s.networkName, '--ip', s.ip, '--netmask', s.mask, '--lowerip', s.lower, '--upperip', s.upper, '--enable'];
+      ? [
+          'dhcpserver',
+          verb,
+          `--network=${s.networkName}`,
+          `--server-ip=${s.ip}`,
+          `--netmask=${s.mask}`,
+          `--lower-ip=${s.lower}`,
+          `--upper-ip=${s.upper}`,
+          '--enable',
+        ]
+      : [
+          'dhcpserver',
+          verb,
+          '--netname',
+          s.networkName,
+          '--ip',
+          s.ip,
+          '--netmask',
+          s.mask,
+          '--lowerip',
+          s.lower,
+          '--upperip',
+          s.upper,
+          '--enable',
+        ];
     await this.vbm.run(args, { timeoutMs: 180_000 });
   }
 
@@ -260,7 +365,15 @@ export class VBoxManageBackend implements VBoxBackend {
   }
 
   async addHostOnlyNet(n: HostOnlyNet): Promise<void> {
-    await this.vbm.run(['hostonlynet', 'add', `--name=${n.name}`, `--netmask=${n.mask}`, `--lower-ip=${n.lower}`, `--upper-ip=${n.upper}`, '--enable']);
+    await this.vbm.run([
+      'hostonlynet',
+      'add',
+      `--name=${n.name}`,
+      `--netmask=${n.mask}`,
+      `--lower-ip=${n.lower}`,
+      `--upper-ip=${n.upper}`,
+      '--enable',
+    ]);
   }
 
   async close(): Promise<void> {}
@@ -271,7 +384,13 @@ export class VBoxManageBackend implements VBoxBackend {
  * #2788): the head goes into a small raw file, becomes a VDI, and the VDI is grown to its size.
  * Shared by both backends (the web service has no way to import raw data).
  */
-export async function makeDiskWithVBoxManage(vbm: VBoxManage, v: { version: VBoxVersion }, diskPath: string, head: Buffer, sizeMB: number): Promise<void> {
+export async function makeDiskWithVBoxManage(
+  vbm: VBoxManage,
+  v: { version: VBoxVersion },
+  diskPath: string,
+  head: Buffer,
+  sizeMB: number,
+): Promise<void> {
   const MiB = 1024 * 1024;
   const raw = `${diskPath}.raw`;
   // Whole MiB: VirtualBox wants a multiple of 512 bytes, and the resize check below compares MiB.

@@ -87,7 +87,13 @@ async function launch(binary: string): Promise<OwnWebService> {
           if (exited) throw new Error('exited');
           return (await answers(url)) ? true : undefined;
         },
-        { timeoutMs: 20_000, intervalMs: 50, maxIntervalMs: 250, what: `vboxwebsrv on ${url}`, fatal: (e) => (e as Error).message === 'exited' },
+        {
+          timeoutMs: 20_000,
+          intervalMs: 50,
+          maxIntervalMs: 250,
+          what: `vboxwebsrv on ${url}`,
+          fatal: (e) => (e as Error).message === 'exited',
+        },
       );
     } catch {
       const err = await Promise.race([spawnError, sleep(10).then(() => undefined)]);

@@ -1,0 +1,111 @@
+import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { promises as fs } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { type ExecResult, type HostEnv, realHostEnv } from '../../src/drivers/virtualbox/hostenv.js';
+
+/**
+ * The real VirtualBox 7.2 userland for e2e tests: scripts/vbox-chroot.sh builds (once) and mounts the
+ * chroot; each test file binds its own work directory into it at the same path, so the store paths
+ * the driver passes to VBoxManage mean the same file on both sides.
+ */
+
+const run = promisify(execFile);
+export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+const SCRIPT = path.join(REPO, 'scripts', 'vbox-chroot.sh');
+
+export interface VBoxChroot {
+  dir: string;
+  root: string;
+  vboxManage: string;
+  websrv: string;
+  runIn: string;
+  /** A fresh directory, visible inside the chroot at the same path. */
+  work: string;
+  /** A HostEnv for the driver: the real host, with VBOX_MANAGE pointing into the chroot. */
+  host: HostEnv;
+  /** VBoxManage in the chroot (no retries, no parsing: what a user would type). */
+  vbm(...args: string[]): Promise<ExecResult>;
+  /** Any command inside the chroot. */
+  exec(cmd: string, args: string[], opts?: { env?: NodeJS.ProcessEnv; timeoutMs?: number }): Promise<ExecResult>;
+  cleanup(): Promise<void>;
+}
+
+async function sh(args: string[], timeoutMs = 900_000): Promise<ExecResult> {
+  try {
+    const { stdout, stderr } = await run('bash', [SCRIPT, ...args], { timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024 });
+    return { stdout, stderr, exitCode: 0 };
+  } catch (err) {
+    const e = err as { stdout?: string; stderr?: string; code?: number };
+    return { stdout: e.stdout ?? '', stderr: e.stderr ?? String(err), exitCode: typeof e.code === 'number' ? e.code : 1 };
+  }
+}
+
+async function execIn(file: string, args: string[], opts: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<ExecResult> {
+  try {
+    const { stdout, stderr } = await run(file, args, { timeout: opts.timeoutMs ?? 120_000, env: opts.env, maxBuffer: 64 * 1024 * 1024 });
+    return { stdout, stderr, exitCode: 0 };
+  } catch (err) {
+    const e = err as { stdout?: string; stderr?: string; code?: number };
+    return { stdout: e.stdout ?? '', stderr: e.stderr ?? String(err), exitCode: typeof e.code === 'number' ? e.code : 1 };
+  }
+}
+
+/** Set the chroot up, or say why it cannot be (the caller skips with that reason). */
+export async function setupVBoxChroot(): Promise<VBoxChroot | { skip: string }> {
+  if (process.platform !== 'linux') return { skip: 'the VirtualBox chroot needs Linux' };
+  if (process.getuid?.() !== 0) return { skip: 'the VirtualBox chroot needs root (debootstrap, chroot, mount); run the tests as root' };
+  const res = await sh(['setup', '--hold', String(process.pid)]);
+  if (res.exitCode !== 0) {
+    const why = res.stderr.trim().split('\n').slice(-3).join(' | ');
+    return { skip: `scripts/vbox-chroot.sh setup failed (exit ${res.exitCode}): ${why}` };
+  }
+  const kv = Object.fromEntries(
+    res.stdout
+      .split('\n')
+      .filter((l) => l.includes('='))
+      .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
+  );
+  const work = path.join(os.tmpdir(), `machine-vbox-${process.pid}-${randomBytes(3).toString('hex')}`);
+  await fs.mkdir(work, { recursive: true });
+  const bound = await sh(['bind', work]);
+  if (bound.exitCode !== 0) return { skip: `could not bind ${work} into the chroot: ${bound.stderr.trim()}` };
+  const real = realHostEnv();
+  const vboxManage = kv.VBOX_MANAGE!;
+  const c: VBoxChroot = {
+    dir: kv.VBOX_CHROOT_DIR!,
+    root: kv.VBOX_CHROOT_ROOT!,
+    vboxManage,
+    websrv: kv.VBOX_WEBSRV!,
+    runIn: kv.VBOX_CHROOT_RUN!,
+    work,
+    host: { ...real, env: { ...process.env, VBOX_MANAGE: vboxManage, VBOX_WEBSRV: kv.VBOX_WEBSRV } },
+    vbm: (...args) => execIn(vboxManage, args),
+    exec: (cmd, args, opts) => execIn(kv.VBOX_CHROOT_RUN!, [cmd, ...args], opts),
+    cleanup: async () => {
+      await sh(['unbind', work]);
+      await fs.rm(work, { recursive: true, force: true });
+      await sh(['release', String(process.pid)]);
+    },
+  };
+  return c;
+}
+
+/** A small ISO (made with the chroot's xorriso): the create path only needs a DVD image to attach. */
+export async function makeIso(c: VBoxChroot, file: string): Promise<void> {
+  const src = `${file}.d`;
+  await fs.mkdir(src, { recursive: true });
+  await fs.writeFile(path.join(src, 'README.TXT'), 'machine e2e test ISO\n');
+  const res = await c.exec('xorriso', ['-as', 'mkisofs', '-quiet', '-V', 'MACHINE_TEST', '-o', file, src]);
+  await fs.rm(src, { recursive: true, force: true });
+  if (res.exitCode !== 0) throw new Error(`xorriso failed: ${res.stderr}`);
+}
+
+/** Every VM, hard disk and DVD VirtualBox knows, for "nothing left behind" assertions. */
+export async function registry(c: VBoxChroot): Promise<{ vms: string; hdds: string; dvds: string }> {
+  const [vms, hdds, dvds] = await Promise.all([c.vbm('list', 'vms'), c.vbm('list', 'hdds'), c.vbm('list', 'dvds')]);
+  return { vms: vms.stdout, hdds: hdds.stdout, dvds: dvds.stdout };
+}
