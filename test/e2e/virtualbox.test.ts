@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { MachineError } from '../../src/core/errors.js';
 import { exists } from '../../src/core/files.js';
 import { VirtualBoxDriver } from '../../src/drivers/virtualbox/driver.js';
@@ -55,6 +55,8 @@ async function newMachine(api: string, flags: Record<string, unknown>) {
     baseDriverConfig(name, store.root, path.join(machineDir, 'id_ed25519')),
   );
   const driver = new VirtualBoxDriver(config, { store, machineDir }, { host: c!.host, pollIntervalMs: 100 });
+  // Whatever an assertion leaves, the VM goes (as the create pipeline's rollback would do it).
+  onTestFinished(() => driver.remove().catch(() => undefined));
   return { name, store, machineDir, config, driver };
 }
 
@@ -173,6 +175,23 @@ describe.each(['vboxmanage', 'soap'] as const)('VirtualBox driver, %s backend, r
     await m.driver.remove();
     expect((await registry(c)).vms).toContain(`"${m.name}"`);
     await c.vbm('unregistervm', m.name, '--delete');
+  });
+});
+
+describe('VirtualBox driver, remove() after the user deleted the machine folder', () => {
+  it('unregisters the inaccessible VM and forgets its disk', async (ctx) => {
+    if (!c) return ctx.skip(skipReason);
+    const m = await newMachine('vboxmanage', { 'virtualbox-no-hostonly': true, 'virtualbox-disk-size': 2000 });
+    const isoPath = path.join(m.machineDir, 'boot2docker.iso');
+    await makeIso(c, isoPath);
+    await m.driver.create({ head: await diskHead(generateKeyPair().publicKey), isoPath }, () => undefined);
+    await fs.rm(m.machineDir, { recursive: true, force: true });
+    expect((await registry(c)).vms).toContain(m.config.UUID);
+    await m.driver.remove();
+    const reg = await registry(c);
+    expect(reg.vms).not.toContain(m.config.UUID);
+    expect(reg.hdds).not.toContain(m.driver.diskPath);
+    expect(reg.dvds).not.toContain(isoPath);
   });
 });
 

@@ -409,9 +409,10 @@ export class VirtualBoxDriver implements Driver {
     // Registered by us (UUID), or by docker-machine (name); '' means create never registered one.
     if (this.config.UUID !== '') {
       const be = await this.backend();
-      const info = await be.vmInfo(this.vm);
+      // A VM whose files are gone is "inaccessible": showvminfo fails, unregistervm still works.
+      const info = await be.vmInfo(this.vm).catch(() => 'unreadable' as const);
       if (info) {
-        if (!STOPPED.has(info.state)) await this.kill().catch(() => undefined);
+        if (info === 'unreadable' || !STOPPED.has(info.state)) await this.kill().catch(() => undefined);
         // The session of a VM that just powered off stays locked for a moment: retry while it is.
         await poll(() => be.unregisterDelete(this.vm), {
           timeoutMs: 30_000,
@@ -427,13 +428,13 @@ export class VirtualBoxDriver implements Driver {
   /** What unregistervm --delete leaves: a disk never attached, the ISO in the media registry, the VM folder. */
   private async removeLeftovers(): Promise<void> {
     const be = await this.backend().catch(() => undefined);
-    for (const disk of new Set([this.diskPath, this.file('disk.vdi')])) {
-      if (!(await exists(disk))) continue;
-      await be?.closeMedium('disk', disk, true).catch(() => undefined);
-      await fs.rm(disk, { force: true });
+    if (this.config.DiskPath !== undefined) {
+      // Ours (VDI); forget it even when its file is gone, or VirtualBox lists it as inaccessible.
+      await be?.closeMedium('disk', this.diskPath, true).catch(() => undefined);
+      await fs.rm(this.diskPath, { force: true });
+      await fs.rm(`${this.diskPath}.raw`, { force: true });
     }
-    await fs.rm(`${this.diskPath}.raw`, { force: true });
-    if (await exists(this.isoPath)) await be?.closeMedium('dvd', this.isoPath, false).catch(() => undefined);
+    await be?.closeMedium('dvd', this.isoPath, false).catch(() => undefined);
     await fs.rm(this.file(this.config.MachineName), { recursive: true, force: true });
   }
 
