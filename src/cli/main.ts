@@ -70,7 +70,20 @@ export function buildProgram(): Command {
         'MACHINE_BOOT2DOCKER_URL',
       ),
     )
+    .addOption(
+      new Option(
+        '--share <hostdir[:guestdir]>',
+        'Share a host folder with the machine (repeatable; default guest path: the same path)',
+      ).argParser(collect),
+    )
+    .addOption(
+      new Option('--import-host-ca [pem-file]', "Make the machine trust the host's CA certificates (system store, or a PEM file)").env(
+        'MACHINE_IMPORT_HOST_CA',
+      ),
+    )
+    .addOption(new Option('--no-port-forward', 'Do not forward published container ports to 127.0.0.1').env('MACHINE_NO_PORT_FORWARD'))
     .option('--keep-on-failure', 'Keep what a failed create made, for inspection (remove it with "machine rm -f")')
+    .option('--activate', 'Make the new machine the docker CLI\'s current context, as "machine use NAME" does')
     .addOption(new Option('--format <format>', 'Print the result as json (progress goes to stderr)').choices(['json']))
     .addOption(new Option('--swarm', 'Classic Swarm (not supported)').hideHelp())
     .addOption(new Option('--swarm-master', 'Classic Swarm (not supported)').hideHelp())
@@ -79,13 +92,14 @@ export function buildProgram(): Command {
   create.action(
     action(async (ctx, names: string[], opts: Record<string, unknown>) => {
       const { create: run } = await import('../commands/create.js');
-      const driverFlags = Object.fromEntries(DRIVERS.flatMap((d) => d.flags).map((spec) => [spec.name, opts[camel(spec.name)]])) as Record<
-        string,
-        string | number | boolean | string[] | undefined
-      >;
+      const driverFlags = Object.fromEntries([
+        ...DRIVERS.flatMap((d) => d.flags).map((spec) => [spec.name, opts[camel(spec.name)]]),
+        ['share', opts.share],
+      ]) as Record<string, string | number | boolean | string[] | undefined>;
       const result = await run(ctx.store, names, opts as never, driverFlags);
       if (opts.format === 'json') return line(JSON.stringify(result, null, 2));
       line('Docker is up and running!');
+      if (result.context) line(`Current context is now "${result.context}": the docker CLI uses machine "${result.name}"`);
       line(
         `To see how to connect your Docker Client to the Docker Engine running on this virtual machine, run: ${ctx.commandLine.split(' ')[0]} env ${result.name}`,
       );

@@ -1,3 +1,4 @@
+import path from 'node:path';
 import { MachineError } from '../core/errors.js';
 import type { FlagValues } from '../drivers/driver.js';
 import { defaultEngineOptions } from '../store/config.js';
@@ -16,13 +17,22 @@ export interface CreateOptions {
   boot2dockerUrl?: string;
   keepOnFailure?: boolean;
   format?: string;
+  importHostCa?: string | boolean;
+  portForward?: boolean;
   swarm?: boolean;
   swarmMaster?: boolean;
   swarmDiscovery?: string;
+  /** Make the new machine the docker CLI's current context (`machine use NAME`). */
+  activate?: boolean;
 }
 
 /** `machine create NAME`: validates the flags, then runs the create pipeline. */
-export async function create(store: Store, names: string[], opts: CreateOptions, driverFlags: FlagValues): Promise<CreateResult> {
+export async function create(
+  store: Store,
+  names: string[],
+  opts: CreateOptions,
+  driverFlags: FlagValues,
+): Promise<CreateResult & { context?: string }> {
   if (names.length === 0) throw new MachineError('Error: No machine name specified', { fix: 'usage: machine create [OPTIONS] NAME' });
   if (names.length > 1) throw new MachineError(`Invalid command line. Found extra arguments [${names.slice(1).join(' ')}]`);
   if (opts.swarm || opts.swarmMaster || opts.swarmDiscovery) {
@@ -48,14 +58,21 @@ export async function create(store: Store, names: string[], opts: CreateOptions,
   engine.ArbitraryFlags = opts.engineOpt ?? [];
   engine.RegistryMirror = opts.engineRegistryMirror ?? [];
   engine.StorageDriver = opts.engineStorageDriver ?? '';
-  return createMachine(store, {
+  const result = await createMachine(store, {
     name: names[0]!,
     driverName: opts.driver,
     flags: driverFlags,
     engine,
     tlsSans: opts.tlsSan ?? [],
     isoUrl: opts.boot2dockerUrl,
+    importHostCa: opts.importHostCa === true ? 'system' : opts.importHostCa ? path.resolve(opts.importHostCa) : undefined,
+    noPortForward: opts.portForward === false,
     keepOnFailure: opts.keepOnFailure,
     stream: opts.format === 'json' ? process.stderr : process.stdout,
   });
+  if (!opts.activate) return result;
+  const { useMachine } = await import('../context/machine.js');
+  const used = await useMachine(store, result.name);
+  for (const w of used.warnings) process.stderr.write(`${w}\n`);
+  return { ...result, context: used.context };
 }

@@ -67,6 +67,32 @@ export interface Driver {
   consoleLog?(): string;
   /** Host folders to mount in the guest (shared folders, 9p). */
   guestMounts?(): GuestMount[];
+  /** The host as the guest reaches it (NAT gateway), for rewriting localhost in proxy settings. */
+  hostAddress?(): string | undefined;
+}
+
+/** A published container port forwarded from the host's 127.0.0.1. */
+export interface Forward {
+  proto: 'tcp' | 'udp';
+  hostPort: number;
+  guestPort: number;
+}
+
+/** Drivers that can add and remove port forwards of a running VM (QEMU hostfwd, VirtualBox NAT rules). */
+export interface PortForwarder {
+  /** Forward; throws a MachineError naming the port when it cannot be bound. */
+  addForward(f: Forward): Promise<void>;
+  removeForward(f: Forward): Promise<void>;
+}
+
+export function canForward(driver: Driver): driver is Driver & PortForwarder {
+  return typeof (driver as Partial<PortForwarder>).addForward === 'function';
+}
+
+/** A host folder shared with the guest: hostPath appears at guestPath. */
+export interface Share {
+  hostPath: string;
+  guestPath: string;
 }
 
 export interface FlagSpec {

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { MachineError } from '../core/errors.js';
-import type { Report } from '../drivers/driver.js';
+import type { GuestMount, Report } from '../drivers/driver.js';
 import type { SshSession } from '../ssh/client.js';
 import { B2D_DIR, REMOTE } from './profile.js';
 
@@ -11,6 +11,10 @@ export interface ProvisionSpec {
   caCertPem: string;
   serverCertPem: string;
   serverKeyPem: string;
+  /** Host folders to mount (re-mounted at every start). */
+  mounts?: GuestMount[];
+  /** Extra CA certificates the daemon must trust (corporate proxies): PEM bundle. */
+  extraCaPem?: string;
 }
 
 export interface ProvisionResult {
@@ -60,6 +64,8 @@ export async function provisionBoot2docker(ssh: SshSession, spec: ProvisionSpec,
     { path: REMOTE.serverKey, content: spec.serverKeyPem, mode: '0600' },
     { path: REMOTE.profile, content: spec.profile, mode: '0644' },
   ];
+  // boot2docker appends /var/lib/boot2docker/certs/* to the system bundle at boot; we also do it now.
+  if (spec.extraCaPem) files.push({ path: REMOTE.hostCa, content: spec.extraCaPem, mode: '0644' });
   const hostnameLine = `${spec.hostname}\n`;
 
   // One round trip for the current state: hostname, hostname file, file hashes, docker status.
@@ -100,6 +106,12 @@ export async function provisionBoot2docker(ssh: SshSession, spec: ProvisionSpec,
     written.push(f.path);
   }
 
+  if (changed.some((f) => f.path === REMOTE.hostCa)) {
+    report("Adding the host CA certificates to the VM's trust store");
+    await ssh.check(`sudo sh -c 'cat ${REMOTE.hostCa} >> /etc/ssl/certs/ca-certificates.crt'`, { what: 'Adding CA certificates' });
+  }
+  if (spec.mounts?.length) await mountShares(ssh, spec.mounts, report);
+
   const profileChanged = changed.some((f) => f.path === REMOTE.profile);
   const mustRestart = changed.length > 0 || dockerStatus !== 'running';
   if (mustRestart) {
@@ -109,4 +121,22 @@ export async function provisionBoot2docker(ssh: SshSession, spec: ProvisionSpec,
     await ssh.check(`sudo /etc/init.d/docker stop >/dev/null 2>&1; ${bridge}sudo /etc/init.d/docker start`, { what: 'Starting Docker' });
   }
   return { written, restarted: mustRestart };
+}
+
+/** Single-quote for sh. */
+const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
+
+/** Mount host folders (9p or VirtualBox shared folders) where they belong, if not mounted yet. */
+async function mountShares(ssh: SshSession, mounts: GuestMount[], report: Report): Promise<void> {
+  const lines = mounts.map((m) => {
+    const opts = m.type === '9p' ? 'trans=virtio,version=9p2000.L,msize=262144' : 'uid=$(id -u docker),gid=$(id -g docker)';
+    return `sudo mkdir -p ${q(m.target)} && { mountpoint -q ${q(m.target)} || sudo mount -t ${m.type} -o ${opts} ${q(m.source)} ${q(m.target)}; }`;
+  });
+  const res = await ssh.run(lines.join(' && '));
+  if (res.code !== 0) {
+    throw new MachineError(`Mounting the shared folders failed: ${(res.stderr || res.stdout).trim().split('\n').pop()}`, {
+      fix: 'check that the folders exist on the host, or create the machine with --qemu-no-share / --virtualbox-no-share',
+    });
+  }
+  report(`Mounted ${mounts.map((m) => m.target).join(', ')}`);
 }

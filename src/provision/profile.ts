@@ -8,6 +8,7 @@ export const REMOTE = {
   serverCert: `${B2D_DIR}/server.pem`,
   serverKey: `${B2D_DIR}/server-key.pem`,
   hostname: `${B2D_DIR}/etc/hostname`,
+  hostCa: `${B2D_DIR}/certs/machine-host-ca.pem`,
 };
 
 /**
@@ -16,7 +17,7 @@ export const REMOTE = {
  * a "$", a backtick or a quote in an engine option or env value stays literal. Values without such
  * characters give docker-machine's exact bytes.
  */
-export function renderProfile(engine: EngineOptions, driverName: string, dockerPort = 2376): string {
+export function renderProfile(engine: EngineOptions, driverName: string, env: string[] = engine.Env, dockerPort = 2376): string {
   const labels = [...engine.Labels, `provider=${driverName}`];
   const storage = engine.StorageDriver || 'overlay2';
   let extra = '';
@@ -24,8 +25,8 @@ export function renderProfile(engine: EngineOptions, driverName: string, dockerP
   for (const r of engine.InsecureRegistry) extra += `--insecure-registry ${r}\n`;
   for (const m of engine.RegistryMirror) extra += `--registry-mirror ${m}\n`;
   for (const f of engine.ArbitraryFlags) extra += `--${f}\n`;
-  let env = '';
-  for (const e of engine.Env) env += `export ${doubleQuote(e)}\n`;
+  let exports = '';
+  for (const e of env) exports += `export ${doubleQuote(e)}\n`;
   return (
     `\nEXTRA_ARGS='\n${singleQuoteBody(extra)}\n'\n` +
     `CACERT=${REMOTE.caCert}\n` +
@@ -34,7 +35,7 @@ export function renderProfile(engine: EngineOptions, driverName: string, dockerP
     `DOCKER_TLS=auto\n` +
     `SERVERKEY=${REMOTE.serverKey}\n` +
     `SERVERCERT=${REMOTE.serverCert}\n\n` +
-    `${env}\n`
+    `${exports}\n`
   );
 }
 

@@ -58,6 +58,10 @@ export interface HostOptions {
   EngineOptions: EngineOptions;
   SwarmOptions: SwarmOptions;
   AuthOptions: AuthOptions;
+  /** Ours (docker-machine ignores it): "system" or a PEM file whose CAs the VM must trust. */
+  ImportHostCA?: string;
+  /** Ours: no automatic port forwarding of published container ports. */
+  NoPortForward?: boolean;
 }
 
 /** The fields every docker-machine driver serialises (drivers.BaseDriver); drivers add their own. */

@@ -6,6 +6,8 @@ import type { Report } from '../drivers/driver.js';
 import type { Host } from '../host/host.js';
 import { detectBoot2docker, provisionBoot2docker, type ProvisionResult } from '../provision/boot2docker.js';
 import { renderProfile } from '../provision/profile.js';
+import { daemonEnv } from '../provision/proxy.js';
+import { hostCaBundle } from '../certs/hostca.js';
 import { type SshSession, waitForSsh } from '../ssh/client.js';
 import { poll } from '../core/wait.js';
 
@@ -64,8 +66,10 @@ export async function certsStep(
   return { ...server, caCertPem: client.caCertPem };
 }
 
+/** The profile the machine must have: its engine options, with the host's proxy settings carried in. */
 export function profileOf(host: Host): string {
-  return renderProfile(host.config.HostOptions.EngineOptions, host.config.DriverName);
+  const engine = host.config.HostOptions.EngineOptions;
+  return renderProfile(engine, host.config.DriverName, daemonEnv(engine.Env, process.env, host.driver.hostAddress?.()));
 }
 
 export async function provisionStep(
@@ -78,9 +82,18 @@ export async function provisionStep(
   const certs = await certsStep(host, { force: opts.forceCerts, forceClient: opts.forceClient });
   if (certs.issued)
     report(`Issued a server certificate for ${(await host.certHosts()).join(', ')}${certs.reason ? ` (${certs.reason})` : ''}`);
+  const importCa = host.config.HostOptions.ImportHostCA;
   return provisionBoot2docker(
     ssh,
-    { hostname: host.name, profile: profileOf(host), caCertPem: certs.caCertPem, serverCertPem: certs.certPem, serverKeyPem: certs.keyPem },
+    {
+      hostname: host.name,
+      profile: profileOf(host),
+      caCertPem: certs.caCertPem,
+      serverCertPem: certs.certPem,
+      serverKeyPem: certs.keyPem,
+      mounts: host.driver.guestMounts?.() ?? [],
+      extraCaPem: importCa ? await hostCaBundle(importCa) : undefined,
+    },
     report,
   );
 }

@@ -23,6 +23,9 @@ export interface CreateRequest {
   tlsSans: string[];
   /** --boot2docker-url, overriding the driver's own flag. */
   isoUrl?: string;
+  /** --import-host-ca: "system" or a PEM file. */
+  importHostCa?: string;
+  noPortForward?: boolean;
   keepOnFailure?: boolean;
   /** Where progress goes (stdout by default; stderr when stdout carries JSON). */
   stream?: NodeJS.WriteStream;
@@ -81,6 +84,8 @@ function newHostConfig(store: Store, req: CreateRequest, driverConfig: HostConfi
         ServerCertSANs: req.tlsSans,
         StorePath: dir,
       },
+      ...(req.importHostCa ? { ImportHostCA: req.importHostCa } : {}),
+      ...(req.noPortForward ? { NoPortForward: true } : {}),
     },
     Name: req.name,
   };

@@ -11,7 +11,7 @@ import { poll, sleep } from '../../core/wait.js';
 import { IsoImage, isolinuxBootEntry } from '../../iso/iso9660.js';
 import { writeRawDisk } from '../../iso/userdata.js';
 import type { BaseDriverConfig } from '../../store/config.js';
-import type { DiskSpec, Driver, DriverEnv, Endpoint, MachineState, Report } from '../driver.js';
+import type { DiskSpec, Driver, DriverEnv, Endpoint, Forward, GuestMount, MachineState, PortForwarder, Report, Share } from '../driver.js';
 import { type Accel, probeAccel } from './accel.js';
 import { qmp } from './qmp.js';
 
@@ -26,13 +26,15 @@ export interface QemuConfig extends BaseDriverConfig {
   QemuBinary: string;
   Network: 'user' | 'restricted';
   Boot: 'kernel' | 'iso';
+  /** Host folders shared over 9p (virtio), mounted at guestPath by the provisioner. */
+  Shares: Share[];
 }
 
 /** slirp's guest address, fixed by our -netdev so it can go in the server certificate. */
 export const GUEST_IP = '10.0.2.15';
 const STOP_TIMEOUT_MS = 60_000;
 
-export class QemuDriver implements Driver {
+export class QemuDriver implements Driver, PortForwarder {
   readonly name = 'qemu';
 
   constructor(
@@ -212,6 +214,10 @@ export class QemuDriver implements Driver {
       this.pidFile,
       '-daemonize',
     ];
+    (c.Shares ?? []).forEach((share, i) => {
+      // In QEMU option values a comma is written twice.
+      args.push('-virtfs', `local,path=${share.hostPath.replace(/,/g, ',,')},mount_tag=share${i},security_model=none,id=share${i}`);
+    });
     const boot = c.Boot === 'iso' ? undefined : await this.bootFiles();
     if (boot) args.push('-kernel', boot.kernel, '-initrd', boot.initrd, '-append', boot.append);
     else args.push('-boot', 'd');
@@ -299,5 +305,34 @@ export class QemuDriver implements Driver {
 
   async certHosts(): Promise<string[]> {
     return [GUEST_IP];
+  }
+
+  /** slirp's gateway is the host's loopback; unreachable when the network is restricted. */
+  hostAddress(): string | undefined {
+    return this.config.Network === 'restricted' ? undefined : '10.0.2.2';
+  }
+
+  guestMounts(): GuestMount[] {
+    return (this.config.Shares ?? []).map((s, i) => ({ type: '9p', source: `share${i}`, target: s.guestPath }));
+  }
+
+  /** hostfwd_add through the monitor: the running VM gets a new 127.0.0.1 forward at once. */
+  async addForward(f: Forward): Promise<void> {
+    const rule = `${f.proto}:127.0.0.1:${f.hostPort}-:${f.guestPort}`;
+    const answer = await this.monitor(`hostfwd_add net0 ${rule}`);
+    if (answer.trim()) {
+      throw new MachineError(`Cannot forward 127.0.0.1:${f.hostPort} (${f.proto}) to the machine: ${answer.trim()}`, {
+        fix: 'the port is probably in use on this host; publish another one',
+      });
+    }
+  }
+
+  async removeForward(f: Forward): Promise<void> {
+    await this.monitor(`hostfwd_remove net0 ${f.proto}:127.0.0.1:${f.hostPort}`);
+  }
+
+  private async monitor(command: string): Promise<string> {
+    const [answer] = await qmp(this.qmpSocket, [{ execute: 'human-monitor-command', arguments: { 'command-line': command } }]);
+    return String(answer ?? '');
   }
 }

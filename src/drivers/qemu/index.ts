@@ -1,6 +1,7 @@
 import { MachineError } from '../../core/errors.js';
 import type { BaseDriverConfig } from '../../store/config.js';
 import type { DriverEnv, FlagValues } from '../driver.js';
+import { defaultShares, parseShare, validateShares } from '../shares.js';
 import { QemuDriver, type QemuConfig } from './driver.js';
 
 export async function configFromFlags(flags: FlagValues, base: BaseDriverConfig): Promise<QemuConfig> {
@@ -12,6 +13,8 @@ export async function configFromFlags(flags: FlagValues, base: BaseDriverConfig)
   if (disk < 1024) throw new MachineError(`--qemu-disk-size ${disk} is too small`, { fix: 'give the machine at least 1024 MB of disk' });
   if (cpus === 0 || cpus < -1)
     throw new MachineError(`--qemu-cpu-count ${cpus} is not valid`, { fix: 'use a positive number, or -1 for all host CPUs' });
+  const shares = [...(flags['qemu-no-share'] ? [] : defaultShares()), ...((flags.share as string[] | undefined) ?? []).map(parseShare)];
+  await validateShares(shares);
   return {
     ...base,
     Memory: memory,
@@ -23,6 +26,7 @@ export async function configFromFlags(flags: FlagValues, base: BaseDriverConfig)
     QemuBinary: String(flags['qemu-binary'] ?? ''),
     Network: flags['qemu-network'] === 'restricted' ? 'restricted' : 'user',
     Boot: flags['qemu-boot'] === 'iso' ? 'iso' : 'kernel',
+    Shares: shares,
   };
 }
 
