@@ -338,6 +338,30 @@ export function buildProgram(): Command {
       }),
     );
 
+  program
+    .command('ports')
+    .description('List the published container ports forwarded to 127.0.0.1, and those that could not be')
+    .argument('[name...]')
+    .option('--format <format>', 'json for scripts')
+    .action(
+      action(async (ctx, names: string[], opts: { format?: string }) => {
+        const { ports, renderPorts } = await import('../commands/ports.js');
+        const { oneNameOrDefault } = await import('../commands/common.js');
+        const result = await ports(ctx.store, await oneNameOrDefault(ctx.store, names));
+        out(opts.format === 'json' ? JSON.stringify(result, null, 2) : renderPorts(result));
+      }),
+    );
+
+  program
+    .command('__port-forwarder', { hidden: true })
+    .argument('<name>')
+    .action(
+      action(async (ctx, name: string) => {
+        const { runForwarder } = await import('../forward/main.js');
+        await runForwarder(ctx.store, name);
+      }),
+    );
+
   registerHostCommands(program);
   return program;
 }

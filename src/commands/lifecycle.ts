@@ -3,7 +3,7 @@ import { MachineError } from '../core/errors.js';
 import type { Report } from '../drivers/driver.js';
 import { Host } from '../host/host.js';
 import type { Store } from '../store/store.js';
-import { bringUp } from '../tasks/bringup.js';
+import { bringUp, shutDown } from '../tasks/bringup.js';
 import { pipeline } from '../tasks/runner.js';
 import { combineErrors } from './common.js';
 
@@ -25,9 +25,8 @@ async function act(host: Host, action: Action, report: Report): Promise<void> {
   if ((action === 'stop' || action === 'kill') && !running && state !== 'Paused') {
     throw new MachineError(`Machine "${host.name}" is already stopped.`);
   }
-  if (action === 'stop') await driver.stop(report);
-  if (action === 'kill') await driver.kill();
-  if (action === 'restart' && (running || state === 'Paused')) await driver.stop(report);
+  if (action === 'stop' || action === 'kill') await shutDown(host, action, report);
+  if (action === 'restart' && (running || state === 'Paused')) await shutDown(host, 'stop', report);
   if (action === 'start' || action === 'restart') {
     await driver.start(report);
     await host.save(); // ports chosen at start

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { Host } from '../host/host.js';
 import { installIso, resolveIso } from '../iso/source.js';
 import type { Store } from '../store/store.js';
-import { certsStep, provisionStep, waitDockerStep, waitSshStep } from '../tasks/bringup.js';
+import { bringUp, certsStep, provisionStep, shutDown, waitDockerStep, waitSshStep } from '../tasks/bringup.js';
 import { confirm, forEachMachine, runningHost } from './common.js';
 
 export interface RegenOptions {
@@ -66,20 +66,14 @@ export async function upgrade(store: Store, names: string[], out: (line: string)
       }
       if ((await host.driver.state()) === 'Running') {
         report('Stopping machine to do the upgrade...');
-        await host.driver.stop(report);
+        await shutDown(host, 'stop', report);
       }
       report(`Upgrading machine "${name}" to ${iso.info.volumeId}...`);
       await installIso(iso, host.dir);
       report('Starting machine back up...');
       await host.driver.start(report);
       await host.save();
-      const ssh = await waitSshStep(host, report);
-      try {
-        await provisionStep(host, ssh, report);
-      } finally {
-        ssh.close();
-      }
-      await waitDockerStep(host);
+      await bringUp(host, report);
     }),
   );
 }

@@ -10,6 +10,7 @@ import { daemonEnv } from '../provision/proxy.js';
 import { hostCaBundle } from '../certs/hostca.js';
 import { type SshSession, waitForSsh } from '../ssh/client.js';
 import { poll } from '../core/wait.js';
+import { startForwarder, stopForwarder } from '../forward/process.js';
 
 /**
  * The steps that bring a booted VM to "Docker answers over TLS", shared by create, start, restart,
@@ -112,14 +113,23 @@ export async function waitDockerStep(host: Host, signal?: AbortSignal): Promise<
   });
 }
 
-/** SSH up, provisioned, Docker answering: the whole bring-up. */
+/** SSH up, provisioned, Docker answering, published ports forwarded: the whole bring-up. */
 export async function bringUp(host: Host, report: Report, signal?: AbortSignal): Promise<ProvisionResult> {
   const ssh = await waitSshStep(host, report, signal);
+  let result: ProvisionResult;
   try {
-    const result = await provisionStep(host, ssh, report);
+    result = await provisionStep(host, ssh, report);
     await waitDockerStep(host, signal);
-    return result;
   } finally {
     ssh.close();
   }
+  await startForwarder(host);
+  return result;
+}
+
+/** Take the VM down (ACPI stop, or kill), its port forwarder first. */
+export async function shutDown(host: Host, how: 'stop' | 'kill', report: Report): Promise<void> {
+  await stopForwarder(host);
+  if (how === 'stop') await host.driver.stop(report);
+  else await host.driver.kill();
 }

@@ -14,6 +14,7 @@ import { type Store, validateName } from '../store/store.js';
 import { certsStep, profileOf, provisionStep, waitDockerStep, waitSshStep } from './bringup.js';
 import { pipeline } from './runner.js';
 import { onInterrupt } from './signals.js';
+import { startForwarder } from '../forward/process.js';
 
 export interface CreateRequest {
   name: string;
@@ -171,7 +172,10 @@ export async function createMachine(store: Store, req: CreateRequest): Promise<C
               ssh.close();
             }
           }),
-          step('Waiting for Docker to answer over TLS', () => waitDockerStep(host, signal)),
+          step('Waiting for Docker to answer over TLS', async () => {
+            await waitDockerStep(host, signal);
+            await startForwarder(host);
+          }),
         ],
         { ctx, stream: req.stream },
       ).run();
