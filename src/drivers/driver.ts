@@ -42,6 +42,11 @@ export interface DiskSpec {
  */
 export interface Driver {
   readonly name: string;
+  /**
+   * False for drivers of existing hosts (generic): no ISO, no userdata disk, no generated SSH key.
+   * Absent means true.
+   */
+  readonly bootsIso?: boolean;
   /** Serialised as config.json "Driver"; mutated by start (ports, IP). */
   readonly config: BaseDriverConfig;
   /** Checks before anything is created; failures exit with code 3 as docker-machine's did. */

@@ -70,7 +70,8 @@ export async function certsStep(
 /** The profile the machine must have: its engine options, with the host's proxy settings carried in. */
 export function profileOf(host: Host): string {
   const engine = host.config.HostOptions.EngineOptions;
-  return renderProfile(engine, host.config.DriverName, daemonEnv(engine.Env, process.env, host.driver.hostAddress?.()));
+  const port = Number(host.config.Driver.EnginePort) || 2376; // the generic driver's --generic-engine-port
+  return renderProfile(engine, host.config.DriverName, daemonEnv(engine.Env, process.env, host.driver.hostAddress?.()), port);
 }
 
 export async function provisionStep(

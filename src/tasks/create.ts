@@ -41,7 +41,7 @@ export interface CreateResult {
   name: string;
   driver: string;
   url: string;
-  iso: { source: string; volumeId: string; preseed: boolean };
+  iso?: { source: string; volumeId: string; preseed: boolean };
   provision: ProvisionResult;
   timings: StepTiming[];
   totalMs: number;
@@ -112,6 +112,7 @@ export async function createMachine(store: Store, req: CreateRequest): Promise<C
   const guest = (command: string) => host.guestRun(command);
   const driver: Driver = mod.load(driverConfig, { store, machineDir: dir, signal, guest });
   const host: Host = new Host(store, newHostConfig(store, req, driverConfig), driver);
+  const bootsIso = driver.bootsIso !== false;
   const ctx: Ctx = { host, timings: [] };
   const started = Date.now();
 
@@ -142,10 +143,11 @@ export async function createMachine(store: Store, req: CreateRequest): Promise<C
             // Side by side; both settle before a failure is reported, so cleanup never races a write.
             const results = await Promise.allSettled([
               (async () => {
-                ctx.publicKey = (await ensureKeyPair(keyPath)).publicKey;
+                if (bootsIso) ctx.publicKey = (await ensureKeyPair(keyPath)).publicKey;
                 await certsStep(host);
               })(),
               (async () => {
+                if (!bootsIso) return;
                 ctx.iso = await resolveIso(driverConfig.Boot2DockerURL as string, store.cacheDir, { report, signal });
                 report(`Using ${ctx.iso.info.volumeId} from ${ctx.iso.source}`);
                 await installIso(ctx.iso, dir);
@@ -197,7 +199,7 @@ export async function createMachine(store: Store, req: CreateRequest): Promise<C
       name: req.name,
       driver: req.driverName,
       url: await host.url(),
-      iso: { source: ctx.iso!.source, volumeId: ctx.iso!.info.volumeId, preseed: ctx.iso!.preseed },
+      iso: ctx.iso ? { source: ctx.iso.source, volumeId: ctx.iso.info.volumeId, preseed: ctx.iso.preseed } : undefined,
       provision: ctx.provision!,
       timings: ctx.timings,
       totalMs: Date.now() - started,
