@@ -78,6 +78,8 @@ export interface NetworkOps {
 export interface VBoxBackend extends NetworkOps {
   readonly kind: 'vboxmanage' | 'soap';
   version(): Promise<{ version: VBoxVersion; api: string }>;
+  /** Whether VirtualBox can use VT-x/AMD-V on this host (`list hostinfo`, IHost.getProcessorFeature). */
+  hostHwVirt(): Promise<boolean | undefined>;
   /** undefined when no such VM is registered. */
   vmInfo(vm: string): Promise<VmInfo | undefined>;
   /** VBoxManage's short state name (poweroff, running...), undefined when no such VM. */

@@ -30,19 +30,38 @@ export interface VirtualizationVerdict {
   warnings: string[];
 }
 
-/** Hardware virtualization: Apple Silicon, VT-x/AMD-V, and Hyper-V/WSL2/VBS on Windows. */
-export async function checkVirtualization(host: HostEnv, v: VBoxVersion): Promise<VirtualizationVerdict> {
+/**
+ * Hardware virtualization: Apple Silicon, VT-x/AMD-V, and Hyper-V/WSL2/VBS on Windows. `vboxHwVirt`
+ * is what VirtualBox itself says (`list hostinfo`): it catches what CPUID alone misses (VT-x off in the
+ * firmware, a hypervisor holding it), so it is the verdict where the platform checks find nothing.
+ */
+export async function checkVirtualization(host: HostEnv, v: VBoxVersion, vboxHwVirt?: boolean): Promise<VirtualizationVerdict> {
   switch (host.platform) {
     case 'darwin':
-      return checkMac(host);
-    case 'win32':
-      return checkWindows(host, v);
+      await checkMac(host);
+      break;
+    case 'win32': {
+      // With Hyper-V present VirtualBox sees no VT-x, and runs through it anyway (6.0+): say so, go on.
+      const verdict = await checkWindows(host, v);
+      if (verdict.warnings.length) return verdict;
+      break;
+    }
     default:
-      return checkCpuinfo(host);
+      await checkCpuinfo(host);
   }
+  if (vboxHwVirt === false) {
+    throw new MachineError(
+      "This computer doesn't have VT-X/AMD-v enabled: VirtualBox reports that the processor does not support hardware virtualization",
+      {
+        exitCode: 3,
+        fix: `turn on Intel VT-x / AMD-V in the BIOS/UEFI setup (in a virtual machine: nested virtualization on its host), ${SKIP}`,
+      },
+    );
+  }
+  return { warnings: [] };
 }
 
-async function checkMac(host: HostEnv): Promise<VirtualizationVerdict> {
+async function checkMac(host: HostEnv): Promise<void> {
   let appleSilicon = host.arch === 'arm64';
   if (!appleSilicon) {
     // An x64 Node under Rosetta still runs on Apple Silicon.
@@ -62,7 +81,6 @@ async function checkMac(host: HostEnv): Promise<VirtualizationVerdict> {
       fix: `VirtualBox needs Intel VT-x; on a Mac virtual machine enable nested virtualization in its host, ${SKIP}`,
     });
   }
-  return { warnings: [] };
 }
 
 /** Parse "Key=Value" lines printed by our PowerShell probe. */
@@ -117,16 +135,16 @@ async function checkWindows(host: HostEnv, v: VBoxVersion): Promise<Virtualizati
   return { warnings: [] };
 }
 
-async function checkCpuinfo(host: HostEnv): Promise<VirtualizationVerdict> {
+async function checkCpuinfo(host: HostEnv): Promise<void> {
   const cpuinfo = await host.readFile('/proc/cpuinfo');
-  if (cpuinfo === undefined) return { warnings: [] };
+  if (cpuinfo === undefined) return;
   const flags = new Set(
     cpuinfo
       .split('\n')
       .filter((l) => /^flags\s*:/.test(l))
       .flatMap((l) => l.split(':')[1]!.trim().split(/\s+/)),
   );
-  if (flags.size === 0 || flags.has('vmx') || flags.has('svm')) return { warnings: [] };
+  if (flags.size === 0 || flags.has('vmx') || flags.has('svm')) return;
   if (flags.has('hypervisor')) {
     throw new MachineError("This computer doesn't have VT-X/AMD-v enabled: it is a virtual machine without nested virtualization", {
       exitCode: 3,

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { MachineError } from '../../core/errors.js';
 import { exists } from '../../core/files.js';
 import { freePort, portIsFree } from '../../core/ports.js';
-import { poll } from '../../core/wait.js';
+import { poll, sleep } from '../../core/wait.js';
 import type { BaseDriverConfig } from '../../store/config.js';
 import type { DiskSpec, Driver, DriverEnv, Endpoint, GuestMount, MachineState, Report } from '../driver.js';
 import { type HostOnlyAttachment, type VBoxBackend, VBoxError } from './backend.js';
@@ -166,7 +166,8 @@ export class VirtualBoxDriver implements Driver {
     const driverWarning = await kernelDriverWarning(this.host);
     if (driverWarning) report(driverWarning);
     if (!this.config.NoVTXCheck) {
-      for (const w of (await checkVirtualization(this.host, info.version)).warnings) report(w);
+      const hwVirt = await be.hostHwVirt().catch(() => undefined);
+      for (const w of (await checkVirtualization(this.host, info.version, hwVirt)).warnings) report(w);
     }
     if (!this.config.NoHostOnly) await this.checkHostOnly(report, info.version);
     const existing = await be.vmInfo(this.config.MachineName);
@@ -293,7 +294,13 @@ export class VirtualBoxDriver implements Driver {
         const s = machineState(info.state);
         return s === 'Starting' || s === 'Stopping' ? undefined : info;
       },
-      { timeoutMs: 60_000, intervalMs: this.pollMs, what: `VM "${this.config.MachineName}" to finish starting or stopping` },
+      // Only the state is waited for: an error (no such VM, VirtualBox not answering) is final.
+      {
+        timeoutMs: 60_000,
+        intervalMs: this.pollMs,
+        what: `VM "${this.config.MachineName}" to finish starting or stopping`,
+        fatal: () => true,
+      },
     );
   }
 
@@ -377,15 +384,12 @@ export class VirtualBoxDriver implements Driver {
     report('Sending the ACPI power button');
     await be.acpiPowerButton(this.vm);
     const timeoutMs = (this.config.StopTimeout ?? 60) * 1000;
-    try {
-      await poll(async () => (STOPPED.has((await this.info()).state) ? true : undefined), {
-        timeoutMs,
-        intervalMs: this.pollMs,
-        what: `VM "${this.config.MachineName}" to power off`,
-        signal: this.env.signal,
-      });
-    } catch (err) {
-      if (this.env.signal?.aborted) throw err;
+    const deadline = Date.now() + timeoutMs;
+    let stopped = false;
+    while (!(stopped = STOPPED.has((await this.info()).state)) && Date.now() < deadline) {
+      await sleep(Math.min(this.pollMs, Math.max(0, deadline - Date.now())), this.env.signal);
+    }
+    if (!stopped) {
       report(`The VM did not power off within ${timeoutMs / 1000}s; turning it off`);
       await this.kill();
     }

@@ -182,7 +182,8 @@ export function vmInfoFromMachineReadable(text: string): VmInfo {
   const m = parseMachineReadable(text);
   const nics: Nic[] = [];
   for (let slot = 1; slot <= 8; slot++) {
-    const attachment = m.get(`nic${slot}`);
+    // docker-machine's GetIP only looked at hostonlyadapterN/macaddressN: accept that shape too.
+    const attachment = m.get(`nic${slot}`) ?? (m.has(`hostonlyadapter${slot}`) ? 'hostonly' : undefined);
     if (attachment === undefined) continue;
     const mac = m.get(`macaddress${slot}`);
     nics.push({
@@ -481,6 +482,27 @@ export function parseCreatedHostOnlyIf(stdout: string): string | undefined {
 /** `createvm` stdout: the new VM's UUID. */
 export function parseCreatedVmUuid(stdout: string): string | undefined {
   return /^UUID:\s*([0-9a-fA-F-]{36})\s*$/m.exec(stdout)?.[1]?.toLowerCase();
+}
+
+export interface HostInfo {
+  /** "Processor supports HW virtualization": VT-x/AMD-V usable by VirtualBox. */
+  hwVirt?: boolean;
+  nestedPaging?: boolean;
+  cpus?: number;
+  os?: string;
+}
+
+/** `list hostinfo`: what VirtualBox itself thinks of the host CPU. */
+export function parseHostInfo(text: string): HostInfo {
+  const kv = new Map(colonLines(text));
+  const yes = (k: string) => (kv.has(k) ? kv.get(k) === 'yes' : undefined);
+  const cpus = kv.get('Processor count');
+  return {
+    hwVirt: yes('Processor supports HW virtualization'),
+    nestedPaging: yes('Processor supports nested paging'),
+    cpus: cpus ? Number(cpus) : undefined,
+    os: kv.get('Operating system'),
+  };
 }
 
 /** `guestproperty get`: undefined for "No value set!". */

@@ -322,6 +322,10 @@ export class SoapBackend implements VBoxBackend {
     return { version: c.version, api: `${c.api.major}_${c.api.minor}` };
   }
 
+  async hostHwVirt(): Promise<boolean | undefined> {
+    return this.call('IHost.getProcessorFeature', async (c) => Boolean(await (await c.vbox.getHost()).getProcessorFeature(en('HWVirtEx'))));
+  }
+
   private async find(c: SoapConnection, vm: string): Promise<VB.IMachine | undefined> {
     try {
       return await c.vbox.findMachine(vm);

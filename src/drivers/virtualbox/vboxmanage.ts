@@ -16,6 +16,7 @@ import {
   parseCreatedHostOnlyIf,
   parseCreatedVmUuid,
   parseDhcpServers,
+  parseHostInfo,
   parseHostOnlyIfs,
   parseHostOnlyNets,
   parseListVms,
@@ -103,6 +104,10 @@ export class VBoxManageBackend implements VBoxBackend {
     if (!version) throw new VBoxError(`VBoxManage --version printed "${out.trim()}", not a version`, 'failed', out);
     this.versionCache = { version, api: apiVersionOf(version) };
     return this.versionCache;
+  }
+
+  async hostHwVirt(): Promise<boolean | undefined> {
+    return parseHostInfo(await this.vbm.run(['list', 'hostinfo'])).hwVirt;
   }
 
   async vmInfo(vm: string): Promise<VmInfo | undefined> {
