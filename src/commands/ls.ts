@@ -99,7 +99,25 @@ function duration(ms: number): string {
   return ms < 1000 ? `${Math.round(ms)}ms` : `${(ms / 1000).toFixed(3).replace(/\.?0+$/, '')}s`;
 }
 
-async function evaluate(store: Store, name: string, needVersion: boolean): Promise<LsRow> {
+/** The machine the docker CLI uses: by DOCKER_HOST's URL, else by the current docker context (`machine use`). */
+interface ActiveRule {
+  url?: string;
+  context?: { machine: string; host?: string };
+}
+
+async function activeRule(store: Store): Promise<ActiveRule> {
+  if (process.env.DOCKER_HOST) return { url: process.env.DOCKER_HOST };
+  const { dockerTarget } = await import('../context/machine.js');
+  const target = await dockerTarget(store).catch(() => undefined);
+  return target?.machine ? { context: { machine: target.machine, host: target.host } } : {};
+}
+
+function isActive(rule: ActiveRule, name: string, url: string): boolean {
+  if (rule.url !== undefined) return url === rule.url;
+  return rule.context?.machine === name && rule.context.host === url;
+}
+
+async function evaluate(store: Store, name: string, needVersion: boolean, rule: ActiveRule = {}): Promise<LsRow> {
   const started = Date.now();
   const row: LsRow = {
     Name: name,
@@ -125,7 +143,7 @@ async function evaluate(store: Store, name: string, needVersion: boolean): Promi
     row.State = await host.driver.state();
     if (row.State === 'Running') {
       row.URL = await host.url();
-      row.ActiveHost = row.URL === process.env.DOCKER_HOST;
+      row.ActiveHost = isActive(rule, name, row.URL);
       row.Active = row.ActiveHost ? '*' : '-';
       if (needVersion) {
         try {
@@ -142,7 +160,7 @@ async function evaluate(store: Store, name: string, needVersion: boolean): Promi
   return row;
 }
 
-function withTimeout(store: Store, name: string, seconds: number, needVersion: boolean): Promise<LsRow> {
+function withTimeout(store: Store, name: string, seconds: number, needVersion: boolean, rule: ActiveRule): Promise<LsRow> {
   return new Promise((resolve) => {
     const timer = setTimeout(() => {
       resolve({
@@ -162,7 +180,7 @@ function withTimeout(store: Store, name: string, seconds: number, needVersion: b
       });
     }, seconds * 1000);
     timer.unref();
-    void evaluate(store, name, needVersion).then((row) => {
+    void evaluate(store, name, needVersion, rule).then((row) => {
       clearTimeout(timer);
       resolve(row);
     });
@@ -177,7 +195,8 @@ export async function listMachines(store: Store, opts: LsOptions): Promise<LsRow
   const filters = parseFilters(opts.filter ?? []);
   const format = opts.format ?? DEFAULT_FORMAT;
   const needVersion = !opts.quiet && (format === 'json' || /DockerVersion|Error/.test(format));
-  const rows = await Promise.all(names.map((n) => withTimeout(store, n, opts.timeout ?? 10, needVersion)));
+  const rule = await activeRule(store);
+  const rows = await Promise.all(names.map((n) => withTimeout(store, n, opts.timeout ?? 10, needVersion, rule)));
   const kept = rows.filter((r) => matches(r, filters));
   if (opts.quiet) return kept; // directory order, like docker-machine
   return kept.sort((a, b) => collator.compare(a.Name.toLowerCase(), b.Name.toLowerCase()));

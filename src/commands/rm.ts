@@ -33,6 +33,10 @@ export async function rm(store: Store, names: string[], opts: RmOptions, out: (l
         await store.remove(name);
       });
       out(`Successfully removed ${name}`);
+      // The docker context `machine use` made for it, if any (and not current any more).
+      const { removeMachineContext } = await import('../context/machine.js');
+      const context = await removeMachineContext(store, name).catch(() => undefined);
+      if (context) out(`Removed docker context "${context}"`);
     } catch (err) {
       out(`Error removing host "${name}": ${messageOf(err)}`);
       if (opts.force) out(`Can't remove "${name}"`);
