@@ -270,10 +270,16 @@ export function machineProxyCheck(
   const ip = new URL(dockerUrl.replace(/^tcp:/, 'http:')).hostname;
   const noProxy = (host.env.NO_PROXY || host.env.no_proxy || '').split(',').map((e) => e.trim());
   if (!vmHas) {
-    return check('proxy', 'proxy', 'warn', "this computer uses a proxy but the VM's Docker has none: pulls from registries will fail behind it", {
-      machine: name,
-      fix: `run "machine provision ${name}" from this shell: it carries HTTP_PROXY, HTTPS_PROXY and NO_PROXY into the daemon`,
-    });
+    return check(
+      'proxy',
+      'proxy',
+      'warn',
+      "this computer uses a proxy but the VM's Docker has none: pulls from registries will fail behind it",
+      {
+        machine: name,
+        fix: `run "machine provision ${name}" from this shell: it carries HTTP_PROXY, HTTPS_PROXY and NO_PROXY into the daemon`,
+      },
+    );
   }
   const used = d.info.HttpsProxy || d.info.HttpProxy || '';
   if (loopbackProxy(used)) {
