@@ -8,7 +8,8 @@
 #         (+ packages.lock next to it). <key> is a hash of every regular file under iso/,
 #         see recipe_key below; the TypeScript side computes the same value.
 # Host tools: apt-get, dpkg-deb, xorriso, cpio, zstd, depmod/modprobe (kmod), readelf (binutils),
-#             xz, sha256sum, flock. Nothing is installed on, or read from, the host's apt setup.
+#             xz, sha256sum, flock, mkfs.fat (dosfstools), mmd/mcopy (mtools).
+# Nothing is installed on the host, and the host's apt configuration is neither read nor changed.
 set -euo pipefail
 umask 022
 export LC_ALL=C
@@ -46,9 +47,9 @@ if [[ -f $ISO ]]; then
 	exit 0
 fi
 
-for tool in apt-get dpkg-deb xorriso cpio zstd depmod modprobe readelf xz sha256sum flock; do
+for tool in apt-get dpkg-deb xorriso cpio zstd depmod modprobe readelf xz sha256sum flock mkfs.fat mmd mcopy; do
 	command -v "$tool" >/dev/null || {
-		echo "build.sh: missing host tool '$tool' (Debian: apt-get install xorriso cpio zstd kmod binutils xz-utils util-linux)" >&2
+		echo "build.sh: missing host tool '$tool' (Debian: apt-get install xorriso cpio zstd kmod binutils xz-utils util-linux dosfstools mtools)" >&2
 		exit 1
 	}
 done
@@ -88,8 +89,8 @@ PACKAGES=(
 	e2fsprogs libext2fs2t64 libcom-err2 libblkid1 libuuid1
 	# TLS
 	openssl libssl3t64 ca-certificates libzstd1
-	# boot loader (files used at build time only)
-	isolinux syslinux-common
+	# boot loaders (files used at build time only): ISOLINUX for BIOS, GRUB for UEFI
+	isolinux syslinux-common grub-efi-amd64-signed
 )
 
 APTDIR=$CACHE/apt
@@ -392,25 +393,46 @@ cp "$S/boot/vmlinuz-$KVER" "$ISOROOT/boot/vmlinuz"
 
 # ---------------------------------------------------------------------------------------------
 log "iso (xorriso)"
+CMDLINE="loglevel=3 apparmor=0 rootfstype=ramfs console=tty0 console=ttyS0,115200n8"
+# BIOS: ISOLINUX
 cp "$S/usr/lib/ISOLINUX/isolinux.bin" "$S/usr/lib/syslinux/modules/bios/ldlinux.c32" "$ISOROOT/isolinux/"
-cat >"$ISOROOT/isolinux/isolinux.cfg" <<'EOF'
+cat >"$ISOROOT/isolinux/isolinux.cfg" <<EOF
 default boot2docker
 prompt 0
 timeout 1
 label boot2docker
 	kernel /boot/vmlinuz
 	initrd /boot/initrd.img
-	append loglevel=3 apparmor=0 rootfstype=ramfs console=tty0 console=ttyS0,115200n8
+	append $CMDLINE
 EOF
+# UEFI: Debian's signed monolithic CD GRUB as the El Torito EFI image's BOOTX64.EFI. Its built-in
+# config finds the ISO through /.disk/info and sources /boot/grub/grub.cfg.
+mkdir -p "$ISOROOT/boot/grub" "$ISOROOT/.disk"
+echo "Boot2Docker $DOCKER_VERSION (machine, Debian 13 trixie)" >"$ISOROOT/.disk/info"
+cat >"$ISOROOT/boot/grub/grub.cfg" <<EOF
+set timeout=0
+set default=0
+menuentry "boot2docker" {
+	linux /boot/vmlinuz $CMDLINE
+	initrd /boot/initrd.img
+}
+EOF
+cp "$S/usr/lib/grub/x86_64-efi-signed/gcdx64.efi.signed" "$W/BOOTX64.EFI"
+touch -d "@$SOURCE_DATE_EPOCH" "$W/BOOTX64.EFI"
+mkfs.fat -C "$W/efi.img" 4096 -n EFIBOOT --invariant >/dev/null # --invariant: fixed serial/dates
+mmd -i "$W/efi.img" ::/EFI ::/EFI/BOOT                           # mtools dates: SOURCE_DATE_EPOCH
+mcopy -m -i "$W/efi.img" "$W/BOOTX64.EFI" ::/EFI/BOOT/BOOTX64.EFI
+mv "$W/efi.img" "$ISOROOT/boot/grub/efi.img"
 cp "$W/packages.lock" "$ISOROOT/packages.lock"
 find "$ISOROOT" -exec touch -h -d "@$SOURCE_DATE_EPOCH" {} +
-# SOURCE_DATE_EPOCH makes xorriso use fixed volume dates and a fixed volume UUID.
+# SOURCE_DATE_EPOCH makes xorriso use fixed volume dates, volume UUID and GPT GUIDs.
 xorriso -as mkisofs -quiet \
 	-o "$W/boot2docker.iso" \
 	-V "b2d-v$DOCKER_VERSION" -publisher machine-b2d -A "machine-b2d $KEY" -sysid LINUX \
 	-J -joliet-long -R -l \
 	-b isolinux/isolinux.bin -c isolinux/boot.cat -no-emul-boot -boot-load-size 4 -boot-info-table \
 	-isohybrid-mbr "$S/usr/lib/ISOLINUX/isohdpfx.bin" \
+	-eltorito-alt-boot -e boot/grub/efi.img -no-emul-boot -isohybrid-gpt-basdat \
 	"$ISOROOT" 2>"$W/xorriso.log" || { cat "$W/xorriso.log" >&2; exit 1; }
 
 mkdir -p "$OUTDIR"
