@@ -109,3 +109,71 @@ export async function registry(c: VBoxChroot): Promise<{ vms: string; hdds: stri
   const [vms, hdds, dvds] = await Promise.all([c.vbm('list', 'vms'), c.vbm('list', 'hdds'), c.vbm('list', 'dvds')]);
   return { vms: vms.stdout, hdds: hdds.stdout, dvds: dvds.stdout };
 }
+
+/** Whether any process of the group still exists. */
+function groupAlive(pgid: number): boolean {
+  try {
+    process.kill(-pgid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export interface DriverlessVm {
+  pid: number;
+  /** Wait for the frontend to exit (it does after a power-off), killing it after timeoutMs. */
+  stop(timeoutMs?: number): Promise<void>;
+}
+
+/**
+ * Run a VM for real without the kernel driver: the Qt frontend's --driverless mode under Xvfb, the
+ * guest in VirtualBox's instruction interpreter (§5 of the VirtualBox 7.2 report). Far too slow to
+ * boot Linux, fast enough for the BIOS: VirtualBox then holds a running VM with a locked session,
+ * which is what state, stop, kill and remove must handle. Resolves once VirtualBox says "running"
+ * (a frontend that has not got there in 30 s is killed and started again, twice at most); stop()
+ * kills only what it started (its own process group).
+ */
+export async function startDriverless(c: VBoxChroot, vm: string): Promise<DriverlessVm> {
+  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+  // Right after a power-off the previous frontend may still hold the session: retry the setting.
+  for (let i = 0; ; i++) {
+    const engine = await c.vbm('modifyvm', vm, '--vm-execution-engine', 'interpreter');
+    if (engine.exitCode === 0) break;
+    if (i >= 50 || !/already locked|being unlocked/.test(engine.stderr))
+      throw new Error(`modifyvm --vm-execution-engine interpreter: ${engine.stderr}`);
+    await sleep(200);
+  }
+  const xdg = `/tmp/xdg-${process.pid}`;
+  await fs.mkdir(path.join(c.root, xdg), { recursive: true, mode: 0o700 });
+  const { spawn } = await import('node:child_process');
+  const stop = async (pid: number, timeoutMs = 0) => {
+    for (let waited = 0; waited < timeoutMs && groupAlive(pid); waited += 100) await sleep(100);
+    if (groupAlive(pid)) process.kill(-pid, 'SIGTERM');
+    for (let i = 0; i < 50 && groupAlive(pid); i++) await sleep(100);
+    if (groupAlive(pid)) process.kill(-pid, 'SIGKILL');
+  };
+  for (let attempt = 1; ; attempt++) {
+    const log = path.join(c.work, `driverless-${attempt}-${Date.now()}.log`);
+    const out = await fs.open(log, 'w');
+    const child = spawn(
+      c.runIn,
+      ['xvfb-run', '-a', '-s', '-screen 0 1024x768x24', '/usr/lib/virtualbox/VirtualBoxVM', '--startvm', vm, '--driverless'],
+      { detached: true, stdio: ['ignore', out.fd, out.fd], env: { ...process.env, XDG_RUNTIME_DIR: xdg } },
+    );
+    await out.close();
+    child.unref();
+    const pid = child.pid!;
+    // `list runningvms`, not showvminfo: showvminfo takes a shared lock on the machine, and polling it
+    // fast while the frontend locks the machine to power it on makes the frontend stall.
+    for (let waited = 0; waited < 30_000; waited += 500) {
+      const running = await c.vbm('list', 'runningvms');
+      if (running.stdout.includes(vm)) return { pid, stop: (t) => stop(pid, t) };
+      await sleep(500);
+    }
+    const said = (await fs.readFile(log, 'utf8').catch(() => '')).trim();
+    await stop(pid);
+    if (attempt === 3) throw new Error(`the driverless VM did not run in 3 attempts${said ? `: ${said}` : ''}`);
+    console.warn(`driverless frontend attempt ${attempt} did not get the VM running in 30 s${said ? ` (${said})` : ''}; starting it again`);
+  }
+}

@@ -39,7 +39,7 @@ export function hasError(stderr: string): boolean {
 
 /** "The object is not ready", the COM server going away between calls, a lock held a moment. */
 export function isTransient(stderr: string): boolean {
-  return /The object is not ready|Failed to create the VirtualBox object|COM server is not running|is already locked for a session|is being unlocked|VBOX_E_INVALID_OBJECT_STATE/i.test(
+  return /The object is not ready|Failed to create the VirtualBox object|COM server is not running|is already locked for a session|is being unlocked|already has a lock request pending|VBOX_E_INVALID_OBJECT_STATE/i.test(
     stderr,
   );
 }

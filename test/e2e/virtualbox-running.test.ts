@@ -1,0 +1,106 @@
+import { randomBytes } from 'node:crypto';
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { poll } from '../../src/core/wait.js';
+import { VirtualBoxDriver } from '../../src/drivers/virtualbox/driver.js';
+import { configFromFlags } from '../../src/drivers/virtualbox/index.js';
+import { closeSoapConnections } from '../../src/drivers/virtualbox/soap.js';
+import { stopOwnWebService } from '../../src/drivers/virtualbox/websrv.js';
+import { diskHead } from '../../src/iso/userdata.js';
+import { generateKeyPair } from '../../src/ssh/keys.js';
+import { baseDriverConfig } from '../../src/store/config.js';
+import { Store } from '../../src/store/store.js';
+import { type DriverlessVm, makeIso, registry, setupVBoxChroot, startDriverless, type VBoxChroot } from '../helpers/vboxChroot.js';
+
+/**
+ * State, stop, kill and remove of a VM that really runs in VirtualBox 7.2: the driverless Qt
+ * frontend under Xvfb runs it in the instruction interpreter (it reaches the BIOS, which ignores the
+ * ACPI power button: exactly the guest docker-machine's stop waited for forever).
+ */
+
+let c: VBoxChroot | undefined;
+let skipReason = '';
+const started: DriverlessVm[] = [];
+
+beforeAll(async () => {
+  const r = await setupVBoxChroot();
+  if ('skip' in r) {
+    skipReason = r.skip;
+    console.warn(`SKIPPED VirtualBox running-VM e2e: ${r.skip}`);
+  } else c = r;
+}, 900_000);
+
+afterAll(async () => {
+  for (const s of started) await s.stop();
+  await closeSoapConnections();
+  await stopOwnWebService();
+  await c?.cleanup();
+}, 120_000);
+
+describe('a VM really running in VirtualBox 7.2 (driverless, interpreted)', () => {
+  it('state Running through both backends; stop powers it off after the timeout; kill; remove of a running VM leaves nothing', async (ctx) => {
+    if (!c) return ctx.skip(skipReason);
+    const name = `run-${randomBytes(3).toString('hex')}`;
+    const store = new Store(path.join(c.work, 'store'));
+    const machineDir = store.machineDir(name);
+    await fs.mkdir(machineDir, { recursive: true });
+    const base = baseDriverConfig(name, store.root, path.join(machineDir, 'id_ed25519'));
+    const config = await configFromFlags(
+      {
+        'virtualbox-no-hostonly': true,
+        'virtualbox-no-vtx-check': true,
+        'virtualbox-memory': 256,
+        'virtualbox-disk-size': 1024,
+        'virtualbox-stop-timeout': 3,
+        'virtualbox-no-share': true,
+      },
+      base,
+    );
+    const driver = new VirtualBoxDriver(config, { store, machineDir }, { host: c.host, pollIntervalMs: 200 });
+    const isoPath = path.join(machineDir, 'boot2docker.iso');
+    await makeIso(c, isoPath);
+    await driver.create({ head: await diskHead(generateKeyPair().publicKey), isoPath }, () => undefined);
+    // The same machine through the web service.
+    const viaSoap = new VirtualBoxDriver({ ...config, API: 'soap' }, { store, machineDir }, { host: c.host, pollIntervalMs: 200 });
+
+    let current: DriverlessVm | undefined;
+    const run = async () => {
+      // The previous frontend exits by itself after the power-off; wait for it before the next one.
+      await current?.stop(15_000);
+      const t0 = Date.now();
+      current = await startDriverless(c!, config.UUID!);
+      started.push(current);
+      console.log(`driverless VM running after ${Date.now() - t0} ms`);
+    };
+
+    await run();
+    expect(await driver.state()).toBe('Running');
+    expect(await viaSoap.state()).toBe('Running');
+    expect((await c.vbm('list', 'runningvms')).stdout).toContain(config.UUID);
+    const lines: string[] = [];
+    let t0 = Date.now();
+    await driver.stop((l) => lines.push(l));
+    console.log(`stop (ACPI ignored by the BIOS, then power off): ${Date.now() - t0} ms`);
+    expect(lines).toEqual(['Sending the ACPI power button', 'The VM did not power off within 3s; turning it off']);
+    expect(await driver.state()).toBe('Stopped');
+
+    await run();
+    t0 = Date.now();
+    await viaSoap.kill();
+    console.log(`kill through the web service: ${Date.now() - t0} ms`);
+    await poll(async () => ((await driver.state()) === 'Stopped' ? true : undefined), { timeoutMs: 20_000, what: 'the VM to stop' });
+    // Killing a stopped VM is not an error.
+    await driver.kill();
+
+    await run();
+    t0 = Date.now();
+    await driver.remove();
+    console.log(`remove of a running VM: ${Date.now() - t0} ms`);
+    const reg = await registry(c);
+    expect(reg.vms).not.toContain(config.UUID);
+    expect(reg.hdds).not.toContain(driver.diskPath);
+    expect(reg.dvds).not.toContain(isoPath);
+    await expect(driver.state()).rejects.toThrow(/machine does not exist/);
+  }, 300_000);
+});
