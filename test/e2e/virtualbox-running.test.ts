@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { poll } from '../../src/core/wait.js';
 import { VirtualBoxDriver } from '../../src/drivers/virtualbox/driver.js';
 import { configFromFlags } from '../../src/drivers/virtualbox/index.js';
@@ -58,6 +58,10 @@ describe('a VM really running in VirtualBox 7.2 (driverless, interpreted)', () =
       base,
     );
     const driver = new VirtualBoxDriver(config, { store, machineDir }, { host: c.host, pollIntervalMs: 200 });
+    onTestFinished(async () => {
+      for (const s of started) await s.stop();
+      await driver.remove().catch(() => undefined);
+    });
     const isoPath = path.join(machineDir, 'boot2docker.iso');
     await makeIso(c, isoPath);
     await driver.create({ head: await diskHead(generateKeyPair().publicKey), isoPath }, () => undefined);
