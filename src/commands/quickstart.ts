@@ -22,7 +22,7 @@ export interface QuickstartResult {
   driver: string;
   created: boolean;
   started: boolean;
-  /** The docker context made current for every terminal (when quickstart created the machine). */
+  /** The machine's docker context, when it is current for every terminal (made so when quickstart created the machine). */
   context?: string;
   url: string;
   ip: string;
@@ -103,8 +103,13 @@ export async function quickstart(
   const url = await ensureTls(host, say);
   const ip = await host.driver.ip().catch(() => new URL(url.replace(/^tcp:/, 'http:')).hostname);
   // A context made by `machine use` must follow the machine to its (possibly new) address.
-  const { refreshMachineContext } = await import('../context/machine.js');
+  const { refreshMachineContext, contextNameFor } = await import('../context/machine.js');
   await refreshMachineContext(store, name, url, env).catch(() => undefined);
+  // Made current now or by an earlier run (and not undone since): the banner says so.
+  const { DockerContexts, dockerConfigDir } = await import('../context/docker-contexts.js');
+  if (!context && (await new DockerContexts(dockerConfigDir(env)).current().catch(() => undefined)) === contextNameFor(name)) {
+    context = contextNameFor(name);
+  }
   return { name, driver: host.config.DriverName, created, started, ...(context ? { context } : {}), url, ip, certPath: host.dir };
 }
 

@@ -209,9 +209,11 @@ export async function accelCheck(host: DoctorHost, hv: Hypervisors): Promise<Che
   const where = host.platform === 'linux' ? '/dev/kvm exists but is unusable' : 'HVF is unusable';
   return check('accel', accel, 'warn', `${where} (${verdict.reason}): QEMU machines use software emulation (several times slower)`, {
     fix:
-      host.platform === 'linux'
-        ? 'give your user access ("sudo usermod -aG kvm $USER", log in again); on a VM, turn on nested virtualization where it runs'
-        : 'on a Mac VM, turn on nested virtualization where it runs',
+      host.platform !== 'linux'
+        ? 'on a Mac VM, turn on nested virtualization where it runs'
+        : /not accessible|[Pp]ermission/.test(verdict.reason)
+          ? 'give your user access ("sudo usermod -aG kvm $USER", then log in again)'
+          : 'this computer is probably a VM whose hypervisor does not nest VT-x/AMD-V: turn on nested virtualization where it runs',
     details: verdict,
   });
 }

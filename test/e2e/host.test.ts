@@ -93,6 +93,9 @@ describe('host experience on a real VM', () => {
 
       await t.send('echo "shell=$ZSH_NAME host=$DOCKER_HOST verify=$DOCKER_TLS_VERIFY"');
       await t.waitFor(/^shell=zsh host=tcp:\/\/127\.0\.0\.1:\d+ verify=1$/m, 10_000);
+      // `machine` is still on PATH in the opened shell (no login profile reset it), and sees the env.
+      await t.send("machine ls --format '{{.Name}} active={{.Active}} {{.State}}'");
+      await t.waitFor(/^default active=\* Running$/m, 30_000);
       await t.send(`docker import ${tar} qs/busybox:1 >/dev/null && docker run --rm qs/busybox:1 sh -c 'echo $((6*7)) quickstart-ok'`);
       await t.waitFor(/^42 quickstart-ok$/m, 180_000);
       await t.send('exit');
@@ -218,6 +221,7 @@ describe('host experience on a real VM', () => {
     expect(res.exitCode, res.all).toBe(0);
     expect(res.stdout).toContain('Starting machine "default" (Stopped)');
     expect(res.stdout).toContain('docker is configured to use the default machine with IP 127.0.0.1');
+    expect(res.stdout).toContain('Every terminal\'s docker uses it too (docker context "machine-default"');
     expect(res.stdout).toMatch(/Start shell with command\nagain-ok$/);
     expect(res.all).not.toMatch(/Regenerat|Issued a server certificate/);
     expect(await fs.readFile(serverPem, 'utf8')).toBe(before);
