@@ -425,11 +425,12 @@ mcopy -m -i "$W/efi.img" "$W/BOOTX64.EFI" ::/EFI/BOOT/BOOTX64.EFI
 mv "$W/efi.img" "$ISOROOT/boot/grub/efi.img"
 cp "$W/packages.lock" "$ISOROOT/packages.lock"
 find "$ISOROOT" -exec touch -h -d "@$SOURCE_DATE_EPOCH" {} +
-# SOURCE_DATE_EPOCH makes xorriso use fixed volume dates, volume UUID and GPT GUIDs.
+# SOURCE_DATE_EPOCH makes xorriso use fixed volume dates, volume UUID and GPT GUIDs; -r records
+# owner 0:0 whoever builds.
 xorriso -as mkisofs -quiet \
 	-o "$W/boot2docker.iso" \
 	-V "b2d-v$DOCKER_VERSION" -publisher machine-b2d -A "machine-b2d $KEY" -sysid LINUX \
-	-J -joliet-long -R -l \
+	-J -joliet-long -r -l \
 	-b isolinux/isolinux.bin -c isolinux/boot.cat -no-emul-boot -boot-load-size 4 -boot-info-table \
 	-isohybrid-mbr "$S/usr/lib/ISOLINUX/isohdpfx.bin" \
 	-eltorito-alt-boot -e boot/grub/efi.img -no-emul-boot -isohybrid-gpt-basdat \
