@@ -436,6 +436,8 @@ xorriso -as mkisofs -quiet \
 	-eltorito-alt-boot -e boot/grub/efi.img -no-emul-boot -isohybrid-gpt-basdat \
 	"$ISOROOT" 2>"$W/xorriso.log" || { cat "$W/xorriso.log" >&2; exit 1; }
 
+# the recipe was read while building: refuse to file the result under a key it does not match
+[[ $(recipe_key) == "$KEY" ]] || { echo "build.sh: iso/ changed during the build; run it again" >&2; exit 1; }
 mkdir -p "$OUTDIR"
 cp "$W/packages.lock" "$OUTDIR/packages.lock"
 mv "$W/boot2docker.iso" "$ISO"
