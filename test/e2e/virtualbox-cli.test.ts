@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -24,9 +25,14 @@ beforeAll(async () => {
     return;
   }
   c = r;
-  // The CLI runs dist/: build it when it is missing or older than the driver.
+  // The CLI runs dist/: build it when it is missing or older than the driver's sources.
   const built = path.join(ROOT, 'dist', 'src', 'drivers', 'virtualbox', 'driver.js');
-  if (!(await exists(built))) await execa('npx', ['tsc', '-p', '.'], { cwd: ROOT });
+  const builtAt = (await fs.stat(built).catch(() => undefined))?.mtimeMs ?? 0;
+  const srcDir = path.join(ROOT, 'src', 'drivers', 'virtualbox');
+  const newest = Math.max(
+    ...(await Promise.all((await fs.readdir(srcDir)).map(async (f) => (await fs.stat(path.join(srcDir, f))).mtimeMs))),
+  );
+  if (newest > builtAt) await execa('npx', ['tsc', '-p', '.'], { cwd: ROOT, reject: false });
 }, 900_000);
 
 afterAll(async () => {
