@@ -113,9 +113,12 @@ export async function provisionBoot2docker(ssh: SshSession, spec: ProvisionSpec,
   if (spec.mounts?.length) await mountShares(ssh, spec.mounts, report);
 
   const profileChanged = changed.some((f) => f.path === REMOTE.profile);
-  const mustRestart = changed.length > 0 || dockerStatus !== 'running';
+  // Nothing changed but dockerd is not running: it may still be starting (first boot); give it a
+  // moment before starting it ourselves.
+  const running = dockerStatus === 'running' || (changed.length === 0 && (await dockerComesUp(ssh)));
+  const mustRestart = changed.length > 0 || !running;
   if (mustRestart) {
-    report(dockerStatus === 'running' ? 'Restarting Docker' : 'Starting Docker');
+    report(running ? 'Restarting Docker' : 'Starting Docker');
     // docker-machine deleted docker0 between stop and start so bridge options in a new profile apply.
     const bridge = profileChanged ? 'if ip link show docker0 >/dev/null 2>&1; then sudo ip link delete docker0; fi; ' : '';
     await ssh.check(`sudo /etc/init.d/docker stop >/dev/null 2>&1; ${bridge}sudo /etc/init.d/docker start`, { what: 'Starting Docker' });
@@ -130,7 +133,7 @@ const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 async function mountShares(ssh: SshSession, mounts: GuestMount[], report: Report): Promise<void> {
   const lines = mounts.map((m) => {
     const opts = m.type === '9p' ? 'trans=virtio,version=9p2000.L,msize=262144' : 'uid=$(id -u docker),gid=$(id -g docker)';
-    return `sudo mkdir -p ${q(m.target)} && { mountpoint -q ${q(m.target)} || sudo mount -t ${m.type} -o ${opts} ${q(m.source)} ${q(m.target)}; }`;
+    return `sudo mkdir -p ${q(m.target)} && { sudo mountpoint -q ${q(m.target)} || sudo mount -t ${m.type} -o ${opts} ${q(m.source)} ${q(m.target)}; }`;
   });
   const res = await ssh.run(lines.join(' && '));
   if (res.code !== 0) {
@@ -139,4 +142,10 @@ async function mountShares(ssh: SshSession, mounts: GuestMount[], report: Report
     });
   }
   report(`Mounted ${mounts.map((m) => m.target).join(', ')}`);
+}
+
+/** Poll /etc/init.d/docker status for up to 30 s: true once dockerd runs. */
+async function dockerComesUp(ssh: SshSession): Promise<boolean> {
+  const res = await ssh.run('for i in $(seq 60); do sudo /etc/init.d/docker status >/dev/null 2>&1 && exit 0; sleep 0.5; done; exit 1');
+  return res.code === 0;
 }
