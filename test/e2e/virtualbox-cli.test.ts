@@ -92,3 +92,28 @@ describe.each(['vboxmanage', 'soap'])('machine create -d virtualbox --virtualbox
     );
   });
 });
+
+describe('machine create -d virtualbox with the defaults (host-only network) where /dev/vboxnetctl is missing', () => {
+  it('fails at the start step in one line naming vboxnetadp (no host-only adapter can be made here), and leaves nothing', async (ctx) => {
+    if (!c) return ctx.skip(skipReason);
+    const store = path.join(c.work, 'store-default');
+    const iso = path.join(c.work, 'test-default.iso');
+    await makeIso(c, iso);
+    const name = `cli-default-${randomBytes(3).toString('hex')}`;
+    const res = await machine(store, ['create', '-d', 'virtualbox', '--virtualbox-no-vtx-check', '--boot2docker-url', iso, name], {
+      env: { VBOX_MANAGE: c.vboxManage },
+    });
+    const stderr = String(res.stderr).trim();
+    console.log(`[default] exit ${res.exitCode}: ${stderr}`);
+    expect(res.exitCode).not.toBe(0);
+    expect(stderr.split('\n')).toHaveLength(1);
+    expect(stderr).toContain(`Error creating machine "${name}" at step "Starting the VM": Could not create a host-only adapter: `);
+    expect(stderr).toContain('failed to open /dev/vboxnetctl');
+    expect(stderr).toContain('modprobe vboxnetadp');
+    expect(stderr).toContain('--virtualbox-no-hostonly');
+    const reg = await registry(c);
+    expect(reg.vms).not.toContain(`"${name}"`);
+    expect(reg.hdds).not.toContain(store);
+    expect(await exists(path.join(store, 'machines', name))).toBe(false);
+  });
+});

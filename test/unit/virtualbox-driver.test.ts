@@ -236,6 +236,14 @@ describe('addresses', () => {
     expect(await driver.dockerEndpoint()).toEqual({ host: '1.2.3.4', port: 2376 });
   });
 
+  it('before create (certificates come first in the pipeline) asks VirtualBox nothing: 127.0.0.1, no host-only address yet', async () => {
+    const r = new Replay();
+    const { driver } = await driverFor(r, { NoHostOnly: false, UUID: '', DockerPort: 0 });
+    expect(await driver.dockerEndpoint()).toEqual({ host: '127.0.0.1', port: 0 });
+    expect(await driver.certHosts()).toEqual([]);
+    expect(r.calls).toEqual([]);
+  });
+
   it('ip() of a stopped VM is docker-machine\'s "Host is not running"; NAT-only machines answer 127.0.0.1', async () => {
     const r = new Replay().on(SHOW, recorded('showvminfo'));
     const { driver } = await driverFor(r, { NoHostOnly: false }, { guest: async () => '' });
@@ -399,7 +407,9 @@ describe('VBoxManage calls', () => {
       .on('VBoxManage hostonlyif create', { ...recorded('VBoxManage_hostonlyif_create'), exitCode: 0 });
     const be = new VBoxManageBackend(new VBoxManage('VBoxManage', r.exec, { retryDelayMs: 1 }));
     expect(await be.unregisterDelete('x')).toBe('absent');
-    await expect(be.createHostOnlyIf()).rejects.toThrow('VBoxManage hostonlyif create failed: Failed to create the host-only adapter');
+    await expect(be.createHostOnlyIf()).rejects.toThrow(
+      'VBoxManage hostonlyif create failed: Failed to create the host-only adapter: VBoxNetAdpCtl: Error while adding new interface: failed to open /dev/vboxnetctl: No such file or directory',
+    );
   });
 
   it('makes the userdata disk from a small raw file and --resizebyte (recorded: --resize refuses the factor)', async () => {

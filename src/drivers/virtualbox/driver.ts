@@ -449,7 +449,8 @@ export class VirtualBoxDriver implements Driver {
   }
 
   async dockerEndpoint(): Promise<Endpoint> {
-    if (this.config.DockerPort) return { host: '127.0.0.1', port: this.config.DockerPort };
+    // Ours: the 127.0.0.1 forward (port 0 until create chooses it; certificates only need the host).
+    if (this.config.DockerPort !== undefined) return { host: '127.0.0.1', port: this.config.DockerPort };
     // A docker-machine machine we have not started yet: its daemon is on the host-only address.
     return { host: await this.ip(), port: 2376 };
   }

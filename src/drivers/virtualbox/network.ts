@@ -245,8 +245,9 @@ async function ensureHostOnlyIf(req: HostOnlyRequest, c: Cidr): Promise<HostOnly
     } catch (err) {
       createError = err;
     }
-    if (!name) {
-      // VirtualBox on Windows often reports a failure although the adapter was made: look for it.
+    // VirtualBox on Windows often reports a failure although the adapter was made (docker-machine
+    // #2465): look for a new one there, or wherever VirtualBox succeeded without naming it.
+    if (!name && (req.host.platform === 'win32' || !createError)) {
       const before = new Set(listed.ifs.map((i) => i.networkName));
       for (let i = 0; i < 10 && !name; i++) {
         await wait(1000);

@@ -82,8 +82,11 @@ export class VBoxManage {
     if (res.timedOut) throw new VBoxError(`VBoxManage ${args.join(' ')} did not finish in time`, 'failed', res.stderr);
     if (res.exitCode !== 0 || hasError(res.stderr)) {
       const detail = `${res.stderr}\n${res.stdout}`;
-      const first = errorLines(res.stderr)[0] ?? (res.stderr.trim().split('\n').pop() || `exit code ${res.exitCode}`);
-      throw new VBoxError(`VBoxManage ${args.slice(0, 2).join(' ')} failed: ${first}`, errorKind(detail), detail);
+      // The first error line, and the next one when it says why ("VBoxNetAdpCtl: ... /dev/vboxnetctl"),
+      // but not the build-path noise of "Error code VERR_... at /build/...".
+      const lines = errorLines(res.stderr).filter((l) => !/^Error code \S+ at \//.test(l));
+      const said = lines.slice(0, 2).join(': ') || res.stderr.trim().split('\n').pop() || `exit code ${res.exitCode}`;
+      throw new VBoxError(`VBoxManage ${args.slice(0, 2).join(' ')} failed: ${said}`, errorKind(detail), detail);
     }
     return res.stdout;
   }
