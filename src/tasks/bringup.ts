@@ -128,9 +128,9 @@ export async function bringUp(host: Host, report: Report, signal?: AbortSignal):
   return result;
 }
 
-/** Take the VM down (ACPI stop, or kill), its port forwarder first. */
+/** Take the VM down (ACPI stop, or kill), then its port forwarder (which would also exit by itself). */
 export async function shutDown(host: Host, how: 'stop' | 'kill', report: Report): Promise<void> {
-  await stopForwarder(host);
   if (how === 'stop') await host.driver.stop(report);
   else await host.driver.kill();
+  await stopForwarder(host);
 }
