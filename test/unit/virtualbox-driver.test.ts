@@ -133,6 +133,46 @@ describe('start', () => {
     expect(r.lines).not.toContain('VBoxHeadless --help');
   });
 
+  it('Windows: attaches NIC2 to the adapter (a name with spaces), starts, and puts back the address VirtualBox lost on start', async () => {
+    const lost = dm.HOSTONLYIFS_WINDOWS.replace('192.168.99.1', '0.0.0.0').replace('255.255.255.0', '15.0.0.0');
+    const r = new Replay()
+      .on(SHOW, recorded('showvminfo'))
+      .on('VBoxManage --version', recorded('VBoxManage_--version'))
+      .on('VBoxManage list hostonlyifs', (_a, n) => text(n === 1 ? dm.HOSTONLYIFS_WINDOWS : lost))
+      .on('VBoxManage list dhcpservers', text(dm.DHCPSERVERS_PRE_61))
+      .on(/^VBoxManage dhcpserver add /, recorded('VBoxManage_dhcpserver_add'))
+      .on(/^VBoxManage modifyvm \S+ --nic2 /, text(''))
+      .on(/^VBoxManage modifyvm \S+ --natpf1 /, recorded('VBoxManage_modifyvm_natpf1'))
+      // VBoxManage's success text (no successful start could be recorded without a kernel driver).
+      .on(/^VBoxManage startvm /, text('Waiting for VM "test" to power on...\nVM "test" has been successfully started.\n'))
+      .on(/^VBoxManage hostonlyif ipconfig /, text(''));
+    const { driver, lines, report } = await driverFor(r, { NoHostOnly: false, HostOnlyCIDR: '192.168.99.1/24' }, { platform: 'win32' });
+    await driver.start(report);
+    const id = '75a22ca9-739f-464b-b432-c9606d641bd3';
+    expect(r.calls).toContainEqual([
+      'VBoxManage',
+      'modifyvm',
+      id,
+      '--nic2',
+      'hostonly',
+      '--hostonlyadapter2',
+      'VirtualBox Host-Only Ethernet Adapter',
+      '--nictype2',
+      '82540EM',
+      '--nicpromisc2',
+      'deny',
+      '--cableconnected2',
+      'on',
+    ]);
+    expect(r.lines.slice(-2)).toEqual([
+      'VBoxManage list hostonlyifs',
+      'VBoxManage hostonlyif ipconfig VirtualBox Host-Only Ethernet Adapter --ip 192.168.99.1 --netmask 255.255.255.0',
+    ]);
+    expect(lines).toContain(
+      'VirtualBox lost the address of VirtualBox Host-Only Ethernet Adapter (0.0.0.0/15.0.0.0); restoring 192.168.99.1/24',
+    );
+  });
+
   it('does nothing for a running VM', async () => {
     const r = new Replay().on(SHOW, recorded('VBoxManage_showvminfo_running_driverless'));
     const { driver } = await driverFor(r);

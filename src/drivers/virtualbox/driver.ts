@@ -319,7 +319,7 @@ export class VirtualBoxDriver implements Driver {
         fix: `power it off with "machine kill ${this.config.MachineName}", then start it`,
       });
     }
-    if (state === 'Stopped' && !this.config.NoHostOnly) await this.setupHostOnly(info, report);
+    const hostOnly = state === 'Stopped' && !this.config.NoHostOnly ? await this.setupHostOnly(info, report) : undefined;
     await this.choosePorts(report);
     try {
       await be.setForwards(this.vm, this.forwards(), false);
@@ -338,6 +338,7 @@ export class VirtualBoxDriver implements Driver {
     }
     report(`VirtualBox started the VM in ${((Date.now() - t0) / 1000).toFixed(1)}s`);
     if (state === 'Saved') await be.setForwards(this.vm, this.forwards(), true).catch(() => undefined);
+    if (hostOnly?.kind === 'hostonlyif' && this.host.platform === 'win32') await this.repairAdapter(hostOnly.name, report);
     this.config.IPAddress = '';
     if (!this.config.NoVTXCheck && info.logFolder) {
       const log = await this.host.readFile(path.join(info.logFolder, 'VBox.log'));
@@ -349,14 +350,14 @@ export class VirtualBoxDriver implements Driver {
     }
   }
 
-  private async setupHostOnly(info: VmInfo, report: Report): Promise<void> {
+  private async setupHostOnly(info: VmInfo, report: Report): Promise<HostOnlyAttachment> {
     const be = await this.backend();
     const { version } = await be.version();
     const attachment: HostOnlyAttachment = await ensureHostOnly({
       ops: be,
       host: this.host,
       version,
-      cidr: this.config.HostOnlyCIDR || defaultCidr(await allowedRanges(this.host, version)),
+      cidr: (this.config.HostOnlyCIDR ||= defaultCidr(await allowedRanges(this.host, version))),
       noDhcp: this.config.HostOnlyNoDHCP,
       nicType: this.config.HostOnlyNicType || '82540EM',
       promisc: this.config.HostOnlyPromiscMode || 'deny',
@@ -370,6 +371,20 @@ export class VirtualBoxDriver implements Driver {
         ? nic.attachment === 'hostonlynetwork' && nic.hostOnlyNetwork === attachment.name
         : nic.attachment === 'hostonly' && nic.hostOnlyAdapter === attachment.name);
     if (!same) await be.attachHostOnly(this.vm, 2, attachment);
+    return attachment;
+  }
+
+  /**
+   * Windows VirtualBox sometimes loses the adapter's address when a VM starts (docker-machine stopped
+   * the VM, reconfigured and restarted it): put the address back on the host side, the VM keeps running.
+   */
+  private async repairAdapter(name: string, report: Report): Promise<void> {
+    const be = await this.backend();
+    const c = validateHostOnlyCidr(this.config.HostOnlyCIDR);
+    const adapter = (await be.listHostOnlyIfs()).find((i) => i.name === name);
+    if (!adapter || (adapter.ip === c.ipStr && adapter.mask === c.maskStr)) return;
+    report(`VirtualBox lost the address of ${name} (${adapter.ip}/${adapter.mask}); restoring ${this.config.HostOnlyCIDR}`);
+    await be.ipconfigHostOnlyIf(name, c.ipStr, c.maskStr);
   }
 
   async stop(report: Report): Promise<void> {
