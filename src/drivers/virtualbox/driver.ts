@@ -11,7 +11,7 @@ import { checkVersion, checkVirtualization, kernelDriverWarning } from './checks
 import { explainStartFailure, VTX_ERROR, vtxFix } from './diagnose.js';
 import { findSibling, findVBoxManage, type HostEnv, realHostEnv } from './hostenv.js';
 import { allowedRanges, checkAllowed, defaultCidr, ensureHostOnly, usesHostOnlyNetworks, validateHostOnlyCidr } from './network.js';
-import { dedupeHostOnlyIfs, type Forward, machineState, parseIpForMac, type VmInfo, vtxProblemInLog } from './parse.js';
+import { dedupeHostOnlyIfs, type Forward, machineState, parseIpForMac, type VBoxVersion, type VmInfo, vtxProblemInLog } from './parse.js';
 import { SoapBackend, sharedSoapConnection, soapTarget } from './soap.js';
 import { VBoxManage, VBoxManageBackend } from './vboxmanage.js';
 import { startOwnWebService } from './websrv.js';
@@ -147,7 +147,7 @@ export class VirtualBoxDriver implements Driver {
 
   async preCreateCheck(report: Report): Promise<void> {
     const be = await this.backend();
-    let info: { version: import('./parse.js').VBoxVersion; api: string };
+    let info: { version: VBoxVersion; api: string };
     try {
       info = await be.version();
     } catch (err) {
@@ -180,9 +180,9 @@ export class VirtualBoxDriver implements Driver {
   }
 
   /** Resolve the default CIDR for this VirtualBox and check it is allowed; list adapters early. */
-  private async checkHostOnly(report: Report, version: import('./parse.js').VBoxVersion): Promise<void> {
+  private async checkHostOnly(report: Report, version: VBoxVersion): Promise<void> {
     const allowed = await allowedRanges(this.host, version);
-    if (!this.config.HostOnlyCIDR) this.config.HostOnlyCIDR = defaultCidr(allowed);
+    this.config.HostOnlyCIDR ||= defaultCidr(allowed);
     try {
       checkAllowed(validateHostOnlyCidr(this.config.HostOnlyCIDR), this.config.HostOnlyCIDR, allowed);
     } catch (err) {
@@ -233,9 +233,6 @@ export class VirtualBoxDriver implements Driver {
 
   async create(disk: DiskSpec, report: Report): Promise<void> {
     const be = await this.backend();
-    if (!this.config.NoHostOnly && !this.config.HostOnlyCIDR) {
-      this.config.HostOnlyCIDR = defaultCidr(await allowedRanges(this.host, (await be.version()).version));
-    }
     this.config.Shares = await this.resolveShares(report);
     await this.choosePorts(report);
     this.config.DiskPath = this.file('disk.vdi');
