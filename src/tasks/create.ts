@@ -7,6 +7,7 @@ import { Host } from '../host/host.js';
 import { installIso, type ResolvedIso, resolveIso } from '../iso/source.js';
 import { diskHead, type TarFile } from '../iso/userdata.js';
 import type { ProvisionResult } from '../provision/boot2docker.js';
+import { preseedFiles } from '../provision/preseed.js';
 import { pinHostKey } from '../ssh/client.js';
 import { ensureKeyPair, generateKeyPair } from '../ssh/keys.js';
 import { baseDriverConfig, CONFIG_VERSION, defaultSwarmOptions, type EngineOptions, type HostConfig } from '../store/config.js';
@@ -158,7 +159,7 @@ export async function createMachine(store: Store, req: CreateRequest): Promise<C
           }),
           step('Creating the VM', async (report) => {
             const iso = ctx.iso!;
-            const preseed = iso.preseed ? await preseedFiles(host) : undefined;
+            const preseed = iso.preseed ? await preseedOf(host) : undefined;
             await driver.create({ head: await diskHead(ctx.publicKey!, preseed), isoPath: path.join(dir, 'boot2docker.iso') }, report);
             await host.save();
           }),
@@ -208,20 +209,18 @@ export async function createMachine(store: Store, req: CreateRequest): Promise<C
 }
 
 /** What our ISO extracts into /var/lib/boot2docker on first boot: the result of provisioning. */
-async function preseedFiles(host: Host): Promise<TarFile[]> {
+async function preseedOf(host: Host): Promise<TarFile[]> {
   const certs = await certsStep(host);
   const hostKey = generateKeyPair();
   await pinHostKey(host.knownHostsFile, hostKey.publicKey);
-  return [
-    { path: 'profile', content: profileOf(host), mode: 0o644 },
-    { path: 'ca.pem', content: certs.caCertPem, mode: 0o644 },
-    { path: 'server.pem', content: certs.certPem, mode: 0o644 },
-    { path: 'server-key.pem', content: certs.keyPem, mode: 0o600 },
-    { path: 'etc', mode: 0o755, dir: true },
-    { path: 'etc/hostname', content: `${host.name}\n`, mode: 0o644 },
-    { path: 'ssh', mode: 0o700, dir: true },
-    { path: 'ssh/ssh_host_ed25519_key', content: hostKey.privateKey, mode: 0o600 },
-  ];
+  return preseedFiles({
+    hostname: host.name,
+    profile: profileOf(host),
+    caCertPem: certs.caCertPem,
+    serverCertPem: certs.certPem,
+    serverKeyPem: certs.keyPem,
+    hostKeyPrivate: hostKey.privateKey,
+  });
 }
 
 function stepError(name: string, step: string, err: unknown, exitCode?: number): MachineError {

@@ -27,6 +27,8 @@ export interface TestVm {
   ssh: SshTarget;
   /** DOCKER_CERT_PATH: ca.pem, cert.pem, key.pem (and server.pem, server-key.pem). */
   certDir: string;
+  /** performance.now() just before QEMU was started. */
+  startedAt: number;
   dispose(): Promise<void>;
 }
 
@@ -36,7 +38,7 @@ export interface TestVm {
  */
 export async function bootVm(
   name: string,
-  opts: { preseed?: (certDir: string) => Promise<TarFile[]>; memory?: number } = {},
+  opts: { preseed?: (certDir: string) => Promise<TarFile[]>; memory?: number; boot?: 'kernel' | 'iso' } = {},
 ): Promise<TestVm> {
   const root = await tempStore('vm-');
   const store = new Store(root);
@@ -46,12 +48,21 @@ export async function bootVm(
   const client = await ensureClientCerts(certPathsIn(store.certsDir));
   await ensureServerCert(machineCertPaths(dir), client, name, ['localhost', '127.0.0.1', name, '10.0.2.15']);
   const config = await configFromFlags(
-    { 'qemu-memory': opts.memory ?? 1024, 'qemu-cpu-count': 1, 'qemu-disk-size': 4096, 'qemu-accel': 'tcg', 'qemu-network': 'restricted' },
+    {
+      'qemu-memory': opts.memory ?? 1024,
+      'qemu-cpu-count': 1,
+      'qemu-disk-size': 4096,
+      'qemu-accel': 'tcg',
+      'qemu-network': 'restricted',
+      'qemu-no-share': true,
+      'qemu-boot': opts.boot ?? 'kernel',
+    },
     baseDriverConfig(name, root, path.join(dir, 'id_ed25519')),
   );
   const driver = new QemuDriver(config, { store, machineDir: dir });
   await fs.copyFile(await testIso(), driver.isoPath);
   await driver.create({ head: await diskHead(key.publicKey, await opts.preseed?.(dir)), isoPath: driver.isoPath }, () => undefined);
+  const startedAt = performance.now();
   await driver.start(() => undefined);
   const ssh: SshTarget = {
     host: '127.0.0.1',
@@ -69,6 +80,7 @@ export async function bootVm(
       return { ...ssh, port: config.SSHPort };
     },
     certDir: dir,
+    startedAt,
     async dispose() {
       await driver.remove().catch(() => undefined);
       await fs.rm(root, { recursive: true, force: true });
