@@ -29,7 +29,7 @@ recipe_key() {
 	)
 }
 
-CACHE=${MACHINE_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/machine}
+CACHE=$(realpath -m "${MACHINE_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/machine}")
 KEY=$(recipe_key)
 OUTDIR=$CACHE/iso/$KEY
 ISO=$OUTDIR/boot2docker.iso
