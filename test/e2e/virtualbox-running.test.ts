@@ -1,3 +1,4 @@
+import { freePort } from '../../src/core/ports.js';
 import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
@@ -82,6 +83,17 @@ describe('a VM really running in VirtualBox 7.2 (driverless, interpreted)', () =
     expect(await driver.state()).toBe('Running');
     expect(await viaSoap.state()).toBe('Running');
     expect((await c.vbm('list', 'runningvms')).stdout).toContain(config.UUID);
+    // A published container port becomes a NAT rule of the running VM, through either backend.
+    const rules = async () => (await c!.vbm('showvminfo', config.UUID!, '--machinereadable')).stdout;
+    const viaCli = { proto: 'tcp' as const, hostPort: await freePort(), guestPort: 8080 };
+    const viaWeb = { proto: 'udp' as const, hostPort: await freePort(), guestPort: 53 };
+    await driver.addForward(viaCli);
+    await viaSoap.addForward(viaWeb);
+    expect(await rules()).toContain(`="docker-tcp-${viaCli.hostPort},tcp,127.0.0.1,${viaCli.hostPort},,8080"`);
+    expect(await rules()).toContain(`="docker-udp-${viaWeb.hostPort},udp,127.0.0.1,${viaWeb.hostPort},,53"`);
+    await viaSoap.removeForward(viaCli);
+    await driver.removeForward(viaWeb);
+    expect(await rules()).not.toMatch(/docker-(tcp|udp)-/);
     const lines: string[] = [];
     let t0 = Date.now();
     await driver.stop((l) => lines.push(l));

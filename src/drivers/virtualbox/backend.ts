@@ -91,6 +91,8 @@ export interface VBoxBackend extends NetworkOps {
   makeDisk(diskPath: string, head: Buffer, sizeMB: number, report: Report): Promise<void>;
   /** Replace the NAT forwarding rules of NIC1 with these names (VM stopped or running). */
   setForwards(vm: string, forwards: Forward[], running: boolean): Promise<void>;
+  /** Delete NAT forwarding rules of NIC1 by name; names that do not exist are ignored. */
+  deleteForwards(vm: string, names: string[], running: boolean): Promise<void>;
   attachHostOnly(vm: string, slot: number, attachment: HostOnlyAttachment): Promise<void>;
   detachNic(vm: string, slot: number): Promise<void>;
   /** Launch the VM process; rejects with the text VirtualBox gave. */

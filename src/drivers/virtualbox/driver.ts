@@ -5,7 +5,17 @@ import { exists } from '../../core/files.js';
 import { freePort, portIsFree } from '../../core/ports.js';
 import { poll, sleep } from '../../core/wait.js';
 import type { BaseDriverConfig } from '../../store/config.js';
-import type { DiskSpec, Driver, DriverEnv, Endpoint, GuestMount, MachineState, Report } from '../driver.js';
+import type {
+  DiskSpec,
+  Driver,
+  DriverEnv,
+  Endpoint,
+  Forward as PortForward,
+  GuestMount,
+  MachineState,
+  PortForwarder,
+  Report,
+} from '../driver.js';
 import { type HostOnlyAttachment, type VBoxBackend, VBoxError } from './backend.js';
 import { checkVersion, checkVirtualization, kernelDriverWarning } from './checks.js';
 import { explainStartFailure, VTX_ERROR, vtxFix } from './diagnose.js';
@@ -57,6 +67,8 @@ export interface VirtualBoxConfig extends BaseDriverConfig {
   UUID?: string;
   DiskPath?: string;
   Shares?: Share[];
+  /** --share folders, in addition to the default share. */
+  ExtraShares?: Share[];
   /** Seconds between the ACPI power button and the hard power-off in stop(). */
   StopTimeout?: number;
 }
@@ -70,7 +82,7 @@ export interface VirtualBoxDriverOptions {
 
 const STOPPED = new Set(['poweroff', 'aborted', 'saved', 'aborted-saved', 'teleported']);
 
-export class VirtualBoxDriver implements Driver {
+export class VirtualBoxDriver implements Driver, PortForwarder {
   readonly name = 'virtualbox';
   readonly host: HostEnv;
   private backendPromise: Promise<VBoxBackend> | undefined;
@@ -199,8 +211,7 @@ export class VirtualBoxDriver implements Driver {
 
   /** The shares of a new machine: --virtualbox-share-folder, or the platform's home share (Toolbox's). */
   async resolveShares(report: Report): Promise<Share[]> {
-    if (this.config.NoShare) return [];
-    const wanted = sharesFromConfig(this.config, this.host.platform);
+    const wanted = [...sharesFromConfig(this.config, this.host.platform), ...(this.config.ExtraShares ?? [])];
     const out: Share[] = [];
     for (const s of wanted) {
       const stat = await fs.stat(s.HostPath.replace(/^\\\\\?\\/, '')).catch(() => undefined);
@@ -505,12 +516,42 @@ export class VirtualBoxDriver implements Driver {
     return this.config.IPAddress && this.config.IPAddress !== '127.0.0.1' ? [this.config.IPAddress] : [];
   }
 
+  /** VirtualBox NAT: 10.0.2.2 is the host's loopback, as with QEMU. */
+  hostAddress(): string {
+    return '10.0.2.2';
+  }
+
+  /** A published container port: a NAT rule added to the running VM (VBoxManage controlvm natpf1). */
+  async addForward(f: PortForward): Promise<void> {
+    // VirtualBox accepts a rule whose port is taken and only logs the failure: check first.
+    if (!(await portIsFree(f.hostPort))) {
+      throw new MachineError(`Cannot forward 127.0.0.1:${f.hostPort} (${f.proto}) to the machine: the port is in use`, {
+        fix: 'publish another port',
+      });
+    }
+    const rule: Forward = {
+      name: forwardName(f),
+      proto: f.proto,
+      hostIp: '127.0.0.1',
+      hostPort: f.hostPort,
+      guestIp: '',
+      guestPort: f.guestPort,
+    };
+    await (await this.backend()).setForwards(this.vm, [rule], true);
+  }
+
+  async removeForward(f: PortForward): Promise<void> {
+    await (await this.backend()).deleteForwards(this.vm, [forwardName(f)], true);
+  }
+
   guestMounts(): GuestMount[] {
-    if (this.config.NoShare) return [];
     const shares = this.config.Shares ?? sharesFromConfig(this.config, this.host.platform);
     return shares.map((s) => ({ type: 'vboxsf', source: s.Name, target: s.GuestPath }));
   }
 }
+
+/** The NAT rule name of a published container port. */
+const forwardName = (f: PortForward) => `docker-${f.proto}-${f.hostPort}`;
 
 /** docker-machine's getShareDriveAndName and --virtualbox-share-folder "DIR:NAME" parsing. */
 export function sharesFromConfig(c: Pick<VirtualBoxConfig, 'ShareFolder' | 'NoShare'>, platform: NodeJS.Platform): Share[] {

@@ -1,3 +1,4 @@
+import { parseShare } from '../shares.js';
 import { MachineError } from '../../core/errors.js';
 import type { BaseDriverConfig } from '../../store/config.js';
 import type { DriverEnv, FlagValues } from '../driver.js';
@@ -69,6 +70,10 @@ export async function configFromFlags(flags: FlagValues, base: BaseDriverConfig)
     UUID: '',
     DiskPath: '',
     Shares: [],
+    // VirtualBox 7 refuses spaces in share names: the mount point keeps the real path.
+    ExtraShares: ((flags.share as string[] | undefined) ?? [])
+      .map(parseShare)
+      .map((sh, i) => ({ Name: `share${i}`, HostPath: sh.hostPath, GuestPath: sh.guestPath })),
     StopTimeout: stopTimeout,
   };
 }

@@ -623,6 +623,17 @@ export class SoapBackend implements VBoxBackend {
     );
   }
 
+  async deleteForwards(vm: string, names: string[], running: boolean): Promise<void> {
+    await this.call('removing port forwards', (c) =>
+      c.withLock(vm, running ? 'Shared' : 'Write', async (m) => {
+        const nat = await (await m.getNetworkAdapter(0)).getNATEngine();
+        const have = new Set((await opt(nat.getRedirects(), [])).map((r) => parseForward(String(r))?.name));
+        for (const n of names) if (have.has(n)) await nat.removeRedirect(n);
+        if (!running) await m.saveSettings();
+      }),
+    );
+  }
+
   async attachHostOnly(vm: string, slot: number, a: HostOnlyAttachment): Promise<void> {
     await this.call('attaching the host-only network', (c) =>
       c.withLock(vm, 'Write', async (m) => {

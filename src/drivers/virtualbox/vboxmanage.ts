@@ -263,6 +263,14 @@ export class VBoxManageBackend implements VBoxBackend {
     }
   }
 
+  async deleteForwards(vm: string, names: string[], running: boolean): Promise<void> {
+    const have = new Set(((await this.vmInfo(vm))?.forwards ?? []).map((f) => f.name));
+    const gone = names.filter((n) => have.has(n));
+    if (!gone.length) return;
+    if (running) for (const n of gone) await this.vbm.run(['controlvm', vm, 'natpf1', 'delete', n]);
+    else await this.vbm.run(['modifyvm', vm, ...gone.flatMap((n) => ['--natpf1', 'delete', n])]);
+  }
+
   async attachHostOnly(vm: string, slot: number, a: HostOnlyAttachment): Promise<void> {
     const n = String(slot);
     const which =
