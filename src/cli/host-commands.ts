@@ -49,7 +49,7 @@ made current: every terminal's docker CLI then talks to the machine, no "machine
 
   program
     .command('doctor')
-    .description('Check this computer for what machines need, one line per check with its verdict and fix')
+    .description('Check this computer for what machines need, one line per check with its verdict and fix (exit 1 if one fails)')
     .argument('[name...]', 'machines to check (default: all)')
     .addOption(new Option('--format <format>', 'Print the checks as json').choices(['json']))
     .action(

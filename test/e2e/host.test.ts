@@ -72,6 +72,26 @@ describe('host experience on a real VM', () => {
     console.log('timings (ms):', JSON.stringify(timings));
   });
 
+  it('a Quickstart that fails says in which step, in one line with the fix, and keeps the window open', async () => {
+    const empty = await tempStore('host-e2e-fail-');
+    const t = await Tmux.start(path.join(BIN, 'quickstart'), {
+      env: { ...base, MACHINE_STORAGE_PATH: empty, MACHINE_BOOT2DOCKER_URL: '/nonexistent/b2d.iso', DOCKER_CONFIG: path.join(tmp, 'fail') },
+    });
+    try {
+      const screen = await t.waitFor(/Press Enter to continue\.\.\./, 60_000);
+      expect(screen).toMatch(/The boot2docker ISO \/nonexistent\/b2d\.iso does not exist: check the --boot2docker-url path/);
+      expect(screen).toContain('Looks like something went wrong in step ´Checking machine default´... Press Enter to continue...');
+      expect(await t.exited()).toBe(false);
+      await t.keys('Enter');
+      for (let i = 0; i < 50 && !(await t.exited()); i++) await new Promise((r) => setTimeout(r, 100));
+      expect(await t.exited()).toBe(true);
+      expect(await fs.readdir(path.join(empty, 'machines')).catch(() => [])).toEqual([]);
+    } finally {
+      await t.kill();
+      await fs.rm(empty, { recursive: true, force: true });
+    }
+  }, 90_000);
+
   it('the Quickstart terminal creates "default", shows the whale, and its shell (the user\'s zsh) runs containers', async () => {
     const zdot = path.join(tmp, 'zdot');
     await fs.mkdir(zdot);
@@ -104,6 +124,9 @@ describe('host experience on a real VM', () => {
     } finally {
       await t.kill();
     }
+    // Created with `machine create`'s defaults and variables, as the CLI would have read them.
+    const config = JSON.parse(await fs.readFile(path.join(store, 'machines', 'default', 'config.json'), 'utf8'));
+    expect(config.Driver).toMatchObject({ Network: 'restricted', Accel: 'tcg', Memory: 1024 });
     // Created with --activate: the docker CLI of every terminal uses it now.
     expect(JSON.parse(await fs.readFile(path.join(userDocker, 'config.json'), 'utf8')).currentContext).toBe('machine-default');
     const res = await docker(userDocker, ['version', '--format', '{{.Server.Os}}']);
