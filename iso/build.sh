@@ -212,7 +212,6 @@ BINARIES=(
 )
 for b in "${BINARIES[@]}"; do inst "$b"; done
 ln -s tini-static "$R/usr/bin/docker-init"
-# runc lives in usr/sbin in the package, which is usr/bin here; nothing to do.
 ln -s openssh/sftp-server "$R/usr/lib/sftp-server" # dropbear's compiled-in SFTP path
 for n in iptables iptables-save iptables-restore ip6tables ip6tables-save ip6tables-restore; do
 	ln -s xtables-legacy-multi "$R/usr/bin/$n"
