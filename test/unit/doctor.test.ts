@@ -307,45 +307,57 @@ describe('rendering', () => {
  */
 describe('machine doctor on this computer', () => {
   it('gives true verdicts', async () => {
-    const store = await tempStore();
-    const started = Date.now();
-    const res = await machine(store, ['doctor', '--format', 'json'], { env: { DOCKER_HOST: '', DOCKER_CONTEXT: '' } });
-    const ms = Date.now() - started;
-    const report = JSON.parse(String(res.stdout));
-    const byId = (id: string) => report.checks.find((c: { id: string }) => c.id === id);
-    expect(res.exitCode).toBe(report.summary.fail ? 1 : 0);
+    const store = await tempStore('doctor-');
+    try {
+      const started = Date.now();
+      const res = await machine(store, ['doctor', '--format', 'json'], {
+        env: { DOCKER_HOST: '', DOCKER_CONTEXT: '', DOCKER_CONFIG: path.join(store, 'docker') },
+      });
+      const ms = Date.now() - started;
+      const report = JSON.parse(String(res.stdout));
+      const byId = (id: string) => report.checks.find((c: { id: string }) => c.id === id);
+      expect(res.exitCode).toBe(report.summary.fail ? 1 : 0);
 
-    const qemu = onPath('qemu-system-x86_64');
-    expect(byId('qemu').status).toBe(qemu ? 'ok' : 'fail');
-    const flags = readFileSync('/proc/cpuinfo', 'utf8');
-    const vtx = /\b(vmx|svm)\b/.test(flags);
-    expect(byId('vtx').status).toBe(vtx ? 'ok' : /\bhypervisor\b/.test(flags) ? 'warn' : 'fail');
-    if (qemu && existsSync('/dev/kvm')) {
-      // KVM really works when an empty VM exits at once (the hang shows up as a timeout).
-      const probe = await execa(
-        qemu,
-        ['-accel', 'kvm', '-M', 'pc', '-nodefaults', '-display', 'none', '-no-reboot', '-boot', 'strict=on,reboot-timeout=0'],
-        {
-          reject: false,
-          timeout: 5000,
-          killSignal: 'SIGKILL',
-          stdin: 'ignore',
-        },
-      );
-      expect(byId('accel').status).toBe(probe.exitCode === 0 && !probe.timedOut ? 'ok' : 'warn');
+      const qemu = onPath('qemu-system-x86_64');
+      expect(byId('qemu').status).toBe(qemu ? 'ok' : 'fail');
+      const flags = readFileSync('/proc/cpuinfo', 'utf8');
+      const vtx = /\b(vmx|svm)\b/.test(flags);
+      expect(byId('vtx').status).toBe(vtx ? 'ok' : /\bhypervisor\b/.test(flags) ? 'warn' : 'fail');
+      if (qemu && existsSync('/dev/kvm')) {
+        // KVM really works when an empty VM exits at once (the hang shows up as a timeout).
+        const probe = await execa(
+          qemu,
+          ['-accel', 'kvm', '-M', 'pc', '-nodefaults', '-display', 'none', '-no-reboot', '-boot', 'strict=on,reboot-timeout=0'],
+          {
+            reject: false,
+            timeout: 5000,
+            killSignal: 'SIGKILL',
+            stdin: 'ignore',
+          },
+        );
+        // The driver's rule (and doctor's): usable when an empty VM runs within 2.5 s. Near that line
+        // (this VM's KVM takes 2-4 s when busy) either verdict is true.
+        const probeMs = probe.durationMs;
+        const verdict = probe.exitCode !== 0 || probe.timedOut || probeMs > 4000 ? 'warn' : probeMs < 1500 ? 'ok' : undefined;
+        if (verdict) expect(byId('accel').status).toBe(verdict);
+        else expect(['ok', 'warn']).toContain(byId('accel').status);
+      }
+      expect(byId('vbox-driver').status).toBe(existsSync('/dev/vboxdrv') ? 'ok' : onPath('VBoxManage') ? 'fail' : 'info');
+      const docker = onPath('docker');
+      expect(byId('docker-cli').status).toBe(docker ? 'ok' : 'warn');
+      if (docker)
+        expect(byId('docker-cli').message).toContain(`docker ${(await execa(docker, ['--version'])).stdout.match(/version ([\w.]+)/)![1]}`);
+      expect(byId('target')).toMatchObject({ status: 'info', message: 'the docker CLI uses its default context' });
+      expect(ms).toBeLessThan(15_000);
+
+      const text = await machine(store, ['doctor'], {
+        env: { DOCKER_HOST: '', DOCKER_CONTEXT: '', DOCKER_CONFIG: path.join(store, 'docker') },
+      });
+      const lines = String(text.stdout).split('\n');
+      expect(lines[0]).toMatch(/^(ok|warn|FAIL|info) +QEMU +/);
+      expect(lines.at(-1)).toMatch(/^\d+ ok, \d+ warnings?, \d+ failed, \d+ info$/);
+    } finally {
+      await fs.rm(store, { recursive: true, force: true });
     }
-    expect(byId('vbox-driver').status).toBe(existsSync('/dev/vboxdrv') ? 'ok' : onPath('VBoxManage') ? 'fail' : 'info');
-    const docker = onPath('docker');
-    expect(byId('docker-cli').status).toBe(docker ? 'ok' : 'warn');
-    if (docker)
-      expect(byId('docker-cli').message).toContain(`docker ${(await execa(docker, ['--version'])).stdout.match(/version ([\w.]+)/)![1]}`);
-    expect(byId('target')).toMatchObject({ status: 'info', message: 'the docker CLI uses its default context' });
-    expect(ms).toBeLessThan(15_000);
-
-    const text = await machine(store, ['doctor'], { env: { DOCKER_HOST: '', DOCKER_CONTEXT: '' } });
-    const lines = String(text.stdout).split('\n');
-    expect(lines[0]).toMatch(/^(ok|warn|FAIL|info) +QEMU +/);
-    expect(lines.at(-1)).toMatch(/^\d+ ok, \d+ warnings?, \d+ failed, \d+ info$/);
-    await fs.rm(store, { recursive: true, force: true });
   }, 30_000);
 });

@@ -196,22 +196,25 @@ describe('Windows paths for volume mounts', () => {
 
   it("machine path prints them through the machine's shares (QEMU 9p or VirtualBox), warning outside them", async () => {
     const root = await fs.mkdtemp(path.join(os.tmpdir(), 'path-'));
-    const fake = async (name: string, DriverName: string, Driver: Record<string, unknown>) => {
-      await fs.mkdir(path.join(root, 'machines', name), { recursive: true });
-      await fs.writeFile(
-        path.join(root, 'machines', name, 'config.json'),
-        JSON.stringify({ ConfigVersion: 3, Name: name, DriverName, Driver, HostOptions: {} }),
-      );
-    };
-    await fake('q', 'qemu', { Shares: [{ hostPath: '/home', guestPath: '/hosthome' }] });
-    await fake('vb', 'virtualbox', { ShareFolder: '/srv:srv', NoShare: false });
-    const res = await machine(root, ['path', '-m', 'q', '/home/me/app', '/srv/data']);
-    expect(String(res.stdout)).toBe('/hosthome/me/app\n/srv/data');
-    expect(String(res.stderr)).toMatch(/^\/srv\/data is outside the folders machine "q" shares \(\/home\)/);
-    const vb = await machine(root, ['path', '-m', 'vb', '/srv/data']);
-    expect([String(vb.stdout), String(vb.stderr)]).toEqual(['/srv/data', '']);
-    const none = await machine(root, ['path', '-m', 'nosuch', '.']);
-    expect(none.exitCode).toBe(1);
-    await fs.rm(root, { recursive: true, force: true });
+    try {
+      const fake = async (name: string, DriverName: string, Driver: Record<string, unknown>) => {
+        await fs.mkdir(path.join(root, 'machines', name), { recursive: true });
+        await fs.writeFile(
+          path.join(root, 'machines', name, 'config.json'),
+          JSON.stringify({ ConfigVersion: 3, Name: name, DriverName, Driver, HostOptions: {} }),
+        );
+      };
+      await fake('q', 'qemu', { Shares: [{ hostPath: '/home', guestPath: '/hosthome' }] });
+      await fake('vb', 'virtualbox', { ShareFolder: '/srv:srv', NoShare: false });
+      const res = await machine(root, ['path', '-m', 'q', '/home/me/app', '/srv/data']);
+      expect(String(res.stdout)).toBe('/hosthome/me/app\n/srv/data');
+      expect(String(res.stderr)).toMatch(/^\/srv\/data is outside the folders machine "q" shares \(\/home\)/);
+      const vb = await machine(root, ['path', '-m', 'vb', '/srv/data']);
+      expect([String(vb.stdout), String(vb.stderr)]).toEqual(['/srv/data', '']);
+      const none = await machine(root, ['path', '-m', 'nosuch', '.']);
+      expect(none.exitCode).toBe(1);
+    } finally {
+      await fs.rm(root, { recursive: true, force: true });
+    }
   });
 });
