@@ -9,8 +9,8 @@ say() { echo "setup: $*" >&2; }
 sudo_() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 
 # Runtime: QEMU (the Linux default driver) and what iso/build.sh uses to build the ISO.
-pkgs="qemu-system-x86 qemu-utils xorriso isolinux syslinux-common zstd cpio ca-certificates"
-[ "${WITH_TEST_TOOLS:-0}" = 1 ] && pkgs="$pkgs debootstrap openssl busybox-static tmux zsh fish tcsh socat curl"
+pkgs="qemu-system-x86 qemu-utils xorriso isolinux syslinux-common zstd cpio kmod dosfstools mtools ca-certificates"
+[ "${WITH_TEST_TOOLS:-0}" = 1 ] && pkgs="$pkgs debootstrap openssl busybox-static docker-registry tmux zsh fish tcsh socat curl"
 missing=""
 for p in $pkgs; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"; done
 if [ -n "$missing" ]; then
