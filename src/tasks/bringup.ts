@@ -11,6 +11,7 @@ import { hostCaBundle } from '../certs/hostca.js';
 import { type SshSession, waitForSsh } from '../ssh/client.js';
 import { poll } from '../core/wait.js';
 import { startForwarder, stopForwarder } from '../forward/process.js';
+import { refreshMachineContext } from '../context/machine.js';
 
 /**
  * The steps that bring a booted VM to "Docker answers over TLS", shared by create, start, restart,
@@ -125,6 +126,8 @@ export async function bringUp(host: Host, report: Report, signal?: AbortSignal):
     ssh.close();
   }
   await startForwarder(host);
+  // A docker context made by `machine use` follows the machine to a new address or port.
+  await refreshMachineContext(host.store, host.name, await host.url());
   return result;
 }
 
