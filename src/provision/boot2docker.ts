@@ -131,9 +131,12 @@ const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 
 /** Mount host folders (9p or VirtualBox shared folders) where they belong, if not mounted yet. */
 async function mountShares(ssh: SshSession, mounts: GuestMount[], report: Report): Promise<void> {
-  const lines = mounts.map((m) => {
+  const mounted = mountPoints(await ssh.check('cat /proc/mounts', { what: 'Reading /proc/mounts' }));
+  const missing = mounts.filter((m) => !mounted.has(m.target));
+  if (!missing.length) return;
+  const lines = missing.map((m) => {
     const opts = m.type === '9p' ? 'trans=virtio,version=9p2000.L,msize=262144' : 'uid=$(id -u docker),gid=$(id -g docker)';
-    return `sudo mkdir -p ${q(m.target)} && { sudo mountpoint -q ${q(m.target)} || sudo mount -t ${m.type} -o ${opts} ${q(m.source)} ${q(m.target)}; }`;
+    return `sudo mkdir -p ${q(m.target)} && sudo mount -t ${m.type} -o ${opts} ${q(m.source)} ${q(m.target)}`;
   });
   const res = await ssh.run(lines.join(' && '));
   if (res.code !== 0) {
@@ -141,7 +144,18 @@ async function mountShares(ssh: SshSession, mounts: GuestMount[], report: Report
       fix: 'check that the folders exist on the host, or create the machine with --qemu-no-share / --virtualbox-no-share',
     });
   }
-  report(`Mounted ${mounts.map((m) => m.target).join(', ')}`);
+  report(`Mounted ${missing.map((m) => m.target).join(', ')}`);
+}
+
+/** Mount points listed in /proc/mounts (which writes a space as \040). */
+export function mountPoints(procMounts: string): Set<string> {
+  return new Set(
+    procMounts
+      .split('\n')
+      .map((l) => l.split(' ')[1])
+      .filter((p): p is string => Boolean(p))
+      .map((p) => p.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)))),
+  );
 }
 
 /** Poll /etc/init.d/docker status for up to 30 s: true once dockerd runs. */

@@ -158,9 +158,10 @@ export async function createMachine(store: Store, req: CreateRequest): Promise<C
             if (failed) throw failed.reason;
           }),
           step('Creating the VM', async (report) => {
-            const iso = ctx.iso!;
-            const preseed = iso.preseed ? await preseedOf(host) : undefined;
-            await driver.create({ head: await diskHead(ctx.publicKey!, preseed), isoPath: path.join(dir, 'boot2docker.iso') }, report);
+            // No ISO for drivers of existing hosts: nothing to put on a disk.
+            const iso = ctx.iso;
+            const head = iso ? await diskHead(ctx.publicKey!, iso.preseed ? await preseedOf(host) : undefined) : Buffer.alloc(0);
+            await driver.create({ head, isoPath: path.join(dir, 'boot2docker.iso') }, report);
             await host.save();
           }),
           step('Starting the VM', async (report) => {

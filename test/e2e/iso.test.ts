@@ -99,7 +99,7 @@ describe('the boot2docker ISO on a real VM', () => {
       timeoutMs: 120_000,
       what: 'dockerd after restart',
     });
-  });
+  }, 400_000);
 
   it('runs containers from an image made offline, driven by the real docker CLI over TLS', async () => {
     const version = JSON.parse(await docker.ok(['version', '--format', '{{json .}}']));

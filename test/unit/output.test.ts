@@ -119,3 +119,13 @@ export "NO_PROXY=localhost,.corp"
     expect(p).toContain("--label o'\\''brien\n");
   });
 });
+
+describe('mount points from /proc/mounts', () => {
+  it('unescapes spaces and finds 9p mounts', async () => {
+    const { mountPoints } = await import('../../src/provision/boot2docker.js');
+    const points = mountPoints('share0 /tmp/shared\\040folder\\040x 9p rw,trans=virtio 0 0\n/dev/vda1 /mnt/vda1 ext4 rw 0 0\n');
+    expect(points.has('/tmp/shared folder x')).toBe(true);
+    expect(points.has('/mnt/vda1')).toBe(true);
+    expect(points.has('/tmp/shared')).toBe(false);
+  });
+});
