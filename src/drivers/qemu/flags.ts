@@ -61,6 +61,12 @@ export const qemuDefinition: DriverDefinition = {
       description: 'User-mode networking; "restricted" isolates the VM from every network but the forwarded ports',
     },
     {
+      name: 'qemu-no-share',
+      env: 'QEMU_NO_SHARE',
+      type: 'bool',
+      description: 'Do not share the home folder with the machine (over 9p, at the same path); --share still adds folders',
+    },
+    {
       name: 'qemu-boot',
       env: 'QEMU_BOOT',
       type: 'string',
