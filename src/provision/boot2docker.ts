@@ -1,3 +1,4 @@
+import path from 'node:path';
 import { createHash } from 'node:crypto';
 import { MachineError } from '../core/errors.js';
 import type { GuestMount, Report } from '../drivers/driver.js';
@@ -97,7 +98,7 @@ export async function provisionBoot2docker(ssh: SshSession, spec: ProvisionSpec,
   for (const f of changed) {
     // Through stdin, never through the command line: nothing is interpreted by a shell.
     await ssh.check(
-      `sudo mkdir -p ${B2D_DIR} && sudo sh -c 'umask 077; cat > ${f.path}.new && chmod ${f.mode} ${f.path}.new && mv ${f.path}.new ${f.path}'`,
+      `sudo mkdir -p ${path.posix.dirname(f.path)} && sudo sh -c 'umask 077; cat > ${f.path}.new && chmod ${f.mode} ${f.path}.new && mv ${f.path}.new ${f.path}'`,
       {
         stdin: f.content,
         what: `Writing ${f.path}`,

@@ -9,6 +9,8 @@ export interface PreseedParts {
   serverKeyPem: string;
   /** OpenSSH private host key: the key sshd presents from the first boot, pinned by us. */
   hostKeyPrivate: string;
+  /** Extra CA certificates (--import-host-ca), trusted from the first boot. */
+  extraCaPem?: string;
 }
 
 /** The preseed archive's members, relative to /var/lib/boot2docker. */
@@ -22,5 +24,11 @@ export function preseedFiles(p: PreseedParts): TarFile[] {
     { path: 'etc/hostname', content: `${p.hostname}\n`, mode: 0o644 },
     { path: 'ssh', mode: 0o700, dir: true },
     { path: 'ssh/ssh_host_ed25519_key', content: p.hostKeyPrivate, mode: 0o600 },
+    ...(p.extraCaPem
+      ? [
+          { path: 'certs', mode: 0o755, dir: true },
+          { path: 'certs/machine-host-ca.pem', content: p.extraCaPem, mode: 0o644 },
+        ]
+      : []),
   ];
 }

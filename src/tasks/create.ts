@@ -8,6 +8,7 @@ import { installIso, type ResolvedIso, resolveIso } from '../iso/source.js';
 import { diskHead, type TarFile } from '../iso/userdata.js';
 import type { ProvisionResult } from '../provision/boot2docker.js';
 import { preseedFiles } from '../provision/preseed.js';
+import { hostCaBundle } from '../certs/hostca.js';
 import { pinHostKey } from '../ssh/client.js';
 import { ensureKeyPair, generateKeyPair } from '../ssh/keys.js';
 import { baseDriverConfig, CONFIG_VERSION, defaultSwarmOptions, type EngineOptions, type HostConfig } from '../store/config.js';
@@ -221,6 +222,7 @@ async function preseedOf(host: Host): Promise<TarFile[]> {
     serverCertPem: certs.certPem,
     serverKeyPem: certs.keyPem,
     hostKeyPrivate: hostKey.privateKey,
+    extraCaPem: host.config.HostOptions.ImportHostCA ? await hostCaBundle(host.config.HostOptions.ImportHostCA) : undefined,
   });
 }
 
