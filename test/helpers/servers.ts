@@ -62,8 +62,11 @@ export async function startLoggingProxy(): Promise<{ port: number; log: string[]
     upstream.on('error', () => res.writeHead(502).end());
     req.pipe(upstream);
   });
+  const tunnels = new Set<import('node:stream').Duplex>();
   server.on('connect', (req, socket, head) => {
     log.push(`CONNECT ${req.url}`);
+    tunnels.add(socket);
+    socket.on('close', () => tunnels.delete(socket));
     const [h, p] = (req.url ?? '').split(':');
     const host = loopback(h ?? '');
     if (!host) return socket.end('HTTP/1.1 403 Forbidden\r\n\r\n');
@@ -77,7 +80,14 @@ export async function startLoggingProxy(): Promise<{ port: number; log: string[]
   });
   const port = await freePort();
   await new Promise<void>((r) => server.listen(port, '127.0.0.1', r));
-  return { port, log, stop: () => new Promise((r) => server.close(() => r())) };
+  // The daemon keeps its connections open: end them, or close() waits forever.
+  const stop = () =>
+    new Promise<void>((r) => {
+      server.close(() => r());
+      server.closeAllConnections();
+      for (const t of tunnels) t.destroy();
+    });
+  return { port, log, stop };
 }
 
 /** A CA and a server certificate for an IP, made with the openssl CLI (independent of our code). */
