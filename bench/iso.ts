@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { readFileSync } from 'node:fs';
 import { poll } from '../src/core/wait.js';
+import { machineArgs } from '../src/drivers/qemu/driver.js';
 import { dockerPing } from '../src/docker/api.js';
 import { IsoImage, isolinuxBootEntry } from '../src/iso/iso9660.js';
 import { preseedFiles } from '../src/provision/preseed.js';
@@ -62,33 +63,9 @@ async function floorBoot(kernel: string): Promise<{ host_ms: number; guest_s: nu
     const qemu = spawn(
       'qemu-system-x86_64',
       [
-        '-machine',
-        'pc',
-        '-accel',
-        'tcg',
-        '-cpu',
-        'max',
-        '-smp',
-        '1',
-        '-m',
-        '1024',
-        '-nodefaults',
-        '-no-user-config',
-        '-display',
-        'none',
-        '-vga',
-        'none',
-        '-kernel',
-        kernel,
-        '-initrd',
-        path.join(dir, 'initrd.cpio'),
-        '-append',
-        'console=ttyS0 rdinit=/init loglevel=3',
-        '-chardev',
-        `file,id=s0,path=${serial}`,
-        '-serial',
-        'chardev:s0',
-        '-no-reboot',
+        ...machineArgs('tcg', 1, 1024),
+        ...['-kernel', kernel, '-initrd', path.join(dir, 'initrd.cpio'), '-append', 'console=ttyS0 rdinit=/init loglevel=3'],
+        ...['-chardev', `file,id=s0,path=${serial}`, '-serial', 'chardev:s0', '-no-reboot'],
       ],
       { stdio: 'ignore' },
     );

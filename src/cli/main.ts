@@ -279,29 +279,22 @@ export function buildProgram(): Command {
       }),
     );
 
-  program
-    .command('provision')
-    .description('Re-provision existing machines')
-    .argument('[name...]')
-    .action(
-      action(async (ctx, names: string[]) => {
-        const { provision } = await import('../commands/reprovision.js');
-        const { namesOrDefault } = await import('../commands/common.js');
-        await provision(ctx.store, await namesOrDefault(ctx.store, names), line);
-      }),
-    );
-
-  program
-    .command('upgrade')
-    .description('Upgrade a machine to the latest version of Docker (its boot2docker ISO)')
-    .argument('[name...]')
-    .action(
-      action(async (ctx, names: string[]) => {
-        const { upgrade } = await import('../commands/reprovision.js');
-        const { namesOrDefault } = await import('../commands/common.js');
-        await upgrade(ctx.store, await namesOrDefault(ctx.store, names), line);
-      }),
-    );
+  for (const [name, description] of [
+    ['provision', 'Re-provision existing machines'],
+    ['upgrade', 'Upgrade a machine to the latest version of Docker (its boot2docker ISO)'],
+  ] as const) {
+    program
+      .command(name)
+      .description(description)
+      .argument('[name...]')
+      .action(
+        action(async (ctx, names: string[]) => {
+          const commands = await import('../commands/reprovision.js');
+          const { namesOrDefault } = await import('../commands/common.js');
+          await commands[name](ctx.store, await namesOrDefault(ctx.store, names), line);
+        }),
+      );
+  }
 
   program
     .command('active')

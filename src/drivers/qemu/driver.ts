@@ -5,12 +5,12 @@ import path from 'node:path';
 import { execa } from 'execa';
 import { MachineError } from '../../core/errors.js';
 import { exists, readIfExists } from '../../core/files.js';
-import { freePort, portIsFree } from '../../core/ports.js';
 import { processAlive } from '../../core/process.js';
 import { poll, sleep } from '../../core/wait.js';
 import { IsoImage, isolinuxBootEntry } from '../../iso/iso9660.js';
 import { writeRawDisk } from '../../iso/userdata.js';
 import type { BaseDriverConfig } from '../../store/config.js';
+import { chooseForwardPorts } from '../ports.js';
 import type { DiskSpec, Driver, DriverEnv, Endpoint, Forward, GuestMount, MachineState, PortForwarder, Report, Share } from '../driver.js';
 import { type Accel, probeAccel } from './accel.js';
 import { qmp } from './qmp.js';
@@ -28,6 +28,29 @@ export interface QemuConfig extends BaseDriverConfig {
   Boot: 'kernel' | 'iso';
   /** Host folders shared over 9p (virtio), mounted at guestPath by the provisioner. */
   Shares: Share[];
+}
+
+/** The virtual hardware every machine gets (also the bench's floor boot, to compare like with like). */
+export function machineArgs(accel: Accel, cpus: number, memoryMB: number): string[] {
+  const cpu = accel === 'tcg' ? 'max' : 'host';
+  return [
+    '-machine',
+    'pc',
+    '-accel',
+    accel,
+    '-cpu',
+    cpu,
+    '-smp',
+    String(cpus),
+    '-m',
+    String(memoryMB),
+    '-nodefaults',
+    '-no-user-config',
+    '-display',
+    'none',
+    '-vga',
+    'none',
+  ];
 }
 
 /** slirp's guest address, fixed by our -netdev so it can go in the server certificate. */
@@ -152,17 +175,6 @@ export class QemuDriver implements Driver, PortForwarder {
     }
   }
 
-  /** Keep the saved ports when free (DOCKER_HOST stays the same); otherwise pick new ones. */
-  private async choosePorts(report: Report): Promise<void> {
-    for (const key of ['SSHPort', 'DockerPort'] as const) {
-      const port = this.config[key];
-      if (port && (await portIsFree(port))) continue;
-      const next = await freePort();
-      if (port) report(`Port ${port} is in use, using ${next} for ${key === 'SSHPort' ? 'SSH' : 'Docker'}`);
-      this.config[key] = next;
-    }
-  }
-
   private async args(accel: Accel): Promise<string[]> {
     const c = this.config;
     const hostfwd = [`hostfwd=tcp:127.0.0.1:${c.SSHPort}-:22`, `hostfwd=tcp:127.0.0.1:${c.DockerPort}-:2376`];
@@ -172,22 +184,7 @@ export class QemuDriver implements Driver, PortForwarder {
     const args = [
       '-name',
       `machine-${c.MachineName}`,
-      '-machine',
-      'pc',
-      '-accel',
-      accel,
-      '-cpu',
-      accel === 'tcg' ? 'max' : 'host',
-      '-smp',
-      String(cpus),
-      '-m',
-      String(c.Memory),
-      '-nodefaults',
-      '-no-user-config',
-      '-display',
-      'none',
-      '-vga',
-      'none',
+      ...machineArgs(accel, cpus, c.Memory),
       '-rtc',
       'base=utc',
       '-netdev',
@@ -239,7 +236,7 @@ export class QemuDriver implements Driver, PortForwarder {
     await fs.rm(this.qmpSocket, { force: true });
     await fs.rm(this.pidFile, { force: true });
     for (let attempt = 1; ; attempt++) {
-      await this.choosePorts(report);
+      await chooseForwardPorts(this.config, report);
       const res = await execa(this.binary, await this.args(accel), { reject: false, stdin: 'ignore', cwd: this.env.machineDir });
       if (res.exitCode === 0) break;
       const detail =

@@ -2,7 +2,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { MachineError } from '../../core/errors.js';
 import { exists } from '../../core/files.js';
-import { freePort, portIsFree } from '../../core/ports.js';
+import { portIsFree } from '../../core/ports.js';
 import { poll, sleep } from '../../core/wait.js';
 import type { BaseDriverConfig } from '../../store/config.js';
 import type {
@@ -16,6 +16,7 @@ import type {
   PortForwarder,
   Report,
 } from '../driver.js';
+import { chooseForwardPorts } from '../ports.js';
 import { type HostOnlyAttachment, type VBoxBackend, VBoxError } from './backend.js';
 import { checkVersion, checkVirtualization, kernelDriverWarning } from './checks.js';
 import { explainStartFailure, VTX_ERROR, vtxFix } from './diagnose.js';
@@ -224,17 +225,6 @@ export class VirtualBoxDriver implements Driver, PortForwarder {
     return out;
   }
 
-  /** Keep the saved ports when free (DOCKER_HOST stays the same); otherwise pick new ones. */
-  private async choosePorts(report: Report): Promise<void> {
-    for (const key of ['SSHPort', 'DockerPort'] as const) {
-      const port = this.config[key];
-      if (port && (await portIsFree(port))) continue;
-      const next = await freePort();
-      if (port) report(`Port ${port} is in use, using ${next} for ${key === 'SSHPort' ? 'SSH' : 'Docker'}`);
-      this.config[key] = next;
-    }
-  }
-
   private forwards(): Forward[] {
     return [
       { name: 'ssh', proto: 'tcp', hostIp: '127.0.0.1', hostPort: this.config.SSHPort, guestIp: '', guestPort: 22 },
@@ -245,7 +235,7 @@ export class VirtualBoxDriver implements Driver, PortForwarder {
   async create(disk: DiskSpec, report: Report): Promise<void> {
     const be = await this.backend();
     this.config.Shares = await this.resolveShares(report);
-    await this.choosePorts(report);
+    await chooseForwardPorts(this.config, report);
     this.config.DiskPath = this.file('disk.vdi');
     report(`Creating the ${this.config.DiskSize} MB userdata disk`);
     await be.makeDisk(this.diskPath, disk.head, this.config.DiskSize, report);
@@ -328,7 +318,7 @@ export class VirtualBoxDriver implements Driver, PortForwarder {
       });
     }
     const hostOnly = state === 'Stopped' && !this.config.NoHostOnly ? await this.setupHostOnly(info, report) : undefined;
-    await this.choosePorts(report);
+    await chooseForwardPorts(this.config, report);
     try {
       await be.setForwards(this.vm, this.forwards(), false);
     } catch (err) {
