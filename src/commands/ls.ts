@@ -135,7 +135,9 @@ async function evaluate(store: Store, name: string, needVersion: boolean, rule: 
     EngineOptions: null,
   };
   try {
-    if (await store.isHalfCreated(name)) row.Error = store.halfCreated(name).line;
+    // A machine whose create was interrupted: say so rather than what its half-booted VM answers.
+    const halfCreated = await store.isHalfCreated(name);
+    if (halfCreated) row.Error = store.halfCreated(name).line;
     const host = await Host.load(store, name);
     row.DriverName = host.config.DriverName;
     row.SwarmOptions = host.config.HostOptions.SwarmOptions;
@@ -145,9 +147,10 @@ async function evaluate(store: Store, name: string, needVersion: boolean, rule: 
       row.URL = await host.url();
       row.ActiveHost = isActive(rule, name, row.URL);
       row.Active = row.ActiveHost ? '*' : '-';
-      if (needVersion) {
+      if (needVersion && !halfCreated) {
         try {
-          row.DockerVersion = `v${(await dockerVersion(await host.dockerEndpoint(), 10_000)).Version}`;
+          // Well within the row's own timeout, so an unresponsive daemon is reported as such.
+          row.DockerVersion = `v${(await dockerVersion(await host.dockerEndpoint(), 5_000)).Version}`;
         } catch (err) {
           row.Error = `Unable to query docker version: ${messageOf(err)}`;
         }
