@@ -2,6 +2,7 @@ import { certificateHosts } from '../certs/x509.js';
 import { dockerPing, TlsCertificateError } from '../docker/api.js';
 import type { Host } from '../host/host.js';
 import { bringUp } from '../tasks/bringup.js';
+import { startForwarder } from '../forward/process.js';
 import { readIfExists } from '../core/files.js';
 
 /**
@@ -14,6 +15,8 @@ export async function ensureTls(host: Host, report: (line: string) => void = (l)
   const ep = await host.dockerEndpoint();
   try {
     await dockerPing(ep, 20_000);
+    // The port forwarder may have died with a crash of its own: env brings it back.
+    await startForwarder(host);
     if (await coversAll(host)) return url;
   } catch (err) {
     if (!(err instanceof TlsCertificateError)) throw err;

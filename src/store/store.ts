@@ -1,7 +1,6 @@
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import lockfile from 'proper-lockfile';
 import { MachineError } from '../core/errors.js';
 import { exists, writeFileAtomic } from '../core/files.js';
 import { processAlive } from '../core/process.js';
@@ -160,6 +159,8 @@ export class Store {
   async withLock<T>(name: string, fn: () => Promise<T>): Promise<T> {
     await fs.mkdir(this.machinesDir, { recursive: true, mode: 0o700 });
     const lockPath = path.join(this.machinesDir, `.${name}.lock`);
+    // Loaded on use: read-only commands (ls, status, env) never lock, and never pay for it.
+    const { default: lockfile } = await import('proper-lockfile');
     let release: () => Promise<void>;
     try {
       release = await lockfile.lock(this.machinesDir, {
