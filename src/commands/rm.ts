@@ -1,4 +1,5 @@
 import { MachineError, messageOf } from '../core/errors.js';
+import { stopForwarder } from '../forward/process.js';
 import { Host } from '../host/host.js';
 import type { Store } from '../store/store.js';
 import { confirm } from './common.js';
@@ -25,6 +26,7 @@ export async function rm(store: Store, names: string[], opts: RmOptions, out: (l
       await store.withLock(name, async () => {
         try {
           const host = await Host.load(store, name);
+          await stopForwarder(host);
           await host.driver.remove();
         } catch (err) {
           if (!opts.force) throw err;

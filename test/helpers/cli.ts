@@ -1,10 +1,10 @@
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { execa, type Options, type Result } from 'execa';
+import { PROJECT_ROOT } from '../../src/iso/recipe.js';
 
-export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const ROOT = PROJECT_ROOT;
 export const MACHINE = path.join(ROOT, 'bin', 'machine');
 
 /** A fresh, empty store in a temporary directory. */
