@@ -51,7 +51,7 @@ export async function vmPaths(
     if (!r.share) {
       warnings.push(
         shares.length
-          ? `${p} is outside the folders machine "${name}" shares (${shares.map((s) => s.hostPath).join(', ')}): a container would see an empty folder; move it under a shared folder`
+          ? `${p === r.path ? p : `${p} (${r.path})`} is outside the folders machine "${name}" shares (${shares.map((s) => s.hostPath).join(', ')}): a container would see an empty folder; move it under a shared folder`
           : `machine "${name}" shares no host folder with its VM: a container would see an empty folder; copy files in with "machine scp -r", or create it with --share`,
       );
     }
