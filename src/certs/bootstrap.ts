@@ -57,6 +57,10 @@ export async function ensureClientCerts(paths: ClientCertPaths, opts: { force?: 
   let caCertPem = await readIfExists(paths.caCert);
   let caKeyPem = await readIfExists(paths.caKey);
   const caUsable = caCertPem && caKeyPem && !opts.force && !certificateStatus(caCertPem).expiresSoon;
+  // A new CA means a new client certificate too: generate both keys at once (key generation runs
+  // on libuv's thread pool, so this halves the wait on a first run).
+  const newClientKey = caUsable ? undefined : generateRsaKey();
+  newClientKey?.catch(() => undefined);
   if (!caUsable) {
     // Keep an existing CA key when only the certificate is missing (docker-machine refused here).
     if (!caKeyPem || opts.force || caCertPem) caKeyPem = await generateRsaKey();
@@ -71,7 +75,7 @@ export async function ensureClientCerts(paths: ClientCertPaths, opts: { force?: 
   const clientUsable =
     caUsable && clientCertPem && clientKeyPem && !certificateStatus(clientCertPem).expiresSoon && issuedBy(clientCertPem, caCertPem!);
   if (!clientUsable) {
-    clientKeyPem = await generateRsaKey();
+    clientKeyPem = await (newClientKey ?? generateRsaKey());
     clientCertPem = createCertificate({
       kind: 'client',
       org: `${org}.<bootstrap>`,

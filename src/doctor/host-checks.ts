@@ -1,23 +1,9 @@
-import path from 'node:path';
 import { messageOf } from '../core/errors.js';
-import { findVBoxManage } from '../drivers/virtualbox/hostenv.js';
+import { findVBoxManage, searchPath as which } from '../drivers/virtualbox/hostenv.js';
 import { DEFAULT_ALLOWED, NETWORKS_CONF, parseCidr, restrictsHostOnly, defaultCidr, ipToInt } from '../drivers/virtualbox/network.js';
 import { parseNetworksConf, parseVersion, type VBoxVersion, versionAtLeast } from '../drivers/virtualbox/parse.js';
 import { parseKeyValues, WINDOWS_PROBE } from '../drivers/virtualbox/checks.js';
 import { check, type CheckResult, type DoctorHost } from './types.js';
-
-/** The first of `names` on PATH. */
-export async function which(host: DoctorHost, names: string[]): Promise<string | undefined> {
-  const p = host.platform === 'win32' ? path.win32 : path.posix;
-  const dirs = (host.env.PATH ?? host.env.Path ?? '').split(host.platform === 'win32' ? ';' : ':').filter(Boolean);
-  for (const dir of dirs) {
-    for (const name of names) {
-      const file = p.join(dir.replace(/^"(.*)"$/, '$1'), name);
-      if (await host.isFile(file)) return file;
-    }
-  }
-  return undefined;
-}
 
 export interface Hypervisors {
   qemu?: { path: string; version: string };

@@ -1,7 +1,6 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { MachineError } from '../../core/errors.js';
-import { exists } from '../../core/files.js';
 import { portIsFree } from '../../core/ports.js';
 import { poll, sleep } from '../../core/wait.js';
 import type { BaseDriverConfig } from '../../store/config.js';

@@ -81,7 +81,7 @@ function pathMod(platform: NodeJS.Platform): path.PlatformPath {
 }
 
 /** The first of `names` found in a directory of PATH. */
-async function searchPath(host: HostEnv, names: string[]): Promise<string | undefined> {
+export async function searchPath(host: HostEnv, names: string[]): Promise<string | undefined> {
   const p = pathMod(host.platform);
   const pathVar = host.env.PATH ?? host.env.Path ?? '';
   const dirs = pathVar.split(host.platform === 'win32' ? ';' : ':').filter(Boolean);

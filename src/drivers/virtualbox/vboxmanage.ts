@@ -1,6 +1,5 @@
 import { promises as fs } from 'node:fs';
 import { sleep } from '../../core/wait.js';
-import type { Report } from '../driver.js';
 import { errorKind, type HostOnlyAttachment, type VBoxBackend, VBoxError, type VmSpec } from './backend.js';
 import type { Exec, ExecResult } from './hostenv.js';
 import {
@@ -201,34 +200,23 @@ export class VBoxManageBackend implements VBoxBackend {
     if (spec.serialLog) args.push('--uart1', '0x3F8', '4', '--uartmode1', 'file', spec.serialLog);
     await this.vbm.run(args);
     await this.vbm.run(['storagectl', uuid, '--name', 'SATA', '--add', 'sata', '--hostiocache', 'on']);
-    await this.vbm.run([
-      'storageattach',
-      uuid,
-      '--storagectl',
-      'SATA',
-      '--port',
-      '0',
-      '--device',
-      '0',
-      '--type',
-      'dvddrive',
-      '--medium',
-      spec.isoPath,
-    ]);
-    await this.vbm.run([
-      'storageattach',
-      uuid,
-      '--storagectl',
-      'SATA',
-      '--port',
-      '1',
-      '--device',
-      '0',
-      '--type',
-      'hdd',
-      '--medium',
-      spec.diskPath,
-    ]);
+    const attach = (port: number, type: 'dvddrive' | 'hdd', medium: string) =>
+      this.vbm.run([
+        'storageattach',
+        uuid,
+        '--storagectl',
+        'SATA',
+        '--port',
+        String(port),
+        '--device',
+        '0',
+        '--type',
+        type,
+        '--medium',
+        medium,
+      ]);
+    await attach(0, 'dvddrive', spec.isoPath);
+    await attach(1, 'hdd', spec.diskPath);
     for (const share of spec.shares) {
       await this.vbm.run(['sharedfolder', 'add', uuid, '--name', share.name, '--hostpath', share.hostPath, '--automount']);
       await this.vbm.run(['setextradata', uuid, `VBoxInternal2/SharedFoldersEnableSymlinksCreate/${share.name}`, '1']);
