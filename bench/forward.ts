@@ -70,15 +70,20 @@ export async function benchForward(store: string, name: string, shared?: string)
   results.forward_latency_after_run_ms = median(latencies);
   if (shared) {
     const ssh = async (cmd: string) => String((await machine(store, ['ssh', name, '--', cmd])).all);
-    const dd = (out: string) => Number(/([\d.]+) ([KMG]?B)\/s/.exec(out)?.[1] ?? 0);
-    results.share_write_mb_s = dd(await ssh(`dd if=/dev/zero of='${shared}/bench.bin' bs=1M count=128 conv=fsync 2>&1 | tail -1`));
-    results.share_read_mb_s = dd(
-      await ssh(`sudo sh -c 'echo 3 > /proc/sys/vm/drop_caches'; dd if='${shared}/bench.bin' of=/dev/null bs=1M 2>&1 | tail -1`),
-    );
-    results.disk_write_mb_s = dd(await ssh('sudo dd if=/dev/zero of=/var/lib/docker/bench.bin bs=1M count=128 conv=fsync 2>&1 | tail -1'));
-    results.disk_read_mb_s = dd(
-      await ssh("sudo sh -c 'echo 3 > /proc/sys/vm/drop_caches'; sudo dd if=/var/lib/docker/bench.bin of=/dev/null bs=1M 2>&1 | tail -1"),
-    );
+    // MB/s of a 128 MiB dd, timed in the guest (/proc/uptime: busybox dd prints no rate).
+    const rate = async (dd: string, sudo = false) => {
+      const drop = "sudo sh -c 'echo 3 > /proc/sys/vm/drop_caches'";
+      const out = await ssh(
+        `${drop}; a=$(cut -d' ' -f1 /proc/uptime); ${sudo ? 'sudo ' : ''}${dd} 2>&1 || echo FAILED; cut -d' ' -f1 /proc/uptime; echo $a`,
+      );
+      const [end, begin] = out.trim().split('\n').slice(-2).map(Number);
+      if (/FAILED|can't|denied/.test(out) || !(end! > begin!)) throw new Error(`dd failed: ${out}`);
+      return 128 / (end! - begin!);
+    };
+    results.share_write_mb_s = await rate(`dd if=/dev/zero of='${shared}/bench.bin' bs=1M count=128 conv=fsync`);
+    results.share_read_mb_s = await rate(`dd if='${shared}/bench.bin' of=/dev/null bs=1M`);
+    results.disk_write_mb_s = await rate('dd if=/dev/zero of=/var/lib/docker/bench.bin bs=1M count=128 conv=fsync', true);
+    results.disk_read_mb_s = await rate('dd if=/var/lib/docker/bench.bin of=/dev/null bs=1M', true);
     await ssh(`rm -f '${shared}/bench.bin'; sudo rm -f /var/lib/docker/bench.bin`);
   }
   await docker.run(['rm', '-f', 'benchdata']);

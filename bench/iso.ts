@@ -36,7 +36,9 @@ function sshBanner(port: number): Promise<true | undefined> {
     const s = net.connect(port, '127.0.0.1');
     s.setTimeout(2000, () => (s.destroy(), resolve(undefined)));
     s.once('data', (d) => (s.destroy(), resolve(d.toString().startsWith('SSH-') ? true : undefined)));
-    s.once('error', () => resolve(undefined));
+    s.once('error', () => undefined);
+    // QEMU's forward accepts, then closes when nothing listens in the guest yet: no data, no error.
+    s.once('close', () => resolve(undefined));
   });
 }
 
@@ -111,6 +113,8 @@ async function isoBoot(boot: 'kernel' | 'iso'): Promise<Record<string, number>> 
         { timeoutMs: 600_000, intervalMs: 100, maxIntervalMs: 200, what: 'dockerd' },
       ).then(() => performance.now() - vm.startedAt),
     ]);
+    // The guest notes "dockerd" from a loop that polls its log: it may land just after the ping.
+    await waitSerial(serial, vm.startedAt, /machine-boot: dockerd/, 30_000).catch(() => undefined);
     const milestones = Object.fromEntries(
       [...(await fs.readFile(serial, 'utf8')).matchAll(/machine-boot: (\w+) ([\d.]+)/g)].map((m) => [`guest_${m[1]}_s`, Number(m[2])]),
     );

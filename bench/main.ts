@@ -8,36 +8,59 @@ import { benchIso } from './iso.js';
 import { printTable, type Results } from './lib.js';
 import { benchVirtualbox } from './virtualbox.js';
 
+/** `create` also measures port forwarding and shares on the machine it created, then removes it. */
+async function createAndForward(results: Results): Promise<void> {
+  const shared = await fs.mkdtemp(path.join(os.tmpdir(), 'bench-share-'));
+  await fs.chmod(shared, 0o777); // the guest's docker user writes there, whoever runs the bench
+  const bench = await benchCreate(shared);
+  results.create = bench.results;
+  try {
+    console.error('bench: forward');
+    results.forward = await benchForward(bench.store, bench.name, shared);
+  } finally {
+    await machine(bench.store, ['rm', '-f', bench.name]);
+    await fs.rm(bench.store, { recursive: true, force: true });
+    await fs.rm(shared, { recursive: true, force: true });
+  }
+}
+
+const SECTIONS: Record<string, (results: Results) => Promise<void>> = {
+  certs: async (r) => void (r.certs = await benchCerts()),
+  create: createAndForward,
+  iso: async (r) => void (r.iso = await benchIso()),
+  virtualbox: async (r) => void (r.virtualbox = await benchVirtualbox()),
+};
+
 /**
  * npm run bench [-- section...]: certs, create (with env/ls and port forwarding/shares on the
  * created machine), iso, virtualbox. Prints a table, then the JSON (also saved to bench-results.json).
  */
 async function main(): Promise<void> {
-  const all = ['certs', 'create', 'iso', 'virtualbox'];
-  const wanted = process.argv.slice(2).length ? process.argv.slice(2) : all;
+  const wanted = process.argv.slice(2).length ? process.argv.slice(2) : Object.keys(SECTIONS);
+  const unknown = wanted.filter((s) => !SECTIONS[s]);
+  if (unknown.length) throw new Error(`unknown section ${unknown.join(', ')}: use ${Object.keys(SECTIONS).join(', ')}`);
   const results: Results = { host: { cpus: os.cpus().length, node: process.version, date: new Date().toISOString() } };
-  if (wanted.includes('certs')) results.certs = await benchCerts();
-  if (wanted.includes('create')) {
-    const shared = await fs.mkdtemp(path.join(os.tmpdir(), 'bench-share-'));
-    const bench = await benchCreate(shared);
-    results.create = bench.results;
-    try {
-      results.forward = await benchForward(bench.store, bench.name, shared);
-    } finally {
-      await machine(bench.store, ['rm', '-f', bench.name]);
-      await fs.rm(bench.store, { recursive: true, force: true });
-      await fs.rm(shared, { recursive: true, force: true });
-    }
+  for (const section of wanted) {
+    console.error(`bench: ${section}`);
+    await SECTIONS[section]!(results);
   }
-  if (wanted.includes('iso')) results.iso = await benchIso();
-  if (wanted.includes('virtualbox')) results.virtualbox = await benchVirtualbox();
   printTable(results);
   const json = JSON.stringify(results, null, 2);
   await fs.writeFile('bench-results.json', `${json}\n`);
   console.log(json);
 }
 
-main().catch((err) => {
-  console.error(err);
-  process.exit(1);
+let finished = false;
+// Node exits quietly, with status 0, when it waits on a promise nothing can settle: say so, and fail.
+process.on('exit', (code) => {
+  if (finished || code !== 0) return;
+  console.error('bench: stopped before finishing (it waited on a promise that nothing could settle)');
+  process.exitCode = 1;
 });
+main().then(
+  () => (finished = true),
+  (err) => {
+    console.error(err);
+    process.exit(1);
+  },
+);

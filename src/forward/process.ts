@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { openSync, promises as fs } from 'node:fs';
+import { closeSync, openSync, promises as fs } from 'node:fs';
 import path from 'node:path';
 import { readIfExists } from '../core/files.js';
 import { processAlive } from '../core/process.js';
@@ -37,6 +37,7 @@ export async function startForwarder(host: Host): Promise<number | undefined> {
     env: { ...process.env, MACHINE_STORAGE_PATH: host.store.root },
   });
   child.unref();
+  closeSync(log); // the child has its own copy
   await fs.writeFile(pidFile(host), String(child.pid));
   return child.pid;
 }
