@@ -1,4 +1,4 @@
-import { promises as fs, readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { execa, type Result } from 'execa';
@@ -43,9 +43,19 @@ export async function busyboxRootfs(): Promise<Buffer> {
   return makeTar([...files, ...applets.map((a) => ({ path: `bin/${a}`, symlink: 'busybox', mode: 0o777 }))]);
 }
 
-/** The docker CLI pointed at a daemon, with its own empty config (never the user's ~/.docker). */
+let emptyConfig: string | undefined;
+/** An empty DOCKER_CONFIG for this process (never the user's ~/.docker), removed when it exits. */
+function emptyDockerConfig(): string {
+  if (!emptyConfig) {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'docker-config-'));
+    process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+    emptyConfig = dir;
+  }
+  return emptyConfig;
+}
+
+/** The docker CLI pointed at a daemon, with an empty config of its own. */
 export class DockerCli {
-  private configDir?: string;
   constructor(private readonly env: Record<string, string>) {}
 
   static forEnv(env: Record<string, string>): DockerCli {
@@ -53,12 +63,11 @@ export class DockerCli {
   }
 
   async run(args: string[], opts: { input?: Buffer | string; timeoutMs?: number } = {}): Promise<Result> {
-    this.configDir ??= await fs.mkdtemp(path.join(os.tmpdir(), 'docker-config-'));
     return execa('docker', args, {
       reject: false,
       input: opts.input,
       timeout: opts.timeoutMs ?? 120_000,
-      env: { DOCKER_CONFIG: this.configDir, DOCKER_CONTEXT: '', ...this.env },
+      env: { DOCKER_CONFIG: emptyDockerConfig(), DOCKER_CONTEXT: '', ...this.env },
       extendEnv: true,
     }) as unknown as Promise<Result>;
   }
