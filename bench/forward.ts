@@ -1,6 +1,10 @@
 import http from 'node:http';
 import { freePort } from '../src/core/ports.js';
 import { poll } from '../src/core/wait.js';
+import { Host } from '../src/host/host.js';
+import { SshTunnels } from '../src/forward/tunnel.js';
+import { SshSession } from '../src/ssh/client.js';
+import { Store } from '../src/store/store.js';
 import { machine } from '../test/helpers/cli.js';
 import { DockerCli } from '../test/helpers/docker.js';
 import { median } from './lib.js';
@@ -26,11 +30,50 @@ const reachable = (port: number) =>
       .on('error', () => resolve(undefined)),
   );
 
+const mbPerS = (r: { bytes: number; ms: number }) => r.bytes / 1048576 / (r.ms / 1000);
+
+/** Seconds `cmd` takes in the guest (by /proc/uptime), after running `before` untimed. */
+async function guestSeconds(store: string, name: string, cmd: string, before = 'true'): Promise<number> {
+  const out = String(
+    (
+      await machine(store, [
+        'ssh',
+        name,
+        '--',
+        `${before}; a=$(cut -d' ' -f1 /proc/uptime); ${cmd} || echo FAILED; cut -d' ' -f1 /proc/uptime; echo $a`,
+      ])
+    ).all,
+  );
+  const [end, begin] = out.trim().split('\n').slice(-2).map(Number);
+  if (/FAILED|can't|denied/.test(out) || !(end! > begin!)) throw new Error(`${cmd} failed: ${out}`);
+  return end! - begin!;
+}
+
+/**
+ * 64 MiB from a container's published port: through the automatic forward; through an SSH tunnel
+ * (what the generic driver uses) to the same port; and inside the VM (no host path at all: the floor).
+ */
+async function throughputs(store: string, name: string, port: number): Promise<Record<string, number>> {
+  const forward = mbPerS(await download(port, 'big'));
+  const host = await Host.load(new Store(store), name);
+  const ssh = await SshSession.connect(await host.sshTarget());
+  const tunnelPort = await freePort();
+  const tunnels = new SshTunnels(ssh);
+  let tunnel: number;
+  try {
+    await tunnels.addForward({ proto: 'tcp', hostPort: tunnelPort, guestPort: port });
+    tunnel = mbPerS(await download(tunnelPort, 'big'));
+  } finally {
+    await tunnels.removeForward({ proto: 'tcp', hostPort: tunnelPort, guestPort: port });
+    ssh.close();
+  }
+  const inGuest = 64 / (await guestSeconds(store, name, `wget -q -O /dev/null http://127.0.0.1:${port}/big`));
+  return { forward_throughput_mb_s: forward, ssh_tunnel_throughput_mb_s: tunnel, in_vm_throughput_mb_s: inGuest };
+}
+
 /**
  * Published ports: time from `docker run -d -p` returning to the port answering on 127.0.0.1, and
- * throughput through the automatic forward against the machine's own Docker port forward (set up
- * at boot, the same QEMU path) to a container answering there. Shares: write/read through 9p
- * against the VM's own disk.
+ * the throughputs above. Shares: write/read through 9p against the VM's own disk.
  */
 export async function benchForward(store: string, name: string, shared?: string): Promise<Record<string, number>> {
   const env = (await machine(store, ['env', name], { env: { SHELL: '/bin/bash' } })).stdout;
@@ -61,25 +104,15 @@ export async function benchForward(store: string, name: string, shared?: string)
     await poll(() => reachable(port), { timeoutMs: 60_000, intervalMs: 10, maxIntervalMs: 10, what: 'the forward' });
     latencies.push(performance.now() - returned);
     if (i === 0) results.docker_run_returns_ms = returned - t0;
-    if (i === 2) {
-      const through = await download(port, 'big');
-      results.forward_throughput_mb_s = through.bytes / 1048576 / (through.ms / 1000);
-    }
+    if (i === 2) Object.assign(results, await throughputs(store, name, port));
     await docker.ok(['rm', '-f', id]);
   }
   results.forward_latency_after_run_ms = median(latencies);
   if (shared) {
     const ssh = async (cmd: string) => String((await machine(store, ['ssh', name, '--', cmd])).all);
-    // MB/s of a 128 MiB dd, timed in the guest (/proc/uptime: busybox dd prints no rate).
-    const rate = async (dd: string, sudo = false) => {
-      const drop = "sudo sh -c 'echo 3 > /proc/sys/vm/drop_caches'";
-      const out = await ssh(
-        `${drop}; a=$(cut -d' ' -f1 /proc/uptime); ${sudo ? 'sudo ' : ''}${dd} 2>&1 || echo FAILED; cut -d' ' -f1 /proc/uptime; echo $a`,
-      );
-      const [end, begin] = out.trim().split('\n').slice(-2).map(Number);
-      if (/FAILED|can't|denied/.test(out) || !(end! > begin!)) throw new Error(`dd failed: ${out}`);
-      return 128 / (end! - begin!);
-    };
+    // MB/s of a 128 MiB dd, timed in the guest (busybox dd prints no rate), from a cold cache.
+    const drop = "sudo sh -c 'echo 3 > /proc/sys/vm/drop_caches'";
+    const rate = async (dd: string, sudo = false) => 128 / (await guestSeconds(store, name, `${sudo ? 'sudo ' : ''}${dd}`, drop));
     results.share_write_mb_s = await rate(`dd if=/dev/zero of='${shared}/bench.bin' bs=1M count=128 conv=fsync`);
     results.share_read_mb_s = await rate(`dd if='${shared}/bench.bin' of=/dev/null bs=1M`);
     results.disk_write_mb_s = await rate('dd if=/dev/zero of=/var/lib/docker/bench.bin bs=1M count=128 conv=fsync', true);
