@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { execa, type Result } from 'execa';
@@ -43,16 +43,11 @@ export async function busyboxRootfs(): Promise<Buffer> {
   return makeTar([...files, ...applets.map((a) => ({ path: `bin/${a}`, symlink: 'busybox', mode: 0o777 }))]);
 }
 
-let emptyConfig: string | undefined;
-/** An empty DOCKER_CONFIG for this process (never the user's ~/.docker), removed when it exits. */
-function emptyDockerConfig(): string {
-  if (!emptyConfig) {
-    const dir = mkdtempSync(path.join(os.tmpdir(), 'docker-config-'));
-    process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
-    emptyConfig = dir;
-  }
-  return emptyConfig;
-}
+/**
+ * DOCKER_CONFIG for the tests (never the user's ~/.docker): a folder that does not exist, which the
+ * docker CLI reads as an empty config and, for what the tests run, never creates.
+ */
+const EMPTY_DOCKER_CONFIG = path.join(os.tmpdir(), `machine-tests-no-docker-config-${process.pid}`);
 
 /** The docker CLI pointed at a daemon, with an empty config of its own. */
 export class DockerCli {
@@ -67,7 +62,7 @@ export class DockerCli {
       reject: false,
       input: opts.input,
       timeout: opts.timeoutMs ?? 120_000,
-      env: { DOCKER_CONFIG: emptyDockerConfig(), DOCKER_CONTEXT: '', ...this.env },
+      env: { DOCKER_CONFIG: EMPTY_DOCKER_CONFIG, DOCKER_CONTEXT: '', ...this.env },
       extendEnv: true,
     }) as unknown as Promise<Result>;
   }
