@@ -132,8 +132,14 @@ const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 
 /** Mount host folders (9p or VirtualBox shared folders) where they belong, if not mounted yet. */
 async function mountShares(ssh: SshSession, mounts: GuestMount[], report: Report): Promise<void> {
-  const mounted = mountPoints(await ssh.check('cat /proc/mounts', { what: 'Reading /proc/mounts' }));
-  const missing = mounts.filter((m) => !mounted.has(m.target));
+  // /proc/mounts lists resolved paths: /tmp/x is mounted at /mnt/sda1/tmp/x (/tmp is a symlink).
+  const resolve = mounts.map((m) => `readlink -f ${q(m.target)} 2>/dev/null || echo ${q(m.target)}`).join('; ');
+  const [procMounts = '', resolved = ''] = (
+    await ssh.check(`cat /proc/mounts; echo '#-#'; ${resolve}`, { what: 'Reading /proc/mounts' })
+  ).split('#-#\n');
+  const mounted = mountPoints(procMounts);
+  const real = resolved.split('\n');
+  const missing = mounts.filter((m, i) => !mounted.has(m.target) && !mounted.has(real[i] ?? m.target));
   if (!missing.length) return;
   const lines = missing.map((m) => {
     const opts = m.type === '9p' ? 'trans=virtio,version=9p2000.L,msize=262144' : 'uid=$(id -u docker),gid=$(id -g docker)';

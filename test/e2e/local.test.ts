@@ -37,6 +37,7 @@ describe('containers that feel local', () => {
   let trusted: Awaited<ReturnType<typeof startRegistry>>;
   let untrusted: Awaited<ReturnType<typeof startRegistry>>;
   const servers: net.Server[] = [];
+  let createEnv: Record<string, string>;
 
   beforeAll(async () => {
     store = await tempStore('local-store-');
@@ -51,6 +52,14 @@ describe('containers that feel local', () => {
       startRegistry({ certPem: corporate.certPem, keyPem: corporate.keyPem }),
       startRegistry({ certPem: other.certPem, keyPem: other.keyPem }),
     ]);
+    // "user" networking so the VM reaches the host (10.0.2.2 = this host's 127.0.0.1); the guest
+    // firewall below keeps it from reaching anything else.
+    createEnv = {
+      QEMU_NETWORK: 'user',
+      HTTP_PROXY: `http://127.0.0.1:${proxy.port}`,
+      HTTPS_PROXY: `http://localhost:${proxy.port}`,
+      NO_PROXY: 'localhost',
+    };
     const res = await machine(
       store,
       [
@@ -70,16 +79,7 @@ describe('containers that feel local', () => {
         caFile,
         'local',
       ],
-      {
-        // "user" networking so the VM reaches the host (10.0.2.2 = this host's 127.0.0.1); the
-        // guest firewall below keeps it from reaching anything else.
-        env: {
-          QEMU_NETWORK: 'user',
-          HTTP_PROXY: `http://127.0.0.1:${proxy.port}`,
-          HTTPS_PROXY: `http://localhost:${proxy.port}`,
-          NO_PROXY: 'localhost',
-        },
-      },
+      { env: createEnv },
     );
     expect(res.exitCode, String(res.all)).toBe(0);
     const firewall = [
@@ -161,7 +161,13 @@ describe('containers that feel local', () => {
       'echo written in a container > /data/from-container.txt',
     ]);
     expect(await fs.readFile(path.join(shared, 'from-container.txt'), 'utf8')).toBe('written in a container\n');
-  }, 120_000);
+    // Provisioning again (same host proxy, so the daemon keeps its config) leaves the one mount as it is,
+    // though /proc/mounts lists it under /mnt/... (the guest's /tmp is a symlink there).
+    const again = await machine(store, ['provision', 'local'], { env: createEnv });
+    expect(again.exitCode, String(again.all)).toBe(0);
+    const mounts = await machine(store, ['ssh', 'local', '--', "grep -c ' 9p ' /proc/mounts"]);
+    expect(String(mounts.stdout).trim()).toBe('1');
+  }, 180_000);
 
   it('carries the host proxy into the daemon, localhost rewritten to the host as the VM sees it', async () => {
     const profile = String((await machine(store, ['ssh', 'local', '--', 'sudo cat /var/lib/boot2docker/profile'])).stdout);
