@@ -1,6 +1,15 @@
 import { messageOf } from '../core/errors.js';
 import { findVBoxManage, searchPath as which } from '../drivers/virtualbox/hostenv.js';
-import { DEFAULT_ALLOWED, NETWORKS_CONF, parseCidr, restrictsHostOnly, defaultCidr, ipToInt } from '../drivers/virtualbox/network.js';
+import {
+  DEFAULT_ALLOWED,
+  defaultCidr,
+  ipToInt,
+  isAllowed,
+  NETWORKS_CONF,
+  networkText,
+  parseCidr,
+  restrictsHostOnly,
+} from '../drivers/virtualbox/network.js';
 import { parseNetworksConf, parseVersion, type VBoxVersion, versionAtLeast } from '../drivers/virtualbox/parse.js';
 import { parseKeyValues, WINDOWS_PROBE } from '../drivers/virtualbox/checks.js';
 import { check, type CheckResult, type DoctorHost } from './types.js';
@@ -308,38 +317,26 @@ export async function hostOnlyCheck(
   const title = 'host-only range';
   const v = hv.virtualbox?.version;
   if (!v) return check('host-only', title, 'info', 'VirtualBox is not installed: no host-only network rules apply');
-  const restricted = restrictsHostOnly(host.platform, v);
-  const allowed = restricted ? (parseNetworksConf(await host.readFile(NETWORKS_CONF)) ?? DEFAULT_ALLOWED) : undefined;
+  const conf = await host.readFile(NETWORKS_CONF);
+  const allowed = restrictsHostOnly(host.platform, v) ? (parseNetworksConf(conf) ?? DEFAULT_ALLOWED) : undefined;
   const chosen = defaultCidr(allowed);
-  const inside = (cidr: string) => {
+  const within = (cidr: string) => {
     if (!allowed) return true;
     try {
-      const c = parseCidr(cidr);
-      return allowed.some((r) => {
-        try {
-          const a = parseCidr(r);
-          return c.network >= a.network && c.broadcast <= a.broadcast;
-        } catch {
-          return false;
-        }
-      });
+      return isAllowed(parseCidr(cidr), allowed);
     } catch {
       return false;
     }
   };
-  const bad = machineCidrs.filter((m) => m.cidr && !inside(m.cidr));
+  const bad = machineCidrs.filter((m) => m.cidr && !within(m.cidr));
   if (bad.length) {
-    const net = (cidr: string) => {
-      const c = parseCidr(cidr);
-      return `${[c.network >>> 24, (c.network >>> 16) & 255, (c.network >>> 8) & 255, c.network & 255].join('.')}/${c.prefix}`;
-    };
     return check(
       'host-only',
       title,
       'fail',
       `VirtualBox ${v.raw} allows host-only networks only in ${allowed!.join(' ')}; ${bad.map((b) => `machine "${b.machine}" uses ${b.cidr}`).join(', ')}`,
       {
-        fix: `add the line "* ${bad.map((b) => net(b.cidr)).join(' ')}" to ${NETWORKS_CONF} (as root)`,
+        fix: `add the line "* ${bad.map((b) => networkText(parseCidr(b.cidr))).join(' ')}" to ${NETWORKS_CONF} (as root)`,
       },
     );
   }
@@ -362,7 +359,7 @@ export async function hostOnlyCheck(
     }
   }
   const rule = allowed
-    ? `VirtualBox ${v.raw} allows host-only networks in ${allowed.join(' ')}${(await host.readFile(NETWORKS_CONF)) === undefined ? ` (no ${NETWORKS_CONF})` : ` (${NETWORKS_CONF})`}`
+    ? `VirtualBox ${v.raw} allows host-only networks in ${allowed.join(' ')}${conf === undefined ? ` (no ${NETWORKS_CONF})` : ` (${NETWORKS_CONF})`}`
     : `VirtualBox ${v.raw} puts no limit on host-only networks${host.platform === 'win32' ? ' on Windows' : ''}`;
   return check('host-only', title, 'ok', `${rule}: new machines use ${chosen}`, { details: { allowed, default: chosen } });
 }

@@ -126,9 +126,17 @@ export function defaultCidr(allowed: string[] | undefined): string {
   return first ? `${intToIp(first.network + 1)}/${Math.max(first.prefix, 24)}` : RESTRICTED_CIDR;
 }
 
+/** Whether a network lies inside one of the allowed ranges. */
+export function isAllowed(c: Cidr, allowed: string[]): boolean {
+  return allowed.some((r) => inside(c, r));
+}
+
+/** "192.168.99.0/24": the network of a CIDR, as networks.conf wants it. */
+export const networkText = (c: Cidr) => `${intToIp(c.network)}/${c.prefix}`;
+
 export function checkAllowed(c: Cidr, text: string, allowed: string[] | undefined): void {
-  if (!allowed || allowed.some((r) => inside(c, r))) return;
-  const net = `${intToIp(c.network)}/${c.prefix}`;
+  if (!allowed || isAllowed(c, allowed)) return;
+  const net = networkText(c);
   throw new MachineError(`VirtualBox only allows host-only addresses in ${allowed.join(' ')} on this host, not ${text}`, {
     exitCode: 3,
     fix: `add the line "* ${net}" to ${NETWORKS_CONF} (as root), or use --virtualbox-hostonly-cidr ${RESTRICTED_CIDR}`,
