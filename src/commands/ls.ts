@@ -1,4 +1,5 @@
 import { MachineError, messageOf } from '../core/errors.js';
+import { withTimeout } from '../core/wait.js';
 import { dockerVersion } from '../docker/api.js';
 import type { MachineState } from '../drivers/driver.js';
 import { Host } from '../host/host.js';
@@ -117,14 +118,14 @@ function isActive(rule: ActiveRule, name: string, url: string): boolean {
   return rule.context?.machine === name && rule.context.host === url;
 }
 
-async function evaluate(store: Store, name: string, needVersion: boolean, rule: ActiveRule = {}): Promise<LsRow> {
-  const started = Date.now();
-  const row: LsRow = {
+/** A row with nothing known yet but the name. */
+function blankRow(name: string, fields: Partial<LsRow>): LsRow {
+  return {
     Name: name,
     Active: '-',
     ActiveHost: false,
     ActiveSwarm: false,
-    DriverName: 'not found',
+    DriverName: '',
     State: 'Error',
     URL: '',
     Swarm: '',
@@ -133,7 +134,14 @@ async function evaluate(store: Store, name: string, needVersion: boolean, rule: 
     ResponseTime: '',
     SwarmOptions: null,
     EngineOptions: null,
+    ...fields,
   };
+}
+
+/** One machine's row; never throws (what went wrong is in its Error column). */
+async function evaluate(store: Store, name: string, needVersion: boolean, rule: ActiveRule = {}): Promise<LsRow> {
+  const started = Date.now();
+  const row = blankRow(name, { DriverName: 'not found' });
   try {
     // A machine whose create was interrupted: say so rather than what its half-booted VM answers.
     const halfCreated = await store.isHalfCreated(name);
@@ -163,33 +171,6 @@ async function evaluate(store: Store, name: string, needVersion: boolean, rule: 
   return row;
 }
 
-function withTimeout(store: Store, name: string, seconds: number, needVersion: boolean, rule: ActiveRule): Promise<LsRow> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => {
-      resolve({
-        Name: name,
-        Active: '-',
-        ActiveHost: false,
-        ActiveSwarm: false,
-        DriverName: '',
-        State: 'Timeout',
-        URL: '',
-        Swarm: '',
-        DockerVersion: 'Unknown',
-        Error: '',
-        ResponseTime: 'timeout',
-        SwarmOptions: null,
-        EngineOptions: null,
-      });
-    }, seconds * 1000);
-    timer.unref();
-    void evaluate(store, name, needVersion, rule).then((row) => {
-      clearTimeout(timer);
-      resolve(row);
-    });
-  });
-}
-
 const collator = new Intl.Collator('en', { numeric: true });
 
 /** `machine ls`: every machine evaluated in parallel, each within the timeout. */
@@ -199,7 +180,13 @@ export async function listMachines(store: Store, opts: LsOptions): Promise<LsRow
   const format = opts.format ?? DEFAULT_FORMAT;
   const needVersion = !opts.quiet && (format === 'json' || /DockerVersion|Error/.test(format));
   const rule = await activeRule(store);
-  const rows = await Promise.all(names.map((n) => withTimeout(store, n, opts.timeout ?? 10, needVersion, rule)));
+  const rows = await Promise.all(
+    names.map((n) =>
+      withTimeout(evaluate(store, n, needVersion, rule), (opts.timeout ?? 10) * 1000, n).catch(() =>
+        blankRow(n, { State: 'Timeout', ResponseTime: 'timeout' }),
+      ),
+    ),
+  );
   const kept = rows.filter((r) => matches(r, filters));
   if (opts.quiet) return kept; // directory order, like docker-machine
   return kept.sort((a, b) => collator.compare(a.Name.toLowerCase(), b.Name.toLowerCase()));

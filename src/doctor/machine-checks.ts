@@ -1,6 +1,7 @@
 import { certificateHosts, certificateStatus, issuedBy } from '../certs/x509.js';
 import { messageOf } from '../core/errors.js';
 import { readIfExists } from '../core/files.js';
+import { withTimeout } from '../core/wait.js';
 import { type DockerEndpoint, dockerRequest } from '../docker/api.js';
 import type { MachineState } from '../drivers/driver.js';
 import { Host } from '../host/host.js';
@@ -18,23 +19,6 @@ export interface MachineFacts {
 
 const day = 86_400_000;
 const date = (d: Date) => d.toISOString().slice(0, 10);
-
-function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const t = setTimeout(() => reject(new Error(`${what} did not answer within ${ms / 1000} s`)), ms);
-    t.unref();
-    p.then(
-      (v) => {
-        clearTimeout(t);
-        resolve(v);
-      },
-      (e) => {
-        clearTimeout(t);
-        reject(e as Error);
-      },
-    );
-  });
-}
 
 /** The 127.0.0.1 ports a machine forwards (SSH, Docker): in use while it runs, free while it is stopped. */
 export async function portsCheck(host: DoctorHost, machine: Host, state: MachineState): Promise<CheckResult | undefined> {
