@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { MachineError } from '../core/errors.js';
 import { writeFileAtomic } from '../core/files.js';
+import type { ClientTls } from '../docker/api.js';
 
 /**
  * The docker CLI's context store, read and written directly in its own on-disk format (docker/cli
@@ -31,12 +32,6 @@ export interface ContextMeta {
   /** Docker's own key is Description; other keys are kept by the docker CLI as they are. */
   Metadata: { Description?: string; [key: string]: unknown };
   Endpoints: { docker?: DockerEndpointMeta; [endpoint: string]: unknown };
-}
-
-export interface TlsFiles {
-  ca: string;
-  cert: string;
-  key: string;
 }
 
 /** Docker reserves "default" (the DOCKER_HOST-based context); names follow docker's rule. */
@@ -76,7 +71,7 @@ export class DockerContexts {
   }
 
   /** Write (or replace) a context with a docker endpoint and its TLS files. */
-  async write(meta: ContextMeta, tls?: TlsFiles): Promise<void> {
+  async write(meta: ContextMeta, tls?: ClientTls): Promise<void> {
     if (!CONTEXT_NAME.test(meta.Name) || meta.Name === 'default') {
       throw new MachineError(`"${meta.Name}" is not a valid docker context name`);
     }
@@ -103,33 +98,19 @@ export class DockerContexts {
     await fs.rm(this.tlsDir(name), { recursive: true, force: true });
   }
 
-  async list(): Promise<ContextMeta[]> {
-    const dir = path.join(this.configDir, 'contexts', 'meta');
-    const ids = await fs.readdir(dir).catch(() => [] as string[]);
-    const metas = await Promise.all(
-      ids.map(async (id) => {
-        try {
-          return JSON.parse(await fs.readFile(path.join(dir, id, 'meta.json'), 'utf8')) as ContextMeta;
-        } catch {
-          return undefined;
-        }
-      }),
-    );
-    return metas.filter((m): m is ContextMeta => Boolean(m?.Name)).sort((a, b) => (a.Name < b.Name ? -1 : 1));
-  }
-
-  private async readConfig(): Promise<{ text?: string; json: Record<string, unknown> }> {
+  /** config.json as an object ({} when it is missing or empty). */
+  private async readConfig(): Promise<Record<string, unknown>> {
     let text: string;
     try {
       text = await fs.readFile(this.configFile, 'utf8');
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { json: {} };
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return {};
       throw err;
     }
-    if (!text.trim()) return { text, json: {} };
+    if (!text.trim()) return {};
     try {
       const json = JSON.parse(text) as unknown;
-      if (json && typeof json === 'object' && !Array.isArray(json)) return { text, json: json as Record<string, unknown> };
+      if (json && typeof json === 'object' && !Array.isArray(json)) return json as Record<string, unknown>;
     } catch {
       // fall through
     }
@@ -140,7 +121,7 @@ export class DockerContexts {
 
   /** config.json's currentContext; undefined when unset or "default". */
   async current(): Promise<string | undefined> {
-    const { json } = await this.readConfig().catch(() => ({ json: {} as Record<string, unknown> }));
+    const json = await this.readConfig().catch(() => ({}) as Record<string, unknown>);
     const name = json.currentContext;
     return typeof name === 'string' && name && name !== 'default' ? name : undefined;
   }
@@ -150,7 +131,7 @@ export class DockerContexts {
    * was. Written the way the docker CLI writes it (tab indent, 0600), atomically, through a symlink.
    */
   async setCurrent(name: string | undefined): Promise<void> {
-    const { json } = await this.readConfig();
+    const json = await this.readConfig();
     if (name === undefined || name === 'default') {
       if (!('currentContext' in json)) return;
       delete json.currentContext;

@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { MachineError } from '../core/errors.js';
+import type { ClientTls } from '../docker/api.js';
 import type { Store } from '../store/store.js';
 import { type ContextMeta, DockerContexts, dockerConfigDir } from './docker-contexts.js';
 
@@ -60,13 +61,7 @@ function overrides(env: NodeJS.ProcessEnv, context: string | undefined): string[
 }
 
 /** Write (or refresh) the context of a running machine with its TLS material. */
-async function writeContext(
-  contexts: DockerContexts,
-  store: Store,
-  name: string,
-  url: string,
-  tls: { ca: string; cert: string; key: string },
-) {
+async function writeContext(contexts: DockerContexts, store: Store, name: string, url: string, tls: ClientTls) {
   const context = contextNameFor(name);
   const existing = await contexts.read(context);
   if (existing && !ours(existing, store, name)) {
