@@ -2,6 +2,7 @@ import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { MachineError } from '../core/errors.js';
+import { isWindowsPath, windowsToUnixPath } from '../env/paths.js';
 import type { Share } from './driver.js';
 
 /**
@@ -11,15 +12,9 @@ import type { Share } from './driver.js';
 export function parseShare(spec: string): Share {
   const m = /^(.+?):(\/.*)$/.exec(spec.replace(/^([a-zA-Z]):(?=[\\/])/, '$1\u0000'));
   const hostPath = (m ? m[1]! : spec.replace(/^([a-zA-Z]):/, '$1\u0000')).replace('\u0000', ':');
-  const guestPath = m ? m[2]! : guestPathFor(hostPath);
+  // C:\Users\me is /c/Users/me in the guest, as Toolbox had it.
+  const guestPath = m ? m[2]! : isWindowsPath(hostPath) ? windowsToUnixPath(hostPath) : hostPath;
   return { hostPath: path.resolve(hostPath), guestPath };
-}
-
-/** Where a host path appears in the guest: itself, or /c/Users/... for C:\Users\... (as Toolbox did). */
-export function guestPathFor(hostPath: string): string {
-  const win = /^([a-zA-Z]):[\\/]?(.*)$/.exec(hostPath);
-  if (win) return `/${win[1]!.toLowerCase()}/${win[2]!.replace(/\\/g, '/')}`.replace(/\/$/, '');
-  return hostPath;
 }
 
 /** The folders shared by default: the home folder tree, at the same path. */

@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { env, withNoProxy } from '../../src/commands/env.js';
+import { parseShare } from '../../src/drivers/shares.js';
 import { detectShell, type ShellHost, UNIX_NOTICE, WINDOWS_NOTICE } from '../../src/env/detect.js';
 import { hostToVmPath, windowsToUnixPath } from '../../src/env/paths.js';
 import { parsePsTable, parseWindowsProbe, type ProcessInfo, realAncestors, windowsProbe } from '../../src/env/process-tree.js';
@@ -181,6 +182,14 @@ describe('Windows paths for volume mounts', () => {
     expect(windowsToUnixPath('D:/src/x/')).toBe('/d/src/x');
     expect(windowsToUnixPath('\\\\?\\c:\\Users')).toBe('/c/Users');
     expect(windowsToUnixPath('E:\\')).toBe('/e');
+  });
+
+  it('--share puts a host folder at the same path, a Windows one at its /c/... path', () => {
+    expect(parseShare('/srv/data')).toEqual({ hostPath: '/srv/data', guestPath: '/srv/data' });
+    expect(parseShare('/srv/data:/data')).toEqual({ hostPath: '/srv/data', guestPath: '/data' });
+    expect(parseShare('C:\\Users\\me\\app').guestPath).toBe('/c/Users/me/app');
+    expect(parseShare('D:/src/').guestPath).toBe('/d/src');
+    expect(parseShare('C:\\src:/src').guestPath).toBe('/src');
   });
 
   it('maps through the shares, ignoring case on Windows, and says when a path is outside them', () => {
