@@ -1,3 +1,16 @@
+import { execFile } from 'node:child_process';
+import { promises as fs } from 'node:fs';
+import { promisify } from 'node:util';
+import { sleep } from './wait.js';
+
+/**
+ * Processes of this user, by pid: alive, which program, started when, and how to end one. Pids
+ * are recycled, so "the process in qemu.pid" is checked against its command line and a lock's
+ * owner against its start time.
+ */
+
+const run = promisify(execFile);
+
 /** True when a process with this pid exists (it may belong to another user). */
 export function processAlive(pid: number): boolean {
   if (!Number.isInteger(pid) || pid <= 0) return false;
@@ -7,4 +20,92 @@ export function processAlive(pid: number): boolean {
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
+}
+
+/**
+ * A token that differs between two processes that had the same pid: the start time (Linux: clock
+ * ticks since boot from /proc; elsewhere ps's lstart). undefined where it cannot be read.
+ */
+export async function processStartToken(pid: number): Promise<string | undefined> {
+  if (process.platform === 'linux') {
+    const stat = await fs.readFile(`/proc/${pid}/stat`, 'utf8').catch(() => undefined);
+    // The command name (field 2) may hold spaces and parentheses: count fields after the last ")".
+    return stat?.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+  }
+  if (process.platform === 'win32') return undefined;
+  const out = await run('ps', ['-o', 'lstart=', '-p', String(pid)]).catch(() => undefined);
+  return out?.stdout.trim() || undefined;
+}
+
+/** The command line of a process, arguments joined by spaces; undefined when it is gone or unreadable. */
+export async function processCommandLine(pid: number): Promise<string | undefined> {
+  if (process.platform === 'linux') {
+    const raw = await fs.readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => undefined);
+    return raw?.split('\0').join(' ').trim();
+  }
+  return (await listProcesses()).find((p) => p.pid === pid)?.command;
+}
+
+export interface ProcessInfo {
+  pid: number;
+  command: string;
+}
+
+/** Every process we can see with its command line (Linux: /proc; macOS/BSD: ps; Windows: CIM). */
+export async function listProcesses(): Promise<ProcessInfo[]> {
+  if (process.platform === 'linux') {
+    const pids = (await fs.readdir('/proc')).filter((e) => /^\d+$/.test(e)).map(Number);
+    const all = await Promise.all(
+      pids.map(async (pid) => ({ pid, command: (await fs.readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '')).split('\0').join(' ') })),
+    );
+    return all.filter((p) => p.command);
+  }
+  if (process.platform === 'win32') {
+    const ps = 'Get-CimInstance Win32_Process | ForEach-Object { "$($_.ProcessId) $($_.CommandLine)" }';
+    const out = await run('powershell.exe', ['-NoProfile', '-NonInteractive', '-Command', ps], { maxBuffer: 32 << 20 }).catch(() => undefined);
+    return parseList(out?.stdout ?? '');
+  }
+  const out = await run('ps', ['-axww', '-o', 'pid=,command='], { maxBuffer: 32 << 20 }).catch(() => undefined);
+  return parseList(out?.stdout ?? '');
+}
+
+function parseList(text: string): ProcessInfo[] {
+  return text
+    .split('\n')
+    .map((l) => /^\s*(\d+)\s+(.+)$/.exec(l))
+    .filter((m): m is RegExpExecArray => m !== null)
+    .map((m) => ({ pid: Number(m[1]), command: m[2]!.trim() }));
+}
+
+/** Pids (not ours) whose command line passes the test. */
+export async function findProcesses(test: (command: string) => boolean): Promise<number[]> {
+  return (await listProcesses()).filter((p) => p.pid !== process.pid && test(p.command)).map((p) => p.pid);
+}
+
+/** Wait until pid is gone; true when it went within ms. */
+export async function waitForExit(pid: number, ms: number): Promise<boolean> {
+  for (const deadline = Date.now() + ms; processAlive(pid); ) {
+    if (Date.now() >= deadline) return false;
+    await sleep(50);
+  }
+  return true;
+}
+
+/**
+ * End a process: SIGTERM, then SIGKILL after graceMs. True when it is gone (false only when even
+ * SIGKILL did not end it within 5 s, e.g. it belongs to another user).
+ */
+export async function terminate(pid: number, graceMs = 3000): Promise<boolean> {
+  const signal = (s: NodeJS.Signals) => {
+    try {
+      process.kill(pid, s);
+    } catch {
+      // gone already, or not ours: waitForExit tells
+    }
+  };
+  if (!processAlive(pid)) return true;
+  signal('SIGTERM');
+  if (await waitForExit(pid, graceMs)) return true;
+  signal('SIGKILL');
+  return waitForExit(pid, 5000);
 }

@@ -1,7 +1,6 @@
-import { promises as fs } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import lockfile from 'proper-lockfile';
+import { withFileLock } from '../../core/lock.js';
+import { runDir } from '../../core/paths.js';
 import { MachineError } from '../../core/errors.js';
 import { sleep } from '../../core/wait.js';
 import type { Report } from '../driver.js';
@@ -328,14 +327,10 @@ function adapterCreateError(platform: NodeJS.Platform, cause: unknown): MachineE
 
 /** One host-only/DHCP change at a time on this host, across processes. */
 export async function withHostLock<T>(fn: () => Promise<T>): Promise<T> {
-  const dir = path.join(os.tmpdir(), `machine-${process.getuid?.() ?? 'user'}`);
-  await fs.mkdir(dir, { recursive: true, mode: 0o700 });
-  const file = path.join(dir, 'virtualbox-network.lock');
-  await fs.writeFile(file, '', { flag: 'a' });
-  const release = await lockfile.lock(file, { stale: 60_000, retries: { retries: 600, minTimeout: 100, maxTimeout: 500 } });
-  try {
-    return await fn();
-  } finally {
-    await release().catch(() => undefined);
-  }
+  const file = path.join(await runDir(), 'virtualbox-network.lock');
+  return withFileLock(
+    file,
+    { waitMs: 60_000, busy: (o) => new MachineError(`Another machine command ("${o.command}", pid ${o.pid}) is changing VirtualBox's host-only networks`, { fix: 'wait for it and try again' }) },
+    fn,
+  );
 }
