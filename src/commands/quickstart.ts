@@ -67,7 +67,7 @@ export async function quickstart(
   if ((await store.exists(name)) && (await store.isHalfCreated(name))) {
     say(`Machine "${name}" was not completely created: removing it to create it again`);
     const { rm } = await import('./rm.js');
-    await rm(store, [name], { force: true }, () => undefined);
+    await rm(store, [name], { force: true }, { out: () => undefined, err: say });
   }
   if (!(await store.exists(name))) {
     const driver = env.MACHINE_DRIVER || defaultDriverName();

@@ -80,23 +80,23 @@ describe('store', () => {
     expect(await store.isHalfCreated('m1')).toBe(false);
   });
 
-  it('holds a per-machine lock: a second holder is told the machine is busy', async () => {
+  it('holds a per-machine lock: a second holder in the same process waits, then is told the machine is busy', async () => {
     const store = new Store(root);
     let release!: () => void;
     const held = store.withLock('m', () => new Promise<void>((r) => (release = r)));
     await new Promise((r) => setTimeout(r, 50));
-    const err = await store.withLock('m', async () => 'never').catch((e: MachineError) => e);
-    expect((err as MachineError).line).toBe(
-      'Machine "m" is busy: another machine command is working on it: wait for it to finish and try again',
-    );
+    const err = await store.withLock('m', async () => 'never', { waitMs: 300 }).catch((e: MachineError) => e);
+    expect((err as MachineError).line).toBe('Machine "m" is busy: this command is working on it: wait for it to finish and try again');
     release();
     await held;
     expect(await store.withLock('m', async () => 'ok')).toBe('ok');
-  }, 20_000);
+    // Nested in the same call chain it is re-entrant (start -> bring-up -> forwarder).
+    expect(await store.withLock('m', () => store.withLock('m', async () => 'nested'))).toBe('nested');
+  });
 
   it('validates names like docker-machine', () => {
     for (const ok of ['default', 'dev-1', 'a.b', '9lives']) expect(() => validateName(ok)).not.toThrow();
-    for (const bad of ['', '-x', '.x', 'a b', 'a/b', 'x_y', 'a'.repeat(64)])
+    for (const bad of ['', '.', '..', '-x', '.x', 'a b', 'a/b', 'a/../..', '/etc', 'x_y', 'a'.repeat(64)])
       expect(() => validateName(bad)).toThrow(/Invalid machine name/);
   });
 });
