@@ -199,6 +199,7 @@ export async function accelCheck(host: DoctorHost, hv: Hypervisors): Promise<Che
       host.platform === 'linux' ? '/dev/kvm exists; QEMU is not installed to try it' : 'QEMU is not installed to try it',
     );
   const verdict = await host.probeAccel(hv.qemu.path);
+  if (verdict.accel === 'unknown') return check('accel', accel, 'info', verdict.reason);
   if (verdict.accel !== 'tcg')
     return check('accel', accel, 'ok', `${verdict.reason}: QEMU machines run at full speed`, { details: verdict });
   const where = host.platform === 'linux' ? '/dev/kvm exists but is unusable' : 'HVF is unusable';

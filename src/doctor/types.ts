@@ -42,7 +42,7 @@ export interface DoctorHost extends HostEnv {
   exists(file: string): Promise<boolean>;
   /** Can the OS give us 127.0.0.1:port right now? */
   portFree(port: number): Promise<boolean>;
-  /** Does QEMU's accelerator really run a VM? (The QEMU driver's probe, without its cache.) */
+  /** Does QEMU's accelerator really boot the machines' kernel? (The QEMU driver's probe, without its cache.) */
   probeAccel(qemu: string): Promise<{ accel: string; reason: string }>;
   now(): number;
 }
@@ -58,10 +58,18 @@ export function realDoctorHost(): DoctorHost {
     portFree: portIsFree,
     probeAccel: async (qemu) => {
       const { probeAccel } = await import('../drivers/qemu/accel.js');
-      // A fresh cache folder: doctor's verdict is today's, not yesterday's cached one.
+      const { builtIsoPath } = await import('../iso/recipe.js');
+      const { IsoImage, isolinuxBootEntry } = await import('../iso/iso9660.js');
+      // The kernel machines boot, from the built ISO: an empty VM runs even where Linux hangs.
       const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'machine-doctor-'));
       try {
-        return await probeAccel(qemu, dir);
+        const iso = await IsoImage.open(await builtIsoPath()).catch(() => undefined);
+        const entry = iso && (await isolinuxBootEntry(iso));
+        const kernel = path.join(dir, 'vmlinuz');
+        const extracted = entry && (await iso.extract(entry.kernel, kernel));
+        await iso?.close();
+        if (!extracted) return { accel: 'unknown', reason: 'not tried yet: no machine ISO to boot its kernel (machine create tries it)' };
+        return await probeAccel(qemu, kernel);
       } finally {
         await fs.rm(dir, { recursive: true, force: true });
       }

@@ -1,3 +1,4 @@
+import type { MachineError } from '../core/errors.js';
 import type { BaseDriverConfig } from '../store/config.js';
 import type { Store } from '../store/store.js';
 
@@ -74,6 +75,10 @@ export interface Driver {
   guestMounts?(): GuestMount[];
   /** The host as the guest reaches it (NAT gateway), for rewriting localhost in proxy settings. */
   hostAddress?(): string | undefined;
+  /** Why a VM that is booting can never answer (its process exited, a disk write failed), if so. */
+  bootProblem?(): Promise<MachineError | undefined>;
+  /** Called by long-lived background processes (the forwarder): start no helper service of its own. */
+  forBackground?(): void;
 }
 
 /** A published container port forwarded from the host's 127.0.0.1. */
@@ -127,4 +132,9 @@ export interface DriverDefinition {
   flags: FlagSpec[];
   /** Loaded on use, so commands pay only for the drivers they touch. */
   load(): Promise<DriverModule>;
+  /**
+   * VM processes of a machine folder found without its config (a lost pidfile, a corrupt
+   * config.json), so `rm` never leaves one running. Drivers whose VMs are not our processes omit it.
+   */
+  processes?(machineDir: string): Promise<number[]>;
 }

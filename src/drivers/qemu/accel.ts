@@ -1,50 +1,163 @@
-import { constants, promises as fs } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { constants, createReadStream, promises as fs } from 'node:fs';
 import path from 'node:path';
-import { execa } from 'execa';
+import { createHash } from 'node:crypto';
 import { readIfExists, writeFileAtomic } from '../../core/files.js';
+import { withFileLock } from '../../core/lock.js';
+import { MachineError } from '../../core/errors.js';
 
 export type Accel = 'kvm' | 'hvf' | 'tcg';
 
-const PROBE_TIMEOUT_MS = 2500;
-const CACHE_TTL_MS = 24 * 3600_000;
+export interface AccelVerdict {
+  accel: Accel;
+  reason: string;
+  /** True when the hypervisor was wanted but did not work: tried again at the next start. */
+  fallback: boolean;
+}
+
+/** How long the ISO's own kernel may take to print its banner under a working hypervisor. */
+export const PROBE_TIMEOUT_MS = 5000;
+
+/** The hypervisor this platform offers QEMU, if any. */
+export function platformAccel(platform = process.platform): Accel | undefined {
+  return platform === 'linux' ? 'kvm' : platform === 'darwin' ? 'hvf' : undefined;
+}
 
 /**
- * Does the hypervisor accelerator really work? /dev/kvm can exist and still hang (nested
- * virtualisation on some clouds), so boot an empty VM that reboots at once and must exit well within
- * the timeout. The verdict is cached for a day in the store's cache.
+ * Does the hypervisor accelerator really run Linux? /dev/kvm can exist, run an empty VM and still
+ * hang every real guest (nested virtualisation): so boot the machine's own kernel under it and wait
+ * for its banner on the serial console. A verdict that the hypervisor works is kept for this QEMU
+ * (its version) and this kernel; a fallback to software emulation is probed again next time.
  */
-export async function probeAccel(qemu: string, cacheDir: string): Promise<{ accel: Accel; reason: string }> {
-  const wanted: Accel | undefined = process.platform === 'linux' ? 'kvm' : process.platform === 'darwin' ? 'hvf' : undefined;
-  if (!wanted) return { accel: 'tcg', reason: `no accelerator supported on ${process.platform}` };
+export async function chooseAccel(
+  qemu: { binary: string; version: string },
+  kernel: string | undefined,
+  cacheDir: string,
+  signal?: AbortSignal,
+): Promise<AccelVerdict> {
+  const wanted = await usableAccel();
+  if (typeof wanted !== 'string') return wanted;
+  if (!kernel) return { accel: wanted, reason: `${wanted} (not probed: no kernel to boot; the first boot is watched)`, fallback: false };
+  const key = await verdictKey(qemu, kernel);
+  const cacheFile = path.join(cacheDir, 'qemu-accel.json');
+  // One probe at a time per store: parallel creates share the verdict instead of each booting one.
+  return withFileLock(
+    path.join(cacheDir, '.qemu-accel.lock'),
+    { waitMs: PROBE_TIMEOUT_MS * 4, busy: () => new MachineError('Another machine command is probing the accelerator') },
+    async () => {
+      const cache = await readCache(cacheFile);
+      const hit = cache[key];
+      if (hit && !hit.fallback) return { ...hit, reason: `${hit.reason}; checked before for this QEMU and kernel` };
+      const verdict = await probe(qemu.binary, wanted, kernel, signal);
+      await recordVerdict(cacheDir, key, verdict);
+      return verdict;
+    },
+  );
+}
+
+/** The probe alone, without the cache (doctor: today's verdict). */
+export async function probeAccel(qemu: string, kernel: string): Promise<AccelVerdict> {
+  const wanted = await usableAccel();
+  return typeof wanted === 'string' ? probe(qemu, wanted, kernel) : wanted;
+}
+
+/** The platform's hypervisor if its device is there, else the verdict that there is none. */
+async function usableAccel(): Promise<Accel | AccelVerdict> {
+  const wanted = platformAccel();
+  if (!wanted) return { accel: 'tcg', reason: `no hypervisor for QEMU on ${process.platform}`, fallback: false };
   if (wanted === 'kvm') {
     try {
       await fs.access('/dev/kvm', constants.R_OK | constants.W_OK);
     } catch {
-      return { accel: 'tcg', reason: '/dev/kvm is missing or not accessible' };
+      return { accel: 'tcg', reason: '/dev/kvm is missing or not accessible', fallback: false };
     }
   }
-  const cacheFile = path.join(cacheDir, 'qemu-accel.json');
-  const cached = await readIfExists(cacheFile)
-    .then((t) => (t ? (JSON.parse(t) as { qemu: string; accel: Accel; reason: string; at: number }) : undefined))
-    .catch(() => undefined);
-  if (cached && cached.qemu === qemu && Date.now() - cached.at < CACHE_TTL_MS) return cached;
-
-  const verdict = await runProbe(qemu, wanted);
-  await fs.mkdir(cacheDir, { recursive: true, mode: 0o700 });
-  await writeFileAtomic(cacheFile, JSON.stringify({ qemu, ...verdict, at: Date.now() }), 0o600).catch(() => undefined);
-  return verdict;
+  return wanted;
 }
 
-async function runProbe(qemu: string, accel: Accel): Promise<{ accel: Accel; reason: string }> {
+/** Remember that the accelerator hung after all (the first boot printed nothing). */
+export async function recordHang(qemu: { binary: string; version: string }, kernel: string | undefined, cacheDir: string, reason: string) {
+  if (!kernel) return;
+  await recordVerdict(cacheDir, await verdictKey(qemu, kernel), { accel: 'tcg', reason, fallback: true });
+}
+
+/** Verdicts are per QEMU (binary and version) and per kernel. */
+async function verdictKey(qemu: { binary: string; version: string }, kernel: string): Promise<string> {
+  const kernelHash = await fileHash(kernel);
+  return createHash('sha256').update(`${qemu.binary}\n${qemu.version}\n${kernelHash}`).digest('hex').slice(0, 24);
+}
+
+type Cache = Record<string, AccelVerdict & { at: string }>;
+
+async function readCache(file: string): Promise<Cache> {
+  try {
+    return JSON.parse((await readIfExists(file)) ?? '{}') as Cache;
+  } catch {
+    return {};
+  }
+}
+
+async function recordVerdict(cacheDir: string, key: string, verdict: AccelVerdict): Promise<void> {
+  const file = path.join(cacheDir, 'qemu-accel.json');
+  const cache = await readCache(file);
+  cache[key] = { ...verdict, at: new Date().toISOString() };
+  await fs.mkdir(cacheDir, { recursive: true, mode: 0o700 });
+  await writeFileAtomic(file, `${JSON.stringify(cache, null, 2)}\n`, 0o600).catch(() => undefined);
+}
+
+function fileHash(file: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const hash = createHash('sha256');
+    createReadStream(file)
+      .on('data', (d) => hash.update(d))
+      .on('error', reject)
+      .on('end', () => resolve(hash.digest('hex')));
+  });
+}
+
+/** Boot the kernel alone (no initrd: it panics right after its banner) and wait for "Linux version". */
+function probe(qemu: string, accel: Accel, kernel: string, signal?: AbortSignal): Promise<AccelVerdict> {
   const started = Date.now();
-  const res = await execa(
-    qemu,
-    ['-accel', accel, '-M', 'pc', '-nodefaults', '-display', 'none', '-no-reboot', '-boot', 'strict=on,reboot-timeout=0'],
-    { reject: false, timeout: PROBE_TIMEOUT_MS, killSignal: 'SIGKILL', stdin: 'ignore' },
-  );
-  const ms = Date.now() - started;
-  if (res.timedOut) return { accel: 'tcg', reason: `${accel} did not run an empty VM within ${PROBE_TIMEOUT_MS} ms` };
-  if (res.exitCode !== 0)
-    return { accel: 'tcg', reason: `${accel} failed: ${res.stderr.trim().split('\n').pop() ?? 'exit ' + res.exitCode}` };
-  return { accel, reason: `${accel} ran an empty VM in ${ms} ms` };
+  return new Promise((resolve, reject) => {
+    const args = ['-accel', accel, '-M', 'pc', '-cpu', 'host', '-m', '256', '-nodefaults', '-no-user-config', '-display', 'none'];
+    args.push('-serial', 'stdio', '-no-reboot', '-kernel', kernel, '-append', 'console=ttyS0 earlyprintk=serial,ttyS0,115200 loglevel=4 panic=-1');
+    const child = spawn(qemu, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    const onAbort = () => {
+      finish();
+      reject(signal!.reason);
+    };
+    const finish = () => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', onAbort);
+      child.stdout.removeAllListeners('data');
+      child.removeAllListeners('close');
+      child.kill('SIGKILL');
+    };
+    const done = (verdict: AccelVerdict) => {
+      finish();
+      resolve(verdict);
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+    const timer = setTimeout(
+      () =>
+        done({
+          accel: 'tcg',
+          reason: `${accel} printed nothing within ${PROBE_TIMEOUT_MS / 1000} s of booting the machine's kernel (a hung hypervisor, as under nested virtualisation): using software emulation`,
+          fallback: true,
+        }),
+      PROBE_TIMEOUT_MS,
+    );
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString('latin1');
+      if (/Linux version/.test(out)) done({ accel, reason: `${accel} booted the machine's kernel in ${Date.now() - started} ms`, fallback: false });
+    });
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    child.once('error', (e) => done({ accel: 'tcg', reason: `${accel} could not be tried: ${e.message}`, fallback: true }));
+    child.once('close', (code) => {
+      const last = err.trim().split('\n').filter(Boolean).pop() ?? `QEMU exited with code ${code}`;
+      done({ accel: 'tcg', reason: `${accel} failed (${last}): using software emulation`, fallback: true });
+    });
+  });
 }

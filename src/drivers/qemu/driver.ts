@@ -5,14 +5,15 @@ import path from 'node:path';
 import { execa } from 'execa';
 import { MachineError } from '../../core/errors.js';
 import { exists, readIfExists } from '../../core/files.js';
-import { processAlive } from '../../core/process.js';
-import { poll, sleep } from '../../core/wait.js';
+import { runDir } from '../../core/paths.js';
+import { findProcesses, processAlive, processCommandLine, terminate, waitForExit } from '../../core/process.js';
+import { sleep } from '../../core/wait.js';
 import { IsoImage, isolinuxBootEntry } from '../../iso/iso9660.js';
 import { writeRawDisk } from '../../iso/userdata.js';
 import type { BaseDriverConfig } from '../../store/config.js';
 import { chooseForwardPorts } from '../ports.js';
 import type { DiskSpec, Driver, DriverEnv, Endpoint, Forward, GuestMount, MachineState, PortForwarder, Report, Share } from '../driver.js';
-import { type Accel, probeAccel } from './accel.js';
+import { type Accel, type AccelVerdict, chooseAccel, recordHang } from './accel.js';
 import { qmp } from './qmp.js';
 
 export interface QemuConfig extends BaseDriverConfig {
@@ -56,6 +57,37 @@ export function machineArgs(accel: Accel, cpus: number, memoryMB: number): strin
 /** slirp's guest address, fixed by our -netdev so it can go in the server certificate. */
 export const GUEST_IP = '10.0.2.15';
 const STOP_TIMEOUT_MS = 60_000;
+/** Under a hypervisor the kernel prints within a second; this much silence means it hung. */
+const SILENT_BOOT_MS = 10_000;
+
+/** A value inside a QEMU option list ("file=...,format=raw"): a comma is written twice. */
+export const optionValue = (s: string) => s.replace(/,/g, ',,');
+
+/** QEMU processes of a machine folder, found by their -pidfile argument (works without config.json). */
+export async function qemuProcesses(machineDir: string): Promise<number[]> {
+  const marker = `-pidfile ${path.join(machineDir, 'qemu.pid')}`;
+  return findProcesses((cmd) => cmd.includes(marker));
+}
+
+/** What `--version` says, or an error when the binary is missing or not QEMU. */
+export async function qemuVersion(binary: string): Promise<string> {
+  const res = await execa(binary, ['--version'], { reject: false, timeout: 10_000, stdin: 'ignore' });
+  const version = /QEMU emulator version (\S+)/.exec(res.stdout)?.[1];
+  if (res.failed && (res as { code?: string }).code === 'ENOENT') {
+    throw new MachineError(`QEMU (${binary}) was not found`, {
+      exitCode: 3,
+      fix: process.platform === 'darwin' ? 'install it with "brew install qemu"' : 'install it, e.g. "apt-get install qemu-system-x86"',
+    });
+  }
+  if (!version) {
+    const said = (res.stdout || res.stderr || `exit code ${res.exitCode}`).trim().split('\n')[0]!.slice(0, 80);
+    throw new MachineError(`${binary} is not QEMU ("${binary} --version" said: ${said})`, {
+      exitCode: 3,
+      fix: 'point --qemu-binary (QEMU_BINARY) at qemu-system-x86_64',
+    });
+  }
+  return version;
+}
 
 export class QemuDriver implements Driver, PortForwarder {
   readonly name = 'qemu';
@@ -81,26 +113,27 @@ export class QemuDriver implements Driver, PortForwarder {
     return this.file('serial.log');
   }
 
-  /** The QMP socket: in the machine dir, or in a short private dir when that path is too long for a socket. */
-  get qmpSocket(): string {
+  /**
+   * The QMP socket: in the machine dir, or (when that path is too long for a socket) in this user's
+   * private run directory.
+   */
+  async qmpSocket(): Promise<string> {
     const inDir = this.file('qmp.sock');
     if (Buffer.byteLength(inDir) < 100) return inDir;
     const hash = createHash('sha256').update(this.env.machineDir).digest('hex').slice(0, 16);
-    return path.join(os.tmpdir(), `machine-${process.getuid?.() ?? 'u'}`, `${hash}.qmp`);
+    return path.join(await runDir(), `${hash}.qmp`);
+  }
+
+  private async qmp(commands: { execute: string; arguments?: object }[], timeoutMs?: number): Promise<unknown[]> {
+    return qmp(await this.qmpSocket(), commands, timeoutMs);
   }
 
   get binary(): string {
     return this.config.QemuBinary || 'qemu-system-x86_64';
   }
 
-  async preCreateCheck(): Promise<void> {
-    const res = await execa(this.binary, ['--version'], { reject: false });
-    if (res.failed) {
-      throw new MachineError(`QEMU (${this.binary}) was not found`, {
-        exitCode: 3,
-        fix: process.platform === 'darwin' ? 'install it with "brew install qemu"' : 'install it, e.g. "apt-get install qemu-system-x86"',
-      });
-    }
+  async preCreateCheck(report: Report): Promise<void> {
+    report(`QEMU ${await qemuVersion(this.binary)} (${this.binary})`);
   }
 
   async create(disk: DiskSpec, report: Report): Promise<void> {
@@ -108,14 +141,7 @@ export class QemuDriver implements Driver, PortForwarder {
     await writeRawDisk(this.diskPath, disk.head, this.config.DiskSize);
   }
 
-  /** The accelerator to use: the flag, or a probe when "auto". */
-  private async accel(): Promise<{ accel: Accel; reason: string }> {
-    const wanted = this.config.Accel || 'auto';
-    if (wanted !== 'auto') return { accel: wanted as Accel, reason: 'set by --qemu-accel' };
-    return probeAccel(this.binary, this.env.store.cacheDir);
-  }
-
-  /** Extract the kernel and initrd from the ISO (once per ISO) for direct kernel boot. */
+  /** Extract the kernel and initrd from the ISO (once per ISO) for direct kernel boot and the accelerator probe. */
   private async bootFiles(): Promise<{ kernel: string; initrd: string; append: string } | undefined> {
     const dir = this.file('boot');
     const marker = path.join(dir, 'cmdline');
@@ -129,7 +155,7 @@ export class QemuDriver implements Driver, PortForwarder {
     try {
       const entry = await isolinuxBootEntry(iso);
       if (!entry) return undefined;
-      await fs.mkdir(dir, { recursive: true });
+      await fs.mkdir(dir, { recursive: true, mode: 0o700 });
       if (!(await iso.extract(entry.kernel, path.join(dir, 'vmlinuz')))) return undefined;
       if (!(await iso.extract(entry.initrd, path.join(dir, 'initrd.img')))) return undefined;
       await fs.writeFile(marker, `${entry.append}\n`);
@@ -139,40 +165,80 @@ export class QemuDriver implements Driver, PortForwarder {
     }
   }
 
-  private async pid(): Promise<number | undefined> {
-    const text = await readIfExists(this.pidFile);
-    const pid = Number(text?.trim());
-    if (!pid || !processAlive(pid)) return undefined;
-    // A recycled pid is not our VM: on Linux, check it runs QEMU on this machine's disk.
-    if (process.platform === 'linux') {
-      const cmdline = await readIfExists(`/proc/${pid}/cmdline`).catch(() => undefined);
-      if (cmdline !== undefined && !cmdline.includes(this.diskPath)) return undefined;
+  /**
+   * The QEMU process of this machine: the one in qemu.pid if it is ours (its command line names our
+   * pidfile: a recycled pid is not), else one found by its command line (qemu.pid was lost), which
+   * is written back. Never trusting a lost pidfile is what keeps a running VM from being shown
+   * Stopped and then started a second time on the same disk.
+   */
+  async pid(): Promise<number | undefined> {
+    const recorded = Number((await readIfExists(this.pidFile).catch(() => undefined))?.trim());
+    if (recorded && processAlive(recorded)) {
+      const cmd = await processCommandLine(recorded);
+      if (cmd === undefined || cmd.includes(`-pidfile ${this.pidFile}`)) return recorded;
     }
-    return pid;
+    const [found] = await qemuProcesses(this.env.machineDir);
+    if (found) await fs.writeFile(this.pidFile, `${found}\n`, { mode: 0o600 }).catch(() => undefined);
+    return found;
   }
 
+  /**
+   * Running as long as its QEMU process runs. QMP refines that (paused, shutting down, I/O error)
+   * but does not decide it: the monitor serves one client at a time, and a busy or lost socket must
+   * not make a running VM look stopped.
+   */
   async state(): Promise<MachineState> {
-    if (!(await exists(this.diskPath)) && !(await this.pid())) return 'Error';
-    if (!(await this.pid())) return 'Stopped';
-    try {
-      const [status] = (await qmp(this.qmpSocket, [{ execute: 'query-status' }], 3000)) as [{ status: string }];
-      switch (status.status) {
-        case 'running':
-          return 'Running';
-        case 'paused':
-        case 'suspended':
-          return 'Paused';
-        case 'prelaunch':
-        case 'inmigrate':
-          return 'Starting';
-        case 'shutdown':
-          return 'Stopping';
-        default:
-          return 'Error';
-      }
-    } catch {
-      return (await this.pid()) ? 'Error' : 'Stopped';
+    const pid = await this.pid();
+    if (!pid) return (await exists(this.diskPath)) ? 'Stopped' : 'Error';
+    const status = await this.vmStatus();
+    switch (status) {
+      case undefined:
+      case 'running':
+        return 'Running';
+      case 'paused':
+      case 'suspended':
+        return 'Paused';
+      case 'prelaunch':
+      case 'inmigrate':
+        return 'Starting';
+      case 'shutdown':
+        return 'Stopping';
+      default:
+        return 'Error';
     }
+  }
+
+  /** QEMU's own run state ("running", "io-error"...), undefined when the monitor does not answer. */
+  private async vmStatus(): Promise<string | undefined> {
+    try {
+      const [status] = (await this.qmp([{ execute: 'query-status' }], 2000)) as [{ status: string }];
+      return status.status;
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Why a booting VM can never answer: QEMU is gone, or stopped on a disk write error or a panic. */
+  async bootProblem(): Promise<MachineError | undefined> {
+    if (!(await this.pid())) {
+      return new MachineError(`The QEMU process of machine "${this.config.MachineName}" exited while the VM was booting`, {
+        fix: `see its console with "machine logs ${this.config.MachineName}"`,
+      });
+    }
+    const status = await this.vmStatus();
+    if (status === 'io-error') {
+      const free = await freeSpace(this.env.machineDir);
+      return new MachineError(
+        `Machine "${this.config.MachineName}" stopped: writing its disk (${this.diskPath}) failed${free === undefined ? '' : `, and ${free} MB are free there`}`,
+        { fix: 'free space on that disk (or move the store with MACHINE_STORAGE_PATH), then "machine restart"' },
+      );
+    }
+    if (status === 'guest-panicked' || status === 'internal-error') {
+      return new MachineError(`The kernel of machine "${this.config.MachineName}" stopped (${status})`, {
+        fix: `see its console with "machine logs ${this.config.MachineName}"`,
+      });
+    }
+    return undefined;
   }
 
   private async args(accel: Accel): Promise<string[]> {
@@ -183,7 +249,7 @@ export class QemuDriver implements Driver, PortForwarder {
     const cpus = c.CPU < 1 ? os.cpus().length : c.CPU;
     const args = [
       '-name',
-      `machine-${c.MachineName}`,
+      optionValue(`machine-${c.MachineName}`),
       ...machineArgs(accel, cpus, c.Memory),
       '-rtc',
       'base=utc',
@@ -192,28 +258,27 @@ export class QemuDriver implements Driver, PortForwarder {
       '-device',
       'virtio-net-pci,netdev=net0',
       '-drive',
-      `file=${this.diskPath},format=raw,if=none,id=disk0,cache=writeback,discard=unmap`,
+      `file=${optionValue(this.diskPath)},format=raw,if=none,id=disk0,cache=writeback,discard=unmap`,
       '-device',
       'virtio-blk-pci,drive=disk0',
       '-drive',
-      `file=${this.isoPath},media=cdrom,if=none,id=cd0,readonly=on`,
+      `file=${optionValue(this.isoPath)},media=cdrom,if=none,id=cd0,readonly=on`,
       '-device',
       'ide-cd,drive=cd0',
       '-device',
       'virtio-rng-pci',
       '-chardev',
-      `file,id=serial0,path=${this.consoleLog()}`,
+      `file,id=serial0,path=${optionValue(this.consoleLog())}`,
       '-serial',
       'chardev:serial0',
       '-qmp',
-      `unix:${this.qmpSocket},server=on,wait=off`,
+      `unix:${optionValue(await this.qmpSocket())},server=on,wait=off`,
       '-pidfile',
       this.pidFile,
       '-daemonize',
     ];
     (c.Shares ?? []).forEach((share, i) => {
-      // In QEMU option values a comma is written twice.
-      args.push('-virtfs', `local,path=${share.hostPath.replace(/,/g, ',,')},mount_tag=share${i},security_model=none,id=share${i}`);
+      args.push('-virtfs', `local,path=${optionValue(share.hostPath)},mount_tag=share${i},security_model=none,id=share${i}`);
     });
     const boot = c.Boot === 'iso' ? undefined : await this.bootFiles();
     if (boot) args.push('-kernel', boot.kernel, '-initrd', boot.initrd, '-append', boot.append);
@@ -223,18 +288,47 @@ export class QemuDriver implements Driver, PortForwarder {
 
   async start(report: Report): Promise<void> {
     if (await this.pid()) {
-      const state = await this.state();
-      if (state === 'Paused') {
-        await qmp(this.qmpSocket, [{ execute: 'cont' }]);
-        return;
-      }
+      if ((await this.state()) === 'Paused') await this.qmp([{ execute: 'cont' }]);
       return;
     }
-    const { accel, reason } = await this.accel();
-    report(`Accelerator: ${accel} (${reason})`);
-    await fs.mkdir(path.dirname(this.qmpSocket), { recursive: true, mode: 0o700 });
-    await fs.rm(this.qmpSocket, { force: true });
+    this.env.signal?.throwIfAborted();
+    const version = await qemuVersion(this.binary);
+    const kernel = (await this.bootFiles().catch(() => undefined))?.kernel;
+    const verdict: AccelVerdict =
+      this.config.Accel && this.config.Accel !== 'auto'
+        ? { accel: this.config.Accel as Accel, reason: 'set by --qemu-accel', fallback: false }
+        : await chooseAccel({ binary: this.binary, version }, kernel, this.env.store.cacheDir, this.env.signal);
+    report(`Accelerator: ${verdict.accel} (${verdict.reason})`);
+    this.env.signal?.throwIfAborted();
+    await this.launch(verdict.accel, report);
+    if (verdict.accel === 'tcg' || (this.config.Accel && this.config.Accel !== 'auto')) return;
+    // The probe said the hypervisor works; the real boot must agree within seconds, or we fall back.
+    if (await this.printsWithin(SILENT_BOOT_MS)) return;
+    const reason = `${verdict.accel} printed nothing on the console within ${SILENT_BOOT_MS / 1000} s (a hung hypervisor): using software emulation`;
+    report(`Accelerator: tcg (${reason})`);
+    await recordHang({ binary: this.binary, version }, kernel, this.env.store.cacheDir, reason);
+    await this.kill();
+    await this.launch('tcg', report);
+  }
+
+  /** True once the console log has content; false after ms of silence (or when QEMU exited). */
+  private async printsWithin(ms: number): Promise<boolean> {
+    for (const deadline = Date.now() + ms; Date.now() < deadline; ) {
+      this.env.signal?.throwIfAborted();
+      if (((await fs.stat(this.consoleLog()).catch(() => undefined))?.size ?? 0) > 0) return true;
+      if (!(await this.pid())) return true; // exited: the SSH wait reports why
+      await sleep(200);
+    }
+    return false;
+  }
+
+  private async launch(accel: Accel, report: Report): Promise<void> {
+    const qmpSocket = await this.qmpSocket();
+    await fs.rm(qmpSocket, { force: true });
     await fs.rm(this.pidFile, { force: true });
+    // Private from the start: QEMU writes the console log into an existing file as it finds it.
+    await fs.writeFile(this.consoleLog(), '', { mode: 0o600 });
+    await fs.chmod(this.consoleLog(), 0o600);
     for (let attempt = 1; ; attempt++) {
       await chooseForwardPorts(this.config, report);
       const res = await execa(this.binary, await this.args(accel), { reject: false, stdin: 'ignore', cwd: this.env.machineDir });
@@ -251,41 +345,62 @@ export class QemuDriver implements Driver, PortForwarder {
         this.config.DockerPort = 0;
         continue;
       }
+      if (/lock/i.test(detail)) {
+        throw new MachineError(`QEMU could not start machine "${this.config.MachineName}": another process uses its disk (${detail})`, {
+          fix: `stop the other QEMU process, or remove the machine with "machine rm -f ${this.config.MachineName}"`,
+        });
+      }
       throw new MachineError(`QEMU could not start machine "${this.config.MachineName}": ${detail}`, {
         fix: 'check the machine flags (memory, CPUs) and that QEMU works: "qemu-system-x86_64 --version"',
       });
     }
+    await fs.chmod(this.pidFile, 0o600).catch(() => undefined);
   }
 
+  /**
+   * ACPI power button, then a hard stop after a timeout. Without a monitor (qmp.sock lost) the
+   * guest is asked to power off over SSH, and failing that QEMU is ended by signal.
+   */
   async stop(report: Report): Promise<void> {
     const pid = await this.pid();
     if (!pid) return;
     report('Sending the ACPI power button');
-    await qmp(this.qmpSocket, [{ execute: 'system_powerdown' }]).catch(() => undefined);
-    try {
-      await poll(async () => ((await this.pid()) ? undefined : true), {
-        timeoutMs: STOP_TIMEOUT_MS,
-        intervalMs: 250,
-        what: 'the VM to power off',
-      });
-    } catch {
-      report(`The VM did not power off within ${STOP_TIMEOUT_MS / 1000}s; turning it off`);
-      await this.kill();
+    const pressed = await this.qmp([{ execute: 'system_powerdown' }])
+      .then(() => true)
+      .catch(() => false);
+    if (!pressed) {
+      report('The QEMU monitor does not answer: asking the guest to power off over SSH');
+      const asked = await this.env
+        .guest?.('sudo poweroff')
+        .then(() => true)
+        .catch(() => false);
+      if (!asked) {
+        report('The guest could not be asked: stopping QEMU by signal');
+        await this.kill();
+        return;
+      }
     }
+    if (await waitForExit(pid, STOP_TIMEOUT_MS)) return;
+    report(`The VM did not power off within ${STOP_TIMEOUT_MS / 1000}s; turning it off`);
+    await this.kill();
   }
 
+  /** QMP quit (QEMU flushes its disk cache), else SIGTERM then SIGKILL. */
   async kill(): Promise<void> {
     const pid = await this.pid();
     if (!pid) return;
-    await qmp(this.qmpSocket, [{ execute: 'quit' }], 2000).catch(() => undefined);
-    for (let i = 0; i < 20 && processAlive(pid); i++) await sleep(100);
-    if (processAlive(pid)) process.kill(pid, 'SIGKILL');
-    for (let i = 0; i < 50 && processAlive(pid); i++) await sleep(100);
+    await this.qmp([{ execute: 'quit' }], 2000).catch(() => undefined);
+    if (!(await waitForExit(pid, 2000)) && !(await terminate(pid))) {
+      throw new MachineError(`QEMU (pid ${pid}) of machine "${this.config.MachineName}" could not be stopped`, {
+        fix: `end it by hand ("kill -9 ${pid}")`,
+      });
+    }
   }
 
   async remove(): Promise<void> {
     await this.kill();
-    await fs.rm(this.qmpSocket, { force: true });
+    for (const pid of await qemuProcesses(this.env.machineDir)) await terminate(pid);
+    await fs.rm(await this.qmpSocket(), { force: true });
   }
 
   sshEndpoint(): Endpoint {
@@ -329,7 +444,13 @@ export class QemuDriver implements Driver, PortForwarder {
   }
 
   private async monitor(command: string): Promise<string> {
-    const [answer] = await qmp(this.qmpSocket, [{ execute: 'human-monitor-command', arguments: { 'command-line': command } }]);
+    const [answer] = await this.qmp([{ execute: 'human-monitor-command', arguments: { 'command-line': command } }]);
     return String(answer ?? '');
   }
+}
+
+/** Free megabytes on the filesystem holding dir, if the platform tells. */
+async function freeSpace(dir: string): Promise<number | undefined> {
+  const st = await fs.statfs(dir).catch(() => undefined);
+  return st ? Math.floor((st.bavail * st.bsize) / 1048576) : undefined;
 }

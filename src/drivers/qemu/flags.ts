@@ -77,4 +77,5 @@ export const qemuDefinition: DriverDefinition = {
     },
   ],
   load: () => import('./index.js'),
+  processes: async (machineDir) => (await import('./driver.js')).qemuProcesses(machineDir),
 };
