@@ -1,27 +1,42 @@
 import { promises as fs } from 'node:fs';
-import path from 'node:path';
-import { messageOf } from '../core/errors.js';
+import { acquire } from '../core/lock.js';
+import { MachineError, messageOf } from '../core/errors.js';
 import { sleep } from '../core/wait.js';
 import { Host } from '../host/host.js';
 import type { Store } from '../store/store.js';
-import { PortForwardService } from './forwarder.js';
+import { PortForwardService, stateFile } from './forwarder.js';
+import { forwarderLockFile } from './process.js';
 
 /**
  * The forwarder process: follow the daemon while the VM runs. A restart of dockerd (provisioning)
- * ends the event stream; we reconnect. When the VM is no longer running we exit, so nothing is left
- * behind after a stop, a kill or a crash of the VM.
+ * ends the event stream; we reconnect. It holds the machine's forwarder lock for its whole life (a
+ * second forwarder exits at once), and exits when the VM no longer runs or the machine is gone (rm,
+ * docker-machine rm, the folder deleted), so nothing is left behind.
  */
 export async function runForwarder(store: Store, name: string): Promise<void> {
   const log = (line: string) => process.stdout.write(`${new Date().toISOString()} ${line}\n`);
   const abort = new AbortController();
   for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.on(sig, () => abort.abort());
+  let release: () => Promise<void>;
+  try {
+    release = await acquire(forwarderLockFile(store.machineDir(name)), {
+      waitMs: 0,
+      busy: (owner) => new MachineError(`another forwarder (pid ${owner.pid}) serves machine "${name}"`),
+    });
+  } catch (err) {
+    log(`not started: ${messageOf(err)}`);
+    return;
+  }
   const host = await Host.load(store, name);
+  // A long-lived process must not keep a VirtualBox web service of its own running.
+  host.driver.forBackground?.();
+  const gone = async () => (await fs.access(store.configPath(name)).then(() => false, () => true)) || (await host.driver.state()) !== 'Running';
   const watchdog = setInterval(() => {
-    void host.driver.state().then(
-      (s) => s !== 'Running' && abort.abort(),
+    void gone().then(
+      (g) => g && abort.abort(),
       () => abort.abort(),
     );
-  }, 3000);
+  }, 2000);
   let service: PortForwardService | undefined;
   while (!abort.signal.aborted) {
     try {
@@ -33,7 +48,8 @@ export async function runForwarder(store: Store, name: string): Promise<void> {
     if (!abort.signal.aborted) await sleep(1000, abort.signal).catch(() => undefined);
   }
   clearInterval(watchdog);
-  if ((await host.driver.state().catch(() => 'Error')) === 'Running') await service?.shutdown();
-  else await fs.rm(path.join(host.dir, 'forwarder.json'), { force: true });
+  if (!(await gone().catch(() => true))) await service?.shutdown();
+  else await fs.rm(stateFile(host), { force: true });
+  await release();
   log('stopped');
 }

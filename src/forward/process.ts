@@ -1,54 +1,64 @@
 import { spawn } from 'node:child_process';
-import { closeSync, openSync, promises as fs } from 'node:fs';
+import { closeSync, openSync } from 'node:fs';
 import path from 'node:path';
-import { readIfExists } from '../core/files.js';
-import { processAlive } from '../core/process.js';
+import { readOwner } from '../core/lock.js';
+import { findProcesses, processAlive, processCommandLine, terminate } from '../core/process.js';
 import { sleep } from '../core/wait.js';
 import type { Host } from '../host/host.js';
 import { PROJECT_ROOT } from '../iso/recipe.js';
+import type { Store } from '../store/store.js';
 
 export const FORWARDER_COMMAND = '__port-forwarder';
-const pidFile = (host: Host) => path.join(host.dir, 'forwarder.pid');
+/** Held by the running forwarder for its whole life: at most one per machine. */
+export const forwarderLockFile = (machineDir: string) => path.join(machineDir, 'forwarder.lock');
 export const forwarderLog = (host: Host) => path.join(host.dir, 'forwarder.log');
 
-/** The running forwarder's pid, if any (a recycled pid running something else does not count). */
+/** Is this command line the forwarder of that machine of that store? */
+function isForwarderOf(command: string, store: Store, name: string): boolean {
+  return command.includes(` ${FORWARDER_COMMAND} `) && command.includes(store.root) && command.endsWith(` ${FORWARDER_COMMAND} ${name}`);
+}
+
+/** The running forwarder's pid, if any: the live holder of its lock that really is the forwarder. */
 export async function forwarderPid(host: Host): Promise<number | undefined> {
-  const pid = Number((await readIfExists(pidFile(host)))?.trim());
-  if (!pid || !processAlive(pid)) return undefined;
-  if (process.platform === 'linux') {
-    const cmdline = await readIfExists(`/proc/${pid}/cmdline`).catch(() => undefined);
-    if (cmdline !== undefined && !cmdline.includes(FORWARDER_COMMAND)) return undefined;
-  }
-  return pid;
+  const owner = await readOwner(forwarderLockFile(host.dir));
+  if (!owner || !processAlive(owner.pid)) return undefined;
+  const cmd = await processCommandLine(owner.pid);
+  return cmd === undefined || isForwarderOf(cmd, host.store, host.name) ? owner.pid : undefined;
+}
+
+/** Forwarder processes of a machine, found by command line (also when its folder or lock is gone). */
+export function forwarderProcesses(store: Store, name: string): Promise<number[]> {
+  return findProcesses((cmd) => isForwarderOf(cmd, store, name));
 }
 
 /**
  * Start the machine's port forwarder in the background (detached, logging to forwarder.log) unless
- * it runs already or the machine opted out. It exits by itself when the VM stops.
+ * it runs already or the machine opted out. Called under the machine lock, so parallel commands
+ * start one; the forwarder's own lock makes a second one exit at once anyway. Waits until the new
+ * forwarder holds its lock, so the next command sees it.
  */
 export async function startForwarder(host: Host): Promise<number | undefined> {
   if (host.config.HostOptions.NoPortForward) return undefined;
-  const running = await forwarderPid(host);
-  if (running) return running;
-  const log = openSync(forwarderLog(host), 'a', 0o600);
-  const child = spawn(process.execPath, [path.join(PROJECT_ROOT, 'bin', 'machine'), FORWARDER_COMMAND, host.name], {
-    detached: true,
-    stdio: ['ignore', log, log],
-    env: { ...process.env, MACHINE_STORAGE_PATH: host.store.root },
+  return host.store.withLock(host.name, async () => {
+    const running = await forwarderPid(host);
+    if (running) return running;
+    const log = openSync(forwarderLog(host), 'a', 0o600);
+    const args = [path.join(PROJECT_ROOT, 'bin', 'machine'), '--storage-path', host.store.root, FORWARDER_COMMAND, host.name];
+    const child = spawn(process.execPath, args, { detached: true, stdio: ['ignore', log, log] });
+    child.unref();
+    closeSync(log); // the child has its own copy
+    for (let i = 0; i < 100; i++) {
+      const pid = await forwarderPid(host);
+      if (pid) return pid;
+      if (child.exitCode !== null) return undefined; // it found another forwarder, or failed (see its log)
+      await sleep(50);
+    }
+    return child.pid;
   });
-  child.unref();
-  closeSync(log); // the child has its own copy
-  await fs.writeFile(pidFile(host), String(child.pid));
-  return child.pid;
 }
 
 /** Stop the forwarder (it removes its forwards) before the VM goes down. */
 export async function stopForwarder(host: Host): Promise<void> {
   const pid = await forwarderPid(host);
-  if (pid) {
-    process.kill(pid, 'SIGTERM');
-    for (let i = 0; i < 30 && processAlive(pid); i++) await sleep(100);
-    if (processAlive(pid)) process.kill(pid, 'SIGKILL');
-  }
-  await fs.rm(pidFile(host), { force: true });
+  if (pid) await terminate(pid);
 }
