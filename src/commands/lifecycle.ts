@@ -1,10 +1,11 @@
 import type { ListrTask } from 'listr2';
 import { MachineError } from '../core/errors.js';
-import type { Report } from '../drivers/driver.js';
+import type { MachineState, Report } from '../drivers/driver.js';
 import { Host } from '../host/host.js';
 import type { Store } from '../store/store.js';
 import { bringUp, shutDown } from '../tasks/bringup.js';
 import { pipeline } from '../tasks/runner.js';
+import { interruptible } from '../tasks/signals.js';
 import { combineErrors } from './common.js';
 
 type Action = 'start' | 'stop' | 'restart' | 'kill';
@@ -16,56 +17,83 @@ const VERB: Record<Action, { ing: string; ed: string }> = {
   kill: { ing: 'Killing', ed: 'killed' },
 };
 
-/** What each action does to one machine; bring-up (SSH, certificates, Docker) follows a start. */
-async function act(host: Host, action: Action, report: Report): Promise<void> {
+/** Nothing of the VM runs (Error may still have a process: an I/O-error pause, a broken monitor). */
+const isDown = (state: MachineState) => state === 'Stopped' || state === 'Saved' || state === '';
+
+/**
+ * What each action does to one machine; bring-up (SSH, certificates, Docker) follows a start.
+ * A start of a running machine completes its bring-up (an earlier start may have been
+ * interrupted before the shares were mounted or Docker answered), and only when nothing was
+ * missing says "already running", as docker-machine did.
+ */
+async function act(host: Host, action: Action, report: Report, signal: AbortSignal): Promise<string> {
   const { driver } = host;
   const state = await driver.state();
-  const running = state === 'Running';
-  if (action === 'start' && running) throw new MachineError(`Machine "${host.name}" is already running.`);
-  if ((action === 'stop' || action === 'kill') && !running && state !== 'Paused') {
+  if (action === 'start' && !isDown(state)) {
+    const done = await bringUp(host, report, signal);
+    if (!done.written.length && !done.restarted && !done.mounted.length) throw new MachineError(`Machine "${host.name}" is already running.`);
+    return `Machine "${host.name}" was already running; its bring-up was completed.`;
+  }
+  if ((action === 'stop' || action === 'kill') && isDown(state)) {
     throw new MachineError(`Machine "${host.name}" is already stopped.`);
   }
   if (action === 'stop' || action === 'kill') await shutDown(host, action, report);
-  if (action === 'restart' && (running || state === 'Paused')) await shutDown(host, 'stop', report);
+  if (action === 'restart' && !isDown(state)) await shutDown(host, 'stop', report);
   if (action === 'start' || action === 'restart') {
+    signal.throwIfAborted();
     await driver.start(report);
     await host.save(); // ports chosen at start
-    await bringUp(host, report);
+    await bringUp(host, report, signal);
   }
   if (action === 'stop' || action === 'kill') driver.config.IPAddress = '';
   await host.save();
+  return `Machine "${host.name}" was ${VERB[action].ed}.`;
 }
 
 /**
  * start/stop/restart/kill of one or more machines, concurrently, each under its machine lock.
  * Unlike docker-machine's start, a start re-checks the certificates and the daemon's config, so a
- * changed address never leaves a certificate behind (#531).
+ * changed address never leaves a certificate behind (#531). Progress goes to stderr when stdout
+ * is not a terminal, so scripts read only the result lines.
  */
 export async function lifecycle(store: Store, names: string[], action: Action): Promise<string[]> {
-  const messages: string[] = [];
+  names = [...new Set(names)];
+  // Names that are no machine fail before any progress is shown (one line each, as before).
   const failures: unknown[] = [];
-  const tasks: ListrTask[] = names.map((name) => ({
-    title: `${VERB[action].ing} "${name}"`,
-    task: async (_, task) => {
-      try {
-        await store.withLock(name, async () => {
-          const host = await Host.load(store, name);
-          await act(host, action, (line) => (task.output = line));
-        });
-        messages.push(`Machine "${name}" was ${VERB[action].ed}.`);
-      } catch (err) {
-        failures.push(err);
-        throw err;
-      }
-    },
-    rendererOptions: { outputBar: 1 },
-  }));
-  // Every machine runs even if one fails; all failures are reported together.
-  await pipeline(tasks, { ctx: {}, concurrent: true, exitOnError: false }).run();
-  if (failures.length) throw combineErrors(failures);
-  if (action === 'start' || action === 'restart') {
-    const verb = action === 'start' ? 'Started' : 'Restarted';
-    messages.push(`${verb} machines may have new IP addresses. You may need to re-run the \`machine env\` command.`);
+  const present: string[] = [];
+  for (const name of names) {
+    if (await store.exists(name)) present.push(name);
+    else failures.push(store.notFound(name));
   }
-  return messages;
+  if (!present.length) throw combineErrors(failures);
+  return interruptible(async (signal) => {
+    const messages: string[] = [];
+    const tasks: ListrTask[] = present.map((name) => ({
+      title: `${VERB[action].ing} "${name}"`,
+      task: async (_, task) => {
+        const report = (line: string) => (task.output = line);
+        try {
+          const message = await store.withLock(
+            name,
+            async () => act(await Host.load(store, name, signal), action, report, signal),
+            { onWait: (owner) => report(`Waiting for "${owner.command}" (pid ${owner.pid}) to finish with "${name}"`) },
+          );
+          messages.push(message);
+        } catch (err) {
+          failures.push(err);
+          throw err;
+        }
+      },
+      rendererOptions: { outputBar: 1 },
+    }));
+    // Every machine runs even if one fails; all failures are reported together.
+    const stream = process.stdout.isTTY ? process.stdout : process.stderr;
+    await pipeline(tasks, { ctx: {}, concurrent: true, exitOnError: false, stream }).run();
+    if (failures.length) throw combineErrors(failures);
+    if (action === 'start' || action === 'restart') {
+      const verb = action === 'start' ? 'Started' : 'Restarted';
+      messages.push(`${verb} machines may have new IP addresses. You may need to re-run the \`machine env\` command.`);
+    }
+    return messages;
+  }, 'stopping');
 }

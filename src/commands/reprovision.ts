@@ -2,8 +2,10 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { Host } from '../host/host.js';
 import { installIso, resolveIso } from '../iso/source.js';
+import { captureProxy } from '../provision/proxy.js';
 import type { Store } from '../store/store.js';
 import { bringUp, certsStep, provisionStep, shutDown, waitDockerStep, waitSshStep } from '../tasks/bringup.js';
+import { interruptible } from '../tasks/signals.js';
 import { confirm, forEachMachine, runningHost } from './common.js';
 
 export interface RegenOptions {
@@ -17,34 +19,54 @@ export interface RegenOptions {
  * files are rewritten: the profile is kept unless it differs from the machine's settings.
  */
 export async function regenerateCerts(store: Store, names: string[], opts: RegenOptions, out: (line: string) => void): Promise<void> {
-  if (!opts.force && !(await confirm('Regenerate TLS machine certs?  Warning: this is irreversible. (y/n): '))) return;
+  names = [...new Set(names)];
+  if (!opts.force && !(await confirm('Regenerate TLS machine certs?  Warning: this is irreversible. (y/n): ', '-f'))) return;
   out('Regenerating TLS certificates');
   if (opts.clientCerts) out('Regenerating local certificates');
-  // The shared CA must be regenerated once, before the machines use it.
-  if (opts.clientCerts) {
-    const first = await Host.load(store, names[0]!);
-    await certsStep(first, { forceClient: true, force: true });
-  }
-  await forEachMachine(names, (name) => reprovisionOne(store, name, out, { forceCerts: true }));
+  await interruptible(async (signal) => {
+    // The shared CA must be regenerated once, before the machines use it.
+    if (opts.clientCerts) {
+      const first = await Host.load(store, names[0]!);
+      await certsStep(first, { forceClient: true, force: true });
+    }
+    await forEachMachine(names, (name) => reprovisionOne(store, name, out, { forceCerts: true }, signal));
+  });
+}
+
+export interface ProvisionOptions {
+  /** Capture this shell's proxy settings into the machine (else the ones stored at create stay). */
+  proxyFromEnv?: boolean;
 }
 
 /** `machine provision`: run the provisioning again (idempotent: only what differs is written). */
-export async function provision(store: Store, names: string[], out: (line: string) => void): Promise<void> {
-  await forEachMachine(names, (name) => reprovisionOne(store, name, out, {}));
+export async function provision(store: Store, names: string[], out: (line: string) => void, opts: ProvisionOptions = {}): Promise<void> {
+  names = [...new Set(names)];
+  await interruptible((signal) => forEachMachine(names, (name) => reprovisionOne(store, name, out, { proxyFromEnv: opts.proxyFromEnv }, signal)));
 }
 
-async function reprovisionOne(store: Store, name: string, out: (line: string) => void, opts: { forceCerts?: boolean }): Promise<void> {
+async function reprovisionOne(
+  store: Store,
+  name: string,
+  out: (line: string) => void,
+  opts: { forceCerts?: boolean; proxyFromEnv?: boolean },
+  signal: AbortSignal,
+): Promise<void> {
   await store.withLock(name, async () => {
     const host = await runningHost(store, name);
     const report = (line: string) => out(`(${name}) ${line}`);
-    const ssh = await waitSshStep(host, report);
+    if (opts.proxyFromEnv) {
+      host.config.HostOptions.HostProxy = captureProxy(process.env);
+      report(host.config.HostOptions.HostProxy.length ? `Proxy settings from this shell: ${host.config.HostOptions.HostProxy.map((e) => e.split('=')[0]).join(', ')}` : 'No proxy settings in this shell: the machine gets none');
+      await host.save();
+    }
+    const ssh = await waitSshStep(host, report, signal);
     try {
-      const res = await provisionStep(host, ssh, report, opts);
-      if (!res.written.length && !res.restarted) report('Already up to date');
+      const res = await provisionStep(host, ssh, report, { forceCerts: opts.forceCerts }, signal);
+      if (!res.written.length && !res.restarted && !res.mounted.length) report('Already up to date');
     } finally {
       ssh.close();
     }
-    await waitDockerStep(host);
+    await waitDockerStep(host, signal);
   });
 }
 
@@ -53,28 +75,31 @@ async function reprovisionOne(store: Store, name: string, out: (line: string) =>
  * the cache, else the ISO built from iso/) and reboot it. Data, certificates and the profile stay.
  */
 export async function upgrade(store: Store, names: string[], out: (line: string) => void): Promise<void> {
-  await forEachMachine(names, (name) =>
-    store.withLock(name, async () => {
-      const host = await Host.load(store, name);
-      const report = (line: string) => out(`(${name}) ${line}`);
-      const iso = await resolveIso(String(host.config.Driver.Boot2DockerURL ?? ''), store.cacheDir, { report });
-      const current = path.join(host.dir, 'boot2docker.iso');
-      const same = await sameFile(iso.path, current);
-      if (same) {
-        report(`Already on ${iso.info.volumeId}`);
-        return;
-      }
-      if ((await host.driver.state()) === 'Running') {
-        report('Stopping machine to do the upgrade...');
-        await shutDown(host, 'stop', report);
-      }
-      report(`Upgrading machine "${name}" to ${iso.info.volumeId}...`);
-      await installIso(iso, host.dir);
-      report('Starting machine back up...');
-      await host.driver.start(report);
-      await host.save();
-      await bringUp(host, report);
-    }),
+  names = [...new Set(names)];
+  await interruptible((signal) =>
+    forEachMachine(names, (name) =>
+      store.withLock(name, async () => {
+        const host = await Host.load(store, name, signal);
+        const report = (line: string) => out(`(${name}) ${line}`);
+        const iso = await resolveIso(String(host.config.Driver.Boot2DockerURL ?? ''), store.cacheDir, { report, signal });
+        const current = path.join(host.dir, 'boot2docker.iso');
+        const same = await sameFile(iso.path, current);
+        if (same) {
+          report(`Already on ${iso.info.volumeId}`);
+          return;
+        }
+        if ((await host.driver.state()) === 'Running') {
+          report('Stopping machine to do the upgrade...');
+          await shutDown(host, 'stop', report);
+        }
+        report(`Upgrading machine "${name}" to ${iso.info.volumeId}...`);
+        await installIso(iso, host.dir);
+        report('Starting machine back up...');
+        await host.driver.start(report);
+        await host.save();
+        await bringUp(host, report, signal);
+      }),
+    ),
   );
 }
 

@@ -46,6 +46,8 @@ export interface PollOptions {
   what: string;
   /** How to fix it, appended to the timeout message. */
   fix?: string;
+  /** Computed at the timeout instead of fix (what the VM printed last, ...). */
+  fixLater?: () => Promise<string>;
   /** Errors for which waiting longer cannot help: thrown at once. */
   fatal?: (err: unknown) => boolean;
 }
@@ -71,8 +73,9 @@ export async function poll<T>(attempt: () => Promise<T | undefined>, opts: PollO
     const left = deadline - Date.now();
     if (left <= 0) {
       const last = lastError instanceof Error ? ` (last error: ${lastError.message})` : '';
+      const fix = opts.fixLater ? await opts.fixLater().catch(() => opts.fix) : opts.fix;
       throw new MachineError(`Timed out after ${Math.round(opts.timeoutMs / 1000)}s waiting for ${opts.what}${last}`, {
-        fix: opts.fix,
+        fix,
         cause: lastError,
       });
     }

@@ -30,7 +30,7 @@ export function dockerRequest(
   ep: DockerEndpoint,
   method: string,
   path: string,
-  opts: { timeoutMs?: number; body?: unknown } = {},
+  opts: { timeoutMs?: number; body?: unknown; signal?: AbortSignal } = {},
 ): Promise<{ status: number; body: string }> {
   return new Promise((resolve, reject) => {
     const payload = opts.body === undefined ? undefined : JSON.stringify(opts.body);
@@ -45,6 +45,7 @@ export function dockerRequest(
         key: ep.tls.key,
         agent: false,
         timeout: opts.timeoutMs ?? 10_000,
+        signal: opts.signal,
         headers: payload ? { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(payload) } : {},
       },
       (res) => {
@@ -79,8 +80,8 @@ function describeTlsError(err: NodeJS.ErrnoException, ep: DockerEndpoint): Error
 /** The daemon answered, but its certificate is not one we accept. */
 export class TlsCertificateError extends MachineError {}
 
-export async function dockerPing(ep: DockerEndpoint, timeoutMs = 5_000): Promise<boolean> {
-  const res = await dockerRequest(ep, 'GET', '/_ping', { timeoutMs });
+export async function dockerPing(ep: DockerEndpoint, timeoutMs = 5_000, signal?: AbortSignal): Promise<boolean> {
+  const res = await dockerRequest(ep, 'GET', '/_ping', { timeoutMs, signal });
   return res.status === 200 && res.body === 'OK';
 }
 

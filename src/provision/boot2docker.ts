@@ -23,6 +23,8 @@ export interface ProvisionResult {
   written: string[];
   /** True when dockerd was (re)started. */
   restarted: boolean;
+  /** Shared folders that were not mounted and now are (guest paths). */
+  mounted: string[];
 }
 
 export interface OsRelease {
@@ -111,7 +113,7 @@ export async function provisionBoot2docker(ssh: SshSession, spec: ProvisionSpec,
     report("Adding the host CA certificates to the VM's trust store");
     await ssh.check(`sudo sh -c 'cat ${REMOTE.hostCa} >> /etc/ssl/certs/ca-certificates.crt'`, { what: 'Adding CA certificates' });
   }
-  if (spec.mounts?.length) await mountShares(ssh, spec.mounts, report);
+  const mounted = spec.mounts?.length ? await mountShares(ssh, spec.mounts, report) : [];
 
   const profileChanged = changed.some((f) => f.path === REMOTE.profile);
   // Nothing changed but dockerd is not running: it may still be starting (first boot); give it a
@@ -124,14 +126,14 @@ export async function provisionBoot2docker(ssh: SshSession, spec: ProvisionSpec,
     const bridge = profileChanged ? 'if ip link show docker0 >/dev/null 2>&1; then sudo ip link delete docker0; fi; ' : '';
     await ssh.check(`sudo /etc/init.d/docker stop >/dev/null 2>&1; ${bridge}sudo /etc/init.d/docker start`, { what: 'Starting Docker' });
   }
-  return { written, restarted: mustRestart };
+  return { written, restarted: mustRestart, mounted };
 }
 
 /** Single-quote for sh. */
 const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 
-/** Mount host folders (9p or VirtualBox shared folders) where they belong, if not mounted yet. */
-async function mountShares(ssh: SshSession, mounts: GuestMount[], report: Report): Promise<void> {
+/** Mount host folders (9p or VirtualBox shared folders) where they belong, if not mounted yet; returns those mounted now. */
+async function mountShares(ssh: SshSession, mounts: GuestMount[], report: Report): Promise<string[]> {
   // /proc/mounts lists resolved paths: /tmp/x is mounted at /mnt/sda1/tmp/x (/tmp is a symlink).
   const resolve = mounts.map((m) => `readlink -f ${q(m.target)} 2>/dev/null || echo ${q(m.target)}`).join('; ');
   const [procMounts = '', resolved = ''] = (
@@ -140,7 +142,7 @@ async function mountShares(ssh: SshSession, mounts: GuestMount[], report: Report
   const mounted = mountPoints(procMounts);
   const real = resolved.split('\n');
   const missing = mounts.filter((m, i) => !mounted.has(m.target) && !mounted.has(real[i] ?? m.target));
-  if (!missing.length) return;
+  if (!missing.length) return [];
   const lines = missing.map((m) => {
     const opts = m.type === '9p' ? 'trans=virtio,version=9p2000.L,msize=262144' : 'uid=$(id -u docker),gid=$(id -g docker)';
     return `sudo mkdir -p ${q(m.target)} && sudo mount -t ${m.type} -o ${opts} ${q(m.source)} ${q(m.target)}`;
@@ -152,6 +154,7 @@ async function mountShares(ssh: SshSession, mounts: GuestMount[], report: Report
     });
   }
   report(`Mounted ${missing.map((m) => m.target).join(', ')}`);
+  return missing.map((m) => m.target);
 }
 
 /** Mount points listed in /proc/mounts (which writes a space as \040). */

@@ -49,7 +49,8 @@ export class SshSession {
     readonly target: SshTarget,
   ) {}
 
-  static async connect(target: SshTarget, timeoutMs = 15_000): Promise<SshSession> {
+  static async connect(target: SshTarget, timeoutMs = 15_000, signal?: AbortSignal): Promise<SshSession> {
+    signal?.throwIfAborted();
     const pinned =
       (await readIfExists(target.knownHostsFile))
         ?.split('\n')
@@ -75,8 +76,12 @@ export class SshSession {
     // ssh2 may emit several errors for one failure; all but the first are dropped.
     let failed: ((err: Error & { level?: string }) => void) | undefined;
     client.on('error', (err: Error & { level?: string }) => failed?.(err));
+    // Ctrl-C must not wait for a handshake with a VM that is still booting.
+    const onAbort = () => client.destroy();
+    signal?.addEventListener('abort', onAbort, { once: true });
     try {
       await new Promise<void>((resolve, reject) => {
+        signal?.addEventListener('abort', () => reject(signal.reason), { once: true });
         client.once('ready', resolve);
         failed = (err) => {
           failed = undefined;
@@ -94,6 +99,8 @@ export class SshSession {
     } catch (err) {
       client.destroy();
       throw err;
+    } finally {
+      signal?.removeEventListener('abort', onAbort);
     }
     if (!pinned.length && seen) await writeFileAtomic(target.knownHostsFile, `${seen}\n`, 0o600);
     return new SshSession(client, target);
@@ -213,16 +220,34 @@ function hostKeyAlgorithms(type: string): string[] {
  * Connect as soon as sshd in the booting VM answers. A refused or reset connection is the VM still
  * booting; a refused login or a changed host key is final.
  */
-export function waitForSsh(target: SshTarget, opts: { timeoutMs: number; signal?: AbortSignal }): Promise<SshSession> {
-  return poll(() => SshSession.connect(target, 10_000), {
-    timeoutMs: opts.timeoutMs,
-    intervalMs: 300,
-    maxIntervalMs: 1000,
-    signal: opts.signal,
-    what: `SSH on machine "${target.name}" (${target.host}:${target.port})`,
-    fix: 'see the boot log with "machine logs" or check that the VM boots',
-    fatal: (err) => err instanceof MachineError,
-  });
+export function waitForSsh(
+  target: SshTarget,
+  opts: {
+    timeoutMs: number;
+    signal?: AbortSignal;
+    /** Checked between attempts: a reason the VM will never answer ends the wait at once. */
+    problem?: () => Promise<MachineError | undefined>;
+    /** Added to the timeout message: the last console line, the likely fix. */
+    fix?: () => Promise<string>;
+  },
+): Promise<SshSession> {
+  return poll(
+    async () => {
+      const problem = await opts.problem?.();
+      if (problem) throw problem;
+      return SshSession.connect(target, 10_000, opts.signal);
+    },
+    {
+      timeoutMs: opts.timeoutMs,
+      intervalMs: 300,
+      maxIntervalMs: 1000,
+      signal: opts.signal,
+      what: `SSH on machine "${target.name}" (${target.host}:${target.port})`,
+      fix: `see the boot log with "machine logs ${target.name}" or check that the VM boots`,
+      fixLater: opts.fix,
+      fatal: (err) => err instanceof MachineError,
+    },
+  );
 }
 
 /** Record a host key in advance (our ISO is given its host key), making the first contact checked too. */

@@ -7,6 +7,7 @@ import type { Host } from '../host/host.js';
 import { detectBoot2docker, provisionBoot2docker, type ProvisionResult } from '../provision/boot2docker.js';
 import { renderProfile } from '../provision/profile.js';
 import { daemonEnv } from '../provision/proxy.js';
+import { checkEngineOptions } from '../provision/validate.js';
 import { hostCaBundle } from '../certs/hostca.js';
 import { type SshSession, waitForSsh } from '../ssh/client.js';
 import { poll } from '../core/wait.js';
@@ -21,7 +22,30 @@ import { refreshMachineContext } from '../context/machine.js';
 export const SSH_TIMEOUT_MS = 5 * 60_000;
 export const DOCKER_TIMEOUT_MS = 3 * 60_000;
 
-/** Wait for sshd while showing the boot milestones the ISO writes to the serial console. */
+/** The last line the VM printed on its console, if the driver keeps a log. */
+export async function lastConsoleLine(host: Host): Promise<string | undefined> {
+  const log = host.driver.consoleLog?.();
+  if (!log) return undefined;
+  const text = await fs.readFile(log, 'utf8').catch(() => '');
+  return text
+    .split(/\r?\n/)
+    .map((l) => l.replace(/[\x00-\x1f\x7f]/g, '').trim())
+    .filter(Boolean)
+    .pop()
+    ?.slice(0, 160);
+}
+
+/** The likely fix for a VM that never answered: what it printed last, where to look, the accelerator. */
+async function bootFix(host: Host): Promise<string> {
+  const last = await lastConsoleLine(host);
+  const accel = host.config.DriverName === 'qemu' && host.config.Driver.Accel !== 'tcg' ? '; if it hangs under KVM/HVF, create it with --qemu-accel tcg' : '';
+  return `${last ? `its console last said "${last}"` : 'its console is empty'}; see "machine logs ${host.name}"${accel}`;
+}
+
+/**
+ * Wait for sshd while showing the boot milestones the ISO writes to the serial console. Ends at
+ * once when the driver knows the VM will never answer (QEMU exited, the disk filled).
+ */
 export async function waitSshStep(host: Host, report: Report, signal?: AbortSignal): Promise<SshSession> {
   const log = host.driver.consoleLog?.();
   let seen = 0;
@@ -40,7 +64,12 @@ export async function waitSshStep(host: Host, report: Report, signal?: AbortSign
       }, 500)
     : undefined;
   try {
-    return await waitForSsh(await host.sshTarget(), { timeoutMs: SSH_TIMEOUT_MS, signal });
+    return await waitForSsh(await host.sshTarget(), {
+      timeoutMs: SSH_TIMEOUT_MS,
+      signal,
+      problem: host.driver.bootProblem ? () => host.driver.bootProblem!() : undefined,
+      fix: () => bootFix(host),
+    });
   } finally {
     if (timer) clearInterval(timer);
   }
@@ -61,18 +90,21 @@ export async function certsStep(
     client,
     host.name,
     await host.certHosts(),
-    {
-      force: opts.force,
-    },
+    { force: opts.force, mustCover: await host.requiredCertHosts() },
   );
   return { ...server, caCertPem: client.caCertPem };
 }
 
-/** The profile the machine must have: its engine options, with the host's proxy settings carried in. */
+/**
+ * The profile the machine must have: its engine options, with the proxy settings captured at create
+ * carried in. Only config.json decides it: whichever shell runs start or env changes nothing.
+ */
 export function profileOf(host: Host): string {
-  const engine = host.config.HostOptions.EngineOptions;
+  const opts = host.config.HostOptions;
+  checkEngineOptions(opts.EngineOptions, opts.HostProxy);
   const port = Number(host.config.Driver.EnginePort) || 2376; // the generic driver's --generic-engine-port
-  return renderProfile(engine, host.config.DriverName, daemonEnv(engine.Env, process.env, host.driver.hostAddress?.()), port);
+  const env = daemonEnv(opts.EngineOptions.Env ?? [], opts.HostProxy ?? [], host.driver.hostAddress?.());
+  return renderProfile(opts.EngineOptions, host.config.DriverName, env, port);
 }
 
 export async function provisionStep(
@@ -80,7 +112,10 @@ export async function provisionStep(
   ssh: SshSession,
   report: Report,
   opts: { forceCerts?: boolean; forceClient?: boolean } = {},
+  signal?: AbortSignal,
 ): Promise<ProvisionResult> {
+  // Ctrl-C ends the session: a command running in the VM (waiting for dockerd) returns at once.
+  signal?.addEventListener('abort', () => ssh.close(), { once: true });
   await detectBoot2docker(ssh);
   const certs = await certsStep(host, { force: opts.forceCerts, forceClient: opts.forceClient });
   if (certs.issued)
@@ -104,7 +139,7 @@ export async function provisionStep(
 /** Readiness is a real TLS request to the daemon with our client certificate, not a port check. */
 export async function waitDockerStep(host: Host, signal?: AbortSignal): Promise<void> {
   const ep = await host.dockerEndpoint();
-  await poll(async () => ((await dockerPing(ep, 5000)) ? true : undefined), {
+  await poll(async () => ((await dockerPing(ep, 5000, signal)) ? true : undefined), {
     timeoutMs: DOCKER_TIMEOUT_MS,
     intervalMs: 250,
     maxIntervalMs: 1000,
@@ -120,11 +155,12 @@ export async function bringUp(host: Host, report: Report, signal?: AbortSignal):
   const ssh = await waitSshStep(host, report, signal);
   let result: ProvisionResult;
   try {
-    result = await provisionStep(host, ssh, report);
+    result = await provisionStep(host, ssh, report, {}, signal);
     await waitDockerStep(host, signal);
   } finally {
     ssh.close();
   }
+  signal?.throwIfAborted();
   await startForwarder(host);
   // A docker context made by `machine use` follows the machine to a new address or port.
   await refreshMachineContext(host.store, host.name, await host.url());

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import type { ListrTask } from 'listr2';
-import { MachineError, messageOf } from '../core/errors.js';
+import { fsError, MachineError, messageOf } from '../core/errors.js';
 import type { Driver, FlagValues, Report } from '../drivers/driver.js';
 import { driverDefinition } from '../drivers/registry.js';
 import { Host } from '../host/host.js';
@@ -12,11 +12,13 @@ import { hostCaBundle } from '../certs/hostca.js';
 import { pinHostKey } from '../ssh/client.js';
 import { ensureKeyPair, generateKeyPair } from '../ssh/keys.js';
 import { baseDriverConfig, CONFIG_VERSION, defaultSwarmOptions, type EngineOptions, type HostConfig } from '../store/config.js';
+import { type ClientCertPaths, certPathsIn } from '../certs/bootstrap.js';
 import { type Store, validateName } from '../store/store.js';
 import { certsStep, profileOf, provisionStep, waitDockerStep, waitSshStep } from './bringup.js';
 import { pipeline } from './runner.js';
-import { onInterrupt } from './signals.js';
-import { startForwarder } from '../forward/process.js';
+import { interruptible } from './signals.js';
+import { startForwarder, stopForwarder } from '../forward/process.js';
+import { stopMachineProcesses } from '../host/orphans.js';
 
 export interface CreateRequest {
   name: string;
@@ -29,6 +31,10 @@ export interface CreateRequest {
   /** --import-host-ca: "system" or a PEM file. */
   importHostCa?: string;
   noPortForward?: boolean;
+  /** The host's proxy settings at create (NAME=value), carried into the daemon from now on. */
+  hostProxy?: string[];
+  /** Where the CA and client pair live (docker-machine's --tls-* flags); the store's certs/ by default. */
+  tls?: Partial<ClientCertPaths>;
   keepOnFailure?: boolean;
   /** Where progress goes (stdout by default; stderr when stdout carries JSON). */
   stream?: NodeJS.WriteStream;
@@ -62,7 +68,7 @@ interface Ctx {
 /** Build the config.json of a new machine (docker-machine's v3 layout). */
 function newHostConfig(store: Store, req: CreateRequest, driverConfig: HostConfig['Driver']): HostConfig {
   const dir = store.machineDir(req.name);
-  const certs = store.certsDir;
+  const certs = { ...certPathsIn(store.certsDir), ...req.tls };
   return {
     ConfigVersion: CONFIG_VERSION,
     Driver: driverConfig,
@@ -74,21 +80,22 @@ function newHostConfig(store: Store, req: CreateRequest, driverConfig: HostConfi
       EngineOptions: req.engine,
       SwarmOptions: defaultSwarmOptions(),
       AuthOptions: {
-        CertDir: certs,
-        CaCertPath: path.join(certs, 'ca.pem'),
-        CaPrivateKeyPath: path.join(certs, 'ca-key.pem'),
+        CertDir: store.certsDir,
+        CaCertPath: certs.caCert,
+        CaPrivateKeyPath: certs.caKey,
         CaCertRemotePath: '',
         ServerCertPath: path.join(dir, 'server.pem'),
         ServerKeyPath: path.join(dir, 'server-key.pem'),
-        ClientKeyPath: path.join(certs, 'key.pem'),
+        ClientKeyPath: certs.clientKey,
         ServerCertRemotePath: '',
         ServerKeyRemotePath: '',
-        ClientCertPath: path.join(certs, 'cert.pem'),
+        ClientCertPath: certs.clientCert,
         ServerCertSANs: req.tlsSans,
         StorePath: dir,
       },
       ...(req.importHostCa ? { ImportHostCA: req.importHostCa } : {}),
       ...(req.noPortForward ? { NoPortForward: true } : {}),
+      HostProxy: req.hostProxy ?? [],
     },
     Name: req.name,
   };
@@ -102,14 +109,17 @@ function newHostConfig(store: Store, req: CreateRequest, driverConfig: HostConfi
  */
 export async function createMachine(store: Store, req: CreateRequest): Promise<CreateResult> {
   validateName(req.name);
+  // Listening from the first moment: a Ctrl-C during the checks must not still launch a VM.
+  return interruptible((signal) => createUnder(store, req, signal));
+}
+
+async function createUnder(store: Store, req: CreateRequest, signal: AbortSignal): Promise<CreateResult> {
   const mod = await driverDefinition(req.driverName).load();
   const dir = store.machineDir(req.name);
   const keyPath = path.join(dir, 'id_ed25519');
   const driverConfig = await mod.configFromFlags(req.flags, baseDriverConfig(req.name, store.root, keyPath), { store, machineDir: dir });
   if (req.isoUrl) driverConfig.Boot2DockerURL = req.isoUrl;
 
-  const abort = new AbortController();
-  const signal = abort.signal;
   // The driver may run commands in the guest once SSH is up (IP discovery): through the host.
   const guest = (command: string) => host.guestRun(command);
   const driver: Driver = mod.load(driverConfig, { store, machineDir: dir, signal, guest });
@@ -123,7 +133,9 @@ export async function createMachine(store: Store, req: CreateRequest): Promise<C
     task: async (_, task) => {
       const t0 = Date.now();
       try {
+        signal.throwIfAborted();
         await fn((line) => (task.output = line));
+        signal.throwIfAborted();
       } catch (err) {
         ctx.failure ??= stepError(req.name, title, err, exitCode);
         throw err;
@@ -135,8 +147,8 @@ export async function createMachine(store: Store, req: CreateRequest): Promise<C
   });
 
   return store.withLock(req.name, async () => {
+    signal.throwIfAborted();
     await store.beginCreate(req.name);
-    const stopListening = onInterrupt(() => abort.abort(new MachineError('Interrupted', { exitCode: 130 })));
     try {
       await pipeline<Ctx>(
         [
@@ -172,7 +184,7 @@ export async function createMachine(store: Store, req: CreateRequest): Promise<C
           step('Waiting for SSH and provisioning Docker', async (report) => {
             const ssh = await waitSshStep(host, report, signal);
             try {
-              ctx.provision = await provisionStep(host, ssh, report);
+              ctx.provision = await provisionStep(host, ssh, report, {}, signal);
             } finally {
               ssh.close();
             }
@@ -184,6 +196,7 @@ export async function createMachine(store: Store, req: CreateRequest): Promise<C
         ],
         { ctx, stream: req.stream },
       ).run();
+      signal.throwIfAborted();
       await host.save();
       await store.endCreate(req.name);
     } catch (err) {
@@ -191,12 +204,9 @@ export async function createMachine(store: Store, req: CreateRequest): Promise<C
       if (req.keepOnFailure) {
         await host.save().catch(() => undefined);
       } else {
-        await driver.remove().catch(() => undefined);
-        await store.remove(req.name).catch(() => undefined);
+        await removeHalfMade(host);
       }
       throw cause instanceof MachineError ? cause : new MachineError(messageOf(cause), { cause });
-    } finally {
-      stopListening();
     }
     return {
       name: req.name,
@@ -208,6 +218,14 @@ export async function createMachine(store: Store, req: CreateRequest): Promise<C
       totalMs: Date.now() - started,
     };
   });
+}
+
+/** Undo a failed or interrupted create: the forwarder, the VM (and any process of its folder), the folder. */
+async function removeHalfMade(host: Host): Promise<void> {
+  await stopForwarder(host).catch(() => undefined);
+  await host.driver.remove().catch(() => undefined);
+  await stopMachineProcesses(host.store, host.name).catch(() => undefined);
+  await host.store.remove(host.name).catch(() => undefined);
 }
 
 /** What our ISO extracts into /var/lib/boot2docker on first boot: the result of provisioning. */
@@ -228,7 +246,7 @@ async function preseedOf(host: Host): Promise<TarFile[]> {
 
 function stepError(name: string, step: string, err: unknown, exitCode?: number): MachineError {
   if (err instanceof MachineError && err.exitCode === 130) return err;
-  const inner = err instanceof MachineError ? err : undefined;
+  const inner = err instanceof MachineError ? err : fsError(err);
   return new MachineError(`Error creating machine "${name}" at step "${step}": ${inner ? inner.message : messageOf(err)}`, {
     exitCode: exitCode ?? inner?.exitCode ?? 1,
     fix: inner?.fix,

@@ -1,13 +1,15 @@
+import { Interrupted } from '../core/errors.js';
+
 /**
  * Call onSignal at the first Ctrl-C (or SIGTERM/SIGHUP) so the caller can clean up; a second one
  * exits at once. Returns a function that stops listening.
  */
-export function onInterrupt(onSignal: () => void): () => void {
+export function onInterrupt(onSignal: () => void, doing = 'cleaning up'): () => void {
   let count = 0;
   const handler = (sig: NodeJS.Signals) => {
     count++;
     if (count === 1) {
-      process.stderr.write(`\nInterrupted (${sig}): cleaning up; press Ctrl-C again to quit at once\n`);
+      process.stderr.write(`\nInterrupted (${sig}): ${doing}; press Ctrl-C again to quit at once\n`);
       onSignal();
     } else process.exit(130);
   };
@@ -16,4 +18,23 @@ export function onInterrupt(onSignal: () => void): () => void {
   return () => {
     for (const s of signals) process.off(s, handler);
   };
+}
+
+/**
+ * Run fn with a signal that Ctrl-C/SIGTERM aborts. Whatever fn then throws (or even if it finishes),
+ * the outcome is Interrupted (exit 130): an interrupted command never reports success.
+ */
+export async function interruptible<T>(fn: (signal: AbortSignal) => Promise<T>, doing?: string): Promise<T> {
+  const abort = new AbortController();
+  const stop = onInterrupt(() => abort.abort(new Interrupted()), doing);
+  try {
+    const value = await fn(abort.signal);
+    abort.signal.throwIfAborted();
+    return value;
+  } catch (err) {
+    if (abort.signal.aborted) throw abort.signal.reason;
+    throw err;
+  } finally {
+    stop();
+  }
 }
