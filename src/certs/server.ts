@@ -2,7 +2,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { readIfExists, writeFileAtomic } from '../core/files.js';
 import { type ClientCerts, certOrg } from './bootstrap.js';
-import { certificateHosts, certificateStatus, createCertificate, generateRsaKey, issuedBy, keyMatches } from './x509.js';
+import { certCovers, certificateStatus, createCertificate, generateRsaKey, issuedBy, keyMatches } from './x509.js';
 
 /** The per-machine TLS files: DOCKER_CERT_PATH = machine dir (ca.pem, cert.pem, key.pem) + server pair. */
 export interface MachineCertPaths {
@@ -30,22 +30,23 @@ export interface ServerCerts {
 
 /**
  * Make sure the machine has a server certificate, signed by the current CA, valid for a while,
- * covering every host in `hosts`. A certificate that already covers them is kept (no daemon
- * restart needed); otherwise it is re-issued for `hosts`, reusing the server key. This is what
- * fixes docker-machine's "certificate is valid for X, not Y" (#531): run on start/env/provision.
+ * verifying for every host in `mustCover` (default: all of `hosts`). A certificate that does is
+ * kept (no daemon restart needed), even if it lacks other names it would get today (a machine
+ * docker-machine made has no name in it); otherwise it is re-issued for `hosts`, reusing the
+ * server key. This is what fixes docker-machine's "certificate is valid for X, not Y" (#531).
  */
 export async function ensureServerCert(
   paths: MachineCertPaths,
   client: ClientCerts,
   name: string,
   hosts: string[],
-  opts: { force?: boolean } = {},
+  opts: { force?: boolean; mustCover?: string[] } = {},
 ): Promise<ServerCerts> {
   await fs.mkdir(paths.dir, { recursive: true, mode: 0o700 });
   await copyClientCerts(paths.dir, client);
   let keyPem = await readIfExists(paths.serverKey);
   const certPem = await readIfExists(paths.serverCert);
-  const reason = opts.force ? 'forced' : certPem && keyPem ? staleReason(certPem, keyPem, client.caCertPem, hosts) : 'missing';
+  const reason = opts.force ? 'forced' : certPem && keyPem ? staleReason(certPem, keyPem, client.caCertPem, opts.mustCover ?? hosts) : 'missing';
   if (!reason && certPem && keyPem) return { certPem, keyPem, issued: false };
 
   if (!keyPem || opts.force) {
@@ -68,8 +69,7 @@ function staleReason(certPem: string, keyPem: string, caPem: string, hosts: stri
   if (status.expiresSoon) return `expires ${status.notAfter.toISOString()}`;
   if (!issuedBy(certPem, caPem)) return 'not signed by the current CA';
   if (!keyMatches(certPem, keyPem)) return 'does not match server-key.pem';
-  const have = new Set(certificateHosts(certPem));
-  const missing = hosts.filter((h) => !have.has(h));
+  const missing = hosts.filter((h) => !certCovers(certPem, h));
   if (missing.length) return `does not cover ${missing.join(', ')}`;
   return undefined;
 }

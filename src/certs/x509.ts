@@ -1,5 +1,6 @@
 import { createPrivateKey, generateKeyPair, randomBytes, X509Certificate } from 'node:crypto';
 import net from 'node:net';
+import { domainToASCII } from 'node:url';
 import forge from 'node-forge';
 
 /**
@@ -91,7 +92,7 @@ export function createCertificate(req: CertRequest): string {
         { name: 'basicConstraints', critical: true, cA: false },
         {
           name: 'subjectAltName',
-          altNames: (req.hosts ?? []).map((h) => (net.isIP(h) ? { type: 7, ip: h } : { type: 2, value: h })),
+          altNames: (req.hosts ?? []).map((h) => (net.isIP(h) ? { type: 7, ip: h } : { type: 2, value: sanName(h) })),
         },
       );
       break;
@@ -99,6 +100,30 @@ export function createCertificate(req: CertRequest): string {
   cert.setExtensions(extensions);
   cert.sign(signer, forge.md.sha256.create());
   return forge.pki.certificateToPem(cert);
+}
+
+/** A DNS name as certificates hold it: ASCII, internationalised names in punycode ("bücher" → "xn--bcher-kva"). */
+export function sanName(host: string): string {
+  return domainToASCII(host.toLowerCase()) || host;
+}
+
+/**
+ * Whether a name or address may go into a server certificate: an IP address, or a DNS name
+ * (letters, digits, hyphens, dots; internationalised names allowed; a leading "*." wildcard).
+ */
+export function validSan(host: string): boolean {
+  if (net.isIP(host)) return true;
+  const ascii = domainToASCII(host.replace(/^\*\./, 'x.'));
+  return ascii !== '' && ascii.length <= 253 && ascii.split('.').every((l) => /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/i.test(l));
+}
+
+/**
+ * Does the certificate verify for this host the way a TLS client checks it (node's checkHost and
+ * checkIP: wildcards, IDNA, IP forms), not by comparing text?
+ */
+export function certCovers(certPem: string, host: string): boolean {
+  const cert = new X509Certificate(certPem);
+  return net.isIP(host) ? cert.checkIP(host) !== undefined : cert.checkHost(sanName(host)) !== undefined;
 }
 
 /** The subjectAltName entries of a certificate, as plain strings ("localhost", "127.0.0.1"). */

@@ -55,6 +55,13 @@ export class Host {
         fix: `remove the machine with "machine rm -f ${this.name}" and create it again`,
       });
     }
+    const { default: ssh2 } = await import('ssh2'); // only commands that use SSH pay for loading it
+    const parsed = ssh2.utils.parseKey(privateKey);
+    if (parsed instanceof Error) {
+      throw new MachineError(`The SSH key of machine "${this.name}" (${keyPath}) is not a private key machine can use (${parsed.message})`, {
+        fix: `restore it from a backup, or remove the machine with "machine rm -f ${this.name}" and create it again`,
+      });
+    }
     const ep = this.driver.sshEndpoint();
     return {
       host: ep.host,
@@ -90,7 +97,16 @@ export class Host {
     return `tcp://${ep.host}:${ep.port}`;
   }
 
-  /** Every address a client may use for the daemon: the server certificate must cover them all. */
+  /**
+   * What the server certificate must verify for: the address clients use (DOCKER_HOST, contexts) and
+   * the names the user asked for. Anything else missing is no reason to restart a daemon.
+   */
+  async requiredCertHosts(): Promise<string[]> {
+    const ep = await this.driver.dockerEndpoint();
+    return [...new Set([ep.host, ...(this.config.HostOptions.AuthOptions.ServerCertSANs ?? [])].filter(Boolean))];
+  }
+
+  /** Every address a client may use for the daemon: what a newly issued server certificate covers. */
   async certHosts(): Promise<string[]> {
     const ep = await this.driver.dockerEndpoint();
     const hosts = [
@@ -98,7 +114,7 @@ export class Host {
       '127.0.0.1',
       this.name,
       ep.host,
-      ...this.config.HostOptions.AuthOptions.ServerCertSANs,
+      ...(this.config.HostOptions.AuthOptions.ServerCertSANs ?? []),
       ...(await this.driver.certHosts()),
     ];
     return [...new Set(hosts.filter(Boolean))];
