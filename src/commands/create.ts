@@ -3,6 +3,9 @@ import { MachineError } from '../core/errors.js';
 import type { FlagValues } from '../drivers/driver.js';
 import { defaultEngineOptions } from '../store/config.js';
 import type { Store } from '../store/store.js';
+import type { ClientCertPaths } from '../certs/bootstrap.js';
+import { captureProxy } from '../provision/proxy.js';
+import { checkEngineOptions, checkSan } from '../provision/validate.js';
 import { type CreateResult, createMachine } from '../tasks/create.js';
 
 export interface CreateOptions {
@@ -24,6 +27,8 @@ export interface CreateOptions {
   swarmDiscovery?: string;
   /** Make the new machine the docker CLI's current context (`machine use NAME`). */
   activate?: boolean;
+  /** The global --tls-* flags: the CA and client pair to use (made there if missing). */
+  tls?: Partial<ClientCertPaths>;
 }
 
 /** `machine create NAME`: validates the flags, then runs the create pipeline. */
@@ -40,17 +45,6 @@ export async function create(
       fix: 'run "docker swarm init" on the machine instead',
     });
   }
-  for (const opt of opts.engineOpt ?? []) {
-    if (!/^[a-zA-Z0-9][\w-]*(=.*)?$/.test(opt)) {
-      throw new MachineError(`--engine-opt "${opt}" is not a daemon flag`, {
-        fix: 'use the form flag=value, e.g. --engine-opt log-level=debug',
-      });
-    }
-  }
-  for (const env of opts.engineEnv ?? []) {
-    if (!/^[A-Za-z_][A-Za-z0-9_]*=/.test(env))
-      throw new MachineError(`--engine-env "${env}" is not NAME=value`, { fix: 'e.g. --engine-env HTTP_PROXY=http://proxy:3128' });
-  }
   const engine = defaultEngineOptions();
   engine.Env = opts.engineEnv ?? [];
   engine.InsecureRegistry = opts.engineInsecureRegistry ?? [];
@@ -58,6 +52,9 @@ export async function create(
   engine.ArbitraryFlags = opts.engineOpt ?? [];
   engine.RegistryMirror = opts.engineRegistryMirror ?? [];
   engine.StorageDriver = opts.engineStorageDriver ?? '';
+  const hostProxy = captureProxy(process.env);
+  checkEngineOptions(engine, hostProxy);
+  (opts.tlsSan ?? []).forEach(checkSan);
   const result = await createMachine(store, {
     name: names[0]!,
     driverName: opts.driver,
@@ -67,6 +64,8 @@ export async function create(
     isoUrl: opts.boot2dockerUrl,
     importHostCa: opts.importHostCa === true ? 'system' : opts.importHostCa ? path.resolve(opts.importHostCa) : undefined,
     noPortForward: opts.portForward === false,
+    hostProxy,
+    tls: opts.tls ?? {},
     keepOnFailure: opts.keepOnFailure,
     stream: opts.format === 'json' ? process.stderr : process.stdout,
   });

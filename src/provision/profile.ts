@@ -13,8 +13,9 @@ export const REMOTE = {
 
 /**
  * /var/lib/boot2docker/profile, byte for byte as docker-machine's template writes it
- * (GenerateDockerOptions), with one fix: values are quoted for the shell that sources the file, so
- * a "$", a backtick or a quote in an engine option or env value stays literal. Values without such
+ * (GenerateDockerOptions), with one fix: every value is quoted for the root shell that sources the
+ * file, so a "$", a backtick, a ";" or a quote in an engine option, env value or storage driver
+ * stays literal (src/provision/validate.ts keeps out what quoting cannot fix). Values without such
  * characters give docker-machine's exact bytes.
  */
 export function renderProfile(engine: EngineOptions, driverName: string, env: string[] = engine.Env, dockerPort = 2376): string {
@@ -31,12 +32,17 @@ export function renderProfile(engine: EngineOptions, driverName: string, env: st
     `\nEXTRA_ARGS='\n${singleQuoteBody(extra)}\n'\n` +
     `CACERT=${REMOTE.caCert}\n` +
     `DOCKER_HOST='-H tcp://0.0.0.0:${dockerPort}'\n` +
-    `DOCKER_STORAGE=${storage}\n` +
+    `DOCKER_STORAGE=${word(storage)}\n` +
     `DOCKER_TLS=auto\n` +
     `SERVERKEY=${REMOTE.serverKey}\n` +
     `SERVERCERT=${REMOTE.serverCert}\n\n` +
     `${exports}\n`
   );
+}
+
+/** A value as a shell word: bare when it is plain (docker-machine's bytes), else single-quoted. */
+function word(s: string): string {
+  return /^[\w.:/-]+$/.test(s) ? s : `'${singleQuoteBody(s)}'`;
 }
 
 /** Inside '...': only a quote needs care. */

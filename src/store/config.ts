@@ -62,6 +62,11 @@ export interface HostOptions {
   ImportHostCA?: string;
   /** Ours: no automatic port forwarding of published container ports. */
   NoPortForward?: boolean;
+  /**
+   * Ours: the host's proxy settings (HTTP_PROXY=..., as the host had them) captured at create or by
+   * `provision --proxy-from-env`, carried into the daemon. Never read again from the shell.
+   */
+  HostProxy?: string[];
 }
 
 /** The fields every docker-machine driver serialises (drivers.BaseDriver); drivers add their own. */
