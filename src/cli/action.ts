@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
-import { MachineError, messageOf } from '../core/errors.js';
-import { type CommandContext, makeContext } from './context.js';
+import { fsError, MachineError, messageOf } from '../core/errors.js';
+import { type CommandContext, makeContext, type TlsPaths } from './context.js';
 
 /** Print text, adding the final newline if missing. */
 export const out = (text: string): void => {
@@ -12,25 +12,28 @@ export const line = (text: string): void => {
 
 /**
  * Run a command action: build the context from the global options, run it, and turn errors into one
- * line on stderr with docker-machine's exit code.
+ * line on stderr with docker-machine's exit code (file system errors say which file and the fix).
  */
 export function action<A extends unknown[]>(fn: (ctx: CommandContext, ...args: A) => Promise<void | number>) {
   return async (...args: unknown[]) => {
     const cmd = args[args.length - 1] as Command;
-    const globals = cmd.optsWithGlobals() as { storagePath: string; debug?: boolean };
-    const ctx = makeContext(globals.storagePath, Boolean(globals.debug), process.argv.slice(2));
+    const globals = cmd.optsWithGlobals() as { storagePath: string; debug?: boolean } & TlsPaths;
+    let debug = false;
     try {
+      const ctx = makeContext(globals, process.argv.slice(2));
+      debug = ctx.debug;
       const code = await fn(ctx, ...(args.slice(0, -1) as A));
       if (typeof code === 'number') process.exitCode = code;
-    } catch (err) {
+    } catch (caught) {
+      const err = fsError(caught) ?? caught;
       if (err instanceof MachineError) {
         if (err.line) process.stderr.write(`${err.line}\n`);
         process.exitCode = err.exitCode;
       } else {
         process.stderr.write(`${messageOf(err)}\n`);
-        if (ctx.debug && err instanceof Error) process.stderr.write(`${err.stack}\n`);
         process.exitCode = 1;
       }
+      if (debug && caught instanceof Error) process.stderr.write(`${caught.stack}\n`);
     }
   };
 }

@@ -1,4 +1,6 @@
 import path from 'node:path';
+import type { ClientCertPaths } from '../certs/bootstrap.js';
+import { MachineError } from '../core/errors.js';
 import { Store } from '../store/store.js';
 
 export interface CommandContext {
@@ -6,7 +8,11 @@ export interface CommandContext {
   /** The command line as the user typed it, for env's usage hints. */
   commandLine: string;
   debug: boolean;
+  /** docker-machine's global --tls-* flags: where create keeps (or finds) the CA and client pair. */
+  tls: TlsPaths;
 }
+
+export type TlsPaths = Partial<ClientCertPaths>;
 
 /**
  * The program name the way the user typed it: the bare name when bin/ is on PATH, else the path.
@@ -19,6 +25,43 @@ export function programName(argv1 = process.argv[1] ?? 'machine'): string {
   return /[\s\\]/.test(name) ? `"${name}"` : name;
 }
 
-export function makeContext(storagePath: string, debug: boolean, args: string[]): CommandContext {
-  return { store: new Store(storagePath), commandLine: [programName(), ...args].join(' '), debug };
+/**
+ * The store folder the user chose. An empty value (MACHINE_STORAGE_PATH= from a script's empty
+ * variable) would make the current folder the store: refused, as are the kernel's pseudo
+ * filesystems, which can hang or lie.
+ */
+export function storagePath(value: string): string {
+  if (!value.trim()) {
+    throw new MachineError('The storage path is empty (MACHINE_STORAGE_PATH or --storage-path)', {
+      fix: 'unset MACHINE_STORAGE_PATH to use ~/.docker/machine, or give a folder',
+    });
+  }
+  const resolved = path.resolve(value);
+  if (process.platform !== 'win32' && /^\/(proc|sys|dev)(\/|$)/.test(resolved)) {
+    throw new MachineError(`The storage path ${resolved} is inside a kernel pseudo filesystem`, {
+      fix: 'give a folder on a real disk (the default is ~/.docker/machine)',
+    });
+  }
+  return resolved;
+}
+
+/** MACHINE_DEBUG / -D: a yes or no; anything else is a mistake worth saying. */
+export function debugSetting(flag: boolean | undefined, env = process.env.MACHINE_DEBUG): boolean {
+  if (flag) return true;
+  if (env === undefined || env === '') return false;
+  if (/^(1|true|yes|on)$/i.test(env)) return true;
+  if (/^(0|false|no|off)$/i.test(env)) return false;
+  throw new MachineError(`MACHINE_DEBUG="${env}" is not a debug setting`, { fix: 'set it to 1 to turn debugging on, or unset it' });
+}
+
+export function makeContext(globals: { storagePath: string; debug?: boolean } & TlsPaths, args: string[]): CommandContext {
+  const tls = Object.fromEntries(
+    (['caCert', 'caKey', 'clientCert', 'clientKey'] as const).filter((k) => globals[k]).map((k) => [k, path.resolve(globals[k]!)]),
+  ) as TlsPaths;
+  return {
+    store: new Store(storagePath(globals.storagePath)),
+    commandLine: [programName(), ...args].join(' '),
+    debug: debugSetting(globals.debug),
+    tls,
+  };
 }

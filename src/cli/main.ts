@@ -6,7 +6,8 @@ import { PROJECT_ROOT } from '../iso/recipe.js';
 import { defaultStoragePath } from '../store/store.js';
 import { action, line, out } from './action.js';
 import { registerHostCommands } from './host-commands.js';
-import { collect, optionFromSpec, parseInteger } from './options.js';
+import type { CreateOptions } from '../commands/create.js';
+import { collect, optionFromSpec, parseSeconds } from './options.js';
 
 const VERSION = (JSON.parse(readFileSync(path.join(PROJECT_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
 export const VERSION_LINE = `machine version ${VERSION}`;
@@ -17,7 +18,11 @@ export function buildProgram(): Command {
     .version(VERSION_LINE, '-v, --version', 'print the version')
     .enablePositionalOptions()
     .addOption(new Option('-s, --storage-path <path>', 'Configures storage path').env('MACHINE_STORAGE_PATH').default(defaultStoragePath()))
-    .addOption(new Option('-D, --debug', 'Enable debug mode').env('MACHINE_DEBUG'))
+    .addOption(new Option('-D, --debug', 'Enable debug mode (or MACHINE_DEBUG=1)'))
+    .addOption(new Option('--tls-ca-cert <file>', 'CA to verify remotes against').env('MACHINE_TLS_CA_CERT'))
+    .addOption(new Option('--tls-ca-key <file>', 'Private key to generate certificates').env('MACHINE_TLS_CA_KEY'))
+    .addOption(new Option('--tls-client-cert <file>', 'Client cert to use for TLS').env('MACHINE_TLS_CLIENT_CERT'))
+    .addOption(new Option('--tls-client-key <file>', 'Private key used in client TLS auth').env('MACHINE_TLS_CLIENT_KEY'))
     .addOption(
       new Option('--native-ssh', 'Accepted for compatibility: machine always uses its built-in SSH client')
         .env('MACHINE_NATIVE_SSH')
@@ -96,7 +101,7 @@ export function buildProgram(): Command {
         ...DRIVERS.flatMap((d) => d.flags).map((spec) => [spec.name, opts[camel(spec.name)]]),
         ['share', opts.share],
       ]) as Record<string, string | number | boolean | string[] | undefined>;
-      const result = await run(ctx.store, names, opts as never, driverFlags);
+      const result = await run(ctx.store, names, { ...(opts as never as CreateOptions), tls: ctx.tls }, driverFlags);
       if (opts.format === 'json') return line(JSON.stringify(result, null, 2));
       line('Docker is up and running!');
       if (result.context) line(`Current context is now "${result.context}": the docker CLI uses machine "${result.name}"`);
@@ -111,7 +116,7 @@ export function buildProgram(): Command {
     .description('List machines')
     .option('-q, --quiet', 'Enable quiet mode')
     .option('--filter <key=value>', 'Filter output based on conditions provided (driver, state, name, label; repeatable)', collect)
-    .addOption(new Option('-t, --timeout <seconds>', 'Timeout in seconds, default to 10s').argParser(parseInteger).default(10))
+    .addOption(new Option('-t, --timeout <seconds>', 'Timeout in seconds, default to 10s').argParser(parseSeconds).default(10))
     .option('-f, --format <format>', 'Pretty-print machines using a Go template, or "json"')
     .action(
       action(async (ctx, opts: { quiet?: boolean; filter?: string[]; timeout: number; format?: string }) => {
@@ -261,7 +266,7 @@ export function buildProgram(): Command {
     .action(
       action(async (ctx, names: string[], opts: { force?: boolean; y?: boolean }) => {
         const { rm } = await import('../commands/rm.js');
-        await rm(ctx.store, names, { force: opts.force, yes: opts.y }, line);
+        await rm(ctx.store, names, { force: opts.force, yes: opts.y }, { out: line, err: (l) => process.stderr.write(`${l}\n`) });
       }),
     );
 
@@ -279,27 +284,35 @@ export function buildProgram(): Command {
       }),
     );
 
-  for (const [name, description] of [
-    ['provision', 'Re-provision existing machines'],
-    ['upgrade', 'Upgrade a machine to the latest version of Docker (its boot2docker ISO)'],
-  ] as const) {
-    program
-      .command(name)
-      .description(description)
-      .argument('[name...]')
-      .action(
-        action(async (ctx, names: string[]) => {
-          const commands = await import('../commands/reprovision.js');
-          const { namesOrDefault } = await import('../commands/common.js');
-          await commands[name](ctx.store, await namesOrDefault(ctx.store, names), line);
-        }),
-      );
-  }
+  program
+    .command('provision')
+    .description('Re-provision existing machines')
+    .argument('[name...]')
+    .option('--proxy-from-env', "Take this shell's HTTP_PROXY/HTTPS_PROXY/NO_PROXY into the machine's daemon (replacing those stored at create)")
+    .action(
+      action(async (ctx, names: string[], opts: { proxyFromEnv?: boolean }) => {
+        const { provision } = await import('../commands/reprovision.js');
+        const { namesOrDefault } = await import('../commands/common.js');
+        await provision(ctx.store, await namesOrDefault(ctx.store, names), line, opts);
+      }),
+    );
+
+  program
+    .command('upgrade')
+    .description('Upgrade a machine to the latest version of Docker (its boot2docker ISO)')
+    .argument('[name...]')
+    .action(
+      action(async (ctx, names: string[]) => {
+        const { upgrade } = await import('../commands/reprovision.js');
+        const { namesOrDefault } = await import('../commands/common.js');
+        await upgrade(ctx.store, await namesOrDefault(ctx.store, names), line);
+      }),
+    );
 
   program
     .command('active')
     .description('Print which machine is active')
-    .addOption(new Option('-t, --timeout <seconds>', 'Timeout in seconds, default to 10s').argParser(parseInteger).default(10))
+    .addOption(new Option('-t, --timeout <seconds>', 'Timeout in seconds, default to 10s').argParser(parseSeconds).default(10))
     .action(
       action(async (ctx, opts: { timeout: number }) => {
         const { active } = await import('../commands/active.js');

@@ -17,6 +17,13 @@ export function parseSizeMB(value: string): number {
   return Math.round(mb);
 }
 
+/** A timeout: a whole number of seconds, at least 1. */
+export function parseSeconds(value: string): number {
+  const n = parseInteger(value);
+  if (n < 1) throw new InvalidArgumentError(`"${value}" is not a timeout: give a number of seconds, at least 1`);
+  return n;
+}
+
 export function parseInteger(value: string): number {
   if (!/^-?\d+$/.test(value.trim())) throw new InvalidArgumentError(`"${value}" is not a whole number`);
   return Number(value);

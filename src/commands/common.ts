@@ -40,8 +40,12 @@ export function combineErrors(errors: unknown[]): MachineError {
   return new MachineError(errors.map(messageOf).join('\n'), { exitCode: first instanceof MachineError ? first.exitCode : 1 });
 }
 
-/** Ask a yes/no question on the terminal; EOF or anything not starting with y is no. */
-export async function confirm(question: string): Promise<boolean> {
+/**
+ * Ask a yes/no question on the terminal: true for an answer starting with y, false for any other
+ * answer. No answer at all (end of input: a script, a closed terminal) is an error, not a no: the
+ * command must not look as if it had succeeded.
+ */
+export async function confirm(question: string, skipWith: string): Promise<boolean> {
   process.stdout.write(question);
   const rl = readline.createInterface({ input: process.stdin, terminal: false });
   try {
@@ -49,7 +53,11 @@ export async function confirm(question: string): Promise<boolean> {
       rl.once('line', resolve);
       rl.once('close', () => resolve(undefined));
     });
-    return answer !== undefined && /^y/i.test(answer.trim());
+    if (answer === undefined) {
+      process.stdout.write('\n');
+      throw new MachineError('No answer to the question (end of input)', { fix: `pass ${skipWith} to go ahead without asking` });
+    }
+    return /^y/i.test(answer.trim());
   } finally {
     rl.close();
   }

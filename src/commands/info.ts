@@ -2,6 +2,7 @@ import path from 'node:path';
 import { MachineError } from '../core/errors.js';
 import { dockerVersion } from '../docker/api.js';
 import { Host } from '../host/host.js';
+import { passwordLogin } from '../iso/source.js';
 import { renderTemplate } from '../output/template.js';
 import type { Store } from '../store/store.js';
 import { forEachMachine, runningHost } from './common.js';
@@ -23,9 +24,14 @@ export async function status(store: Store, name: string): Promise<string> {
   return host.driver.state();
 }
 
-/** `machine inspect`: config.json as docker-machine prints it, or a --format template of it. */
+/**
+ * `machine inspect`: config.json as docker-machine prints it, or a --format template of it. A
+ * machine on an ISO that takes passwords gets a warning on stderr (stdout stays the JSON).
+ */
 export async function inspect(store: Store, name: string, format?: string): Promise<string> {
   const config = await store.load(name);
+  const password = await passwordLogin(store.machineDir(name));
+  if (password) process.stderr.write(`Warning: machine "${name}": ${password}\n`);
   if (!format) return JSON.stringify(config, null, 4);
   return renderTemplate(format, config, { sortKeys: true });
 }

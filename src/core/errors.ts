@@ -34,3 +34,28 @@ export function messageOf(err: unknown): string {
   if (err instanceof Error) return err.message;
   return String(err);
 }
+
+/**
+ * A file system error (EACCES, EROFS, ENOSPC, ENOTDIR...) as one line naming the file and the fix,
+ * instead of node's "EACCES: permission denied, open '...'". undefined for anything else.
+ */
+export function fsError(err: unknown): MachineError | undefined {
+  const e = err as NodeJS.ErrnoException;
+  if (err instanceof MachineError || !(err instanceof Error) || typeof e.code !== 'string') return undefined;
+  const where = e.path ?? 'a file';
+  const store = 'or use another store (--storage-path, MACHINE_STORAGE_PATH)';
+  const known: Record<string, [string, string]> = {
+    EACCES: [`Permission denied on ${where}`, `check who owns it and its permissions (ls -ld ${where}), ${store}`],
+    EPERM: [`Operation not permitted on ${where}`, `check who owns it and its permissions (ls -ld ${where}), ${store}`],
+    EROFS: [`${where} is on a read-only file system`, `remount it read-write, ${store}`],
+    ENOSPC: [`No space left on the disk holding ${where}`, `free some space, ${store}`],
+    EDQUOT: [`Disk quota exceeded writing ${where}`, `free some space, ${store}`],
+    ENOTDIR: [`A part of ${where} is a file, not a folder`, `check the path, ${store}`],
+    EISDIR: [`${where} is a folder, not a file`, 'check the path'],
+    ENOENT: [`${where} does not exist`, 'check the path'],
+    ELOOP: [`${where} is a loop of symbolic links`, 'fix the links'],
+    ENAMETOOLONG: [`The path ${where} is too long`, 'use a shorter --storage-path'],
+  };
+  const hit = known[e.code];
+  return hit ? new MachineError(hit[0], { fix: hit[1], cause: err }) : undefined;
+}

@@ -1,10 +1,11 @@
-import { certificateHosts, certificateStatus, issuedBy } from '../certs/x509.js';
+import { certCovers, certificateHosts, certificateStatus, issuedBy } from '../certs/x509.js';
 import { messageOf } from '../core/errors.js';
 import { readIfExists } from '../core/files.js';
 import { withTimeout } from '../core/wait.js';
 import { type DockerEndpoint, dockerRequest } from '../docker/api.js';
 import type { MachineState } from '../drivers/driver.js';
 import { Host } from '../host/host.js';
+import { passwordLogin } from '../iso/source.js';
 import type { Store } from '../store/store.js';
 import type { HostFacts } from './host-checks.js';
 import { check, type CheckResult, type DoctorHost } from './types.js';
@@ -118,15 +119,15 @@ export async function certsCheck(host: DoctorHost, machine: Host): Promise<Check
         },
       );
     }
-    const have = new Set(certificateHosts(server));
-    const want = await withTimeout(machine.certHosts(), 20_000, 'the driver');
-    const missing = want.filter((h) => !have.has(h));
+    const want = await withTimeout(machine.requiredCertHosts(), 20_000, 'the driver');
+    const missing = want.filter((h) => !certCovers(server, h));
+    const have = certificateHosts(server);
     if (missing.length) {
       return check(
         'certs',
         'certificates',
         'fail',
-        `the server certificate does not cover ${missing.join(', ')} (it has ${[...have].join(', ')}): the docker CLI will refuse it there`,
+        `the server certificate does not cover ${missing.join(', ')} (it has ${have.join(', ')}): the docker CLI will refuse it there`,
         {
           machine: name,
           fix: `machine env ${name} (re-issues it for the addresses in use), or ${regen}`,
@@ -149,7 +150,7 @@ export async function certsCheck(host: DoctorHost, machine: Host): Promise<Check
     );
     return check('certs', 'certificates', 'ok', `valid for ${want.join(', ')}; all certificates good for ${days} more days`, {
       machine: name,
-      details: { hosts: [...have], serverNotAfter: serverStatus.notAfter.toISOString(), caNotAfter: caStatus.notAfter.toISOString() },
+      details: { hosts: have, serverNotAfter: serverStatus.notAfter.toISOString(), caNotAfter: caStatus.notAfter.toISOString() },
     });
   } catch (err) {
     return check('certs', 'certificates', 'fail', `a certificate cannot be read: ${messageOf(err)}`, {
@@ -261,7 +262,7 @@ export function machineProxyCheck(
       "this computer uses a proxy but the VM's Docker has none: pulls from registries will fail behind it",
       {
         machine: name,
-        fix: `run "machine provision ${name}" from this shell: it carries HTTP_PROXY, HTTPS_PROXY and NO_PROXY into the daemon`,
+        fix: `run "machine provision --proxy-from-env ${name}" from this shell: it stores HTTP_PROXY, HTTPS_PROXY and NO_PROXY in the machine and carries them into the daemon`,
       },
     );
   }
@@ -329,6 +330,15 @@ export async function machineChecks(
   );
   const ports = await portsCheck(host, m, state).catch(() => undefined);
   if (ports) results.push(ports);
+  const password = await passwordLogin(m.dir);
+  if (password) {
+    results.push(
+      check('ssh-password', 'SSH login', 'warn', password, {
+        machine: name,
+        fix: `create the machine again with machine's own ISO (no --boot2docker-url), which accepts SSH keys only`,
+      }),
+    );
+  }
   results.push(await certsCheck(host, m).catch((err) => check('certs', 'certificates', 'fail', messageOf(err), { machine: name })));
   if (state !== 'Running') return { results, machine: info };
   try {

@@ -24,17 +24,21 @@ export async function download(
   const u = new URL(url);
   const expected = /^sha256=([0-9a-f]{64})$/i.exec(u.hash.slice(1))?.[1]?.toLowerCase() ?? (await publishedChecksum(u, opts.signal));
   u.hash = '';
-  const dispatcher = new EnvHttpProxyAgent();
+  // What messages show: never the credentials a URL may carry.
+  const shown = new URL(u);
+  shown.username = shown.password = '';
+  const dispatcher = agent();
   let res;
   try {
     res = await fetch(u, { dispatcher, signal: opts.signal, redirect: 'follow' });
   } catch (err) {
-    throw new MachineError(`Could not download ${u}: ${(err as Error & { cause?: Error }).cause?.message ?? (err as Error).message}`, {
+    if (opts.signal?.aborted) throw opts.signal.reason;
+    throw new MachineError(`Could not download ${shown}: ${(err as Error & { cause?: Error }).cause?.message ?? (err as Error).message}`, {
       fix: 'check the URL and your network; behind a proxy set HTTPS_PROXY',
     });
   }
   if (!res.ok || !res.body)
-    throw new MachineError(`Could not download ${u}: HTTP ${res.status} ${res.statusText}`, { fix: 'check the URL' });
+    throw new MachineError(`Could not download ${shown}: HTTP ${res.status} ${res.statusText}`, { fix: 'check the URL' });
   const total = Number(res.headers.get('content-length')) || undefined;
   const hash = createHash('sha256');
   let received = 0;
@@ -50,10 +54,17 @@ export async function download(
         opts.onProgress({ received, total });
       }
     });
-    await pipeline(body, createWriteStream(tmp, { mode: 0o644 }), { signal: opts.signal });
+    try {
+      await pipeline(body, createWriteStream(tmp, { mode: 0o644 }), { signal: opts.signal });
+    } catch (err) {
+      if (opts.signal?.aborted) throw opts.signal.reason;
+      throw new MachineError(`The download of ${shown} broke off after ${received} bytes: ${(err as Error).message}`, {
+        fix: `try again (nothing was kept); a stalled download ends after ${DOWNLOAD_TIMEOUTS.idleMs / 1000} s without data`,
+      });
+    }
     const sha256 = hash.digest('hex');
     if (expected && sha256 !== expected) {
-      throw new MachineError(`The download of ${u} is corrupt: its sha256 is ${sha256}, expected ${expected}`, {
+      throw new MachineError(`The download of ${shown} is corrupt: its sha256 is ${sha256}, expected ${expected}`, {
         fix: 'try again, or check the URL',
       });
     }
@@ -65,12 +76,23 @@ export async function download(
   }
 }
 
+/** Downloads that stall end: no connection in 30 s, no headers in 30 s, no data for 60 s. */
+export const DOWNLOAD_TIMEOUTS = { connectMs: 30_000, headersMs: 30_000, idleMs: 60_000 };
+
+function agent(): EnvHttpProxyAgent {
+  return new EnvHttpProxyAgent({
+    connect: { timeout: DOWNLOAD_TIMEOUTS.connectMs },
+    headersTimeout: DOWNLOAD_TIMEOUTS.headersMs,
+    bodyTimeout: DOWNLOAD_TIMEOUTS.idleMs,
+  });
+}
+
 async function publishedChecksum(u: URL, signal?: AbortSignal): Promise<string | undefined> {
   const sidecar = new URL(u);
   sidecar.hash = '';
   sidecar.pathname += '.sha256';
   try {
-    const res = await fetch(sidecar, { dispatcher: new EnvHttpProxyAgent(), signal, redirect: 'follow' });
+    const res = await fetch(sidecar, { dispatcher: agent(), signal, redirect: 'follow' });
     if (!res.ok) return undefined;
     return /\b([0-9a-f]{64})\b/i.exec(await res.text())?.[1]?.toLowerCase();
   } catch {

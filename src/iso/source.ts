@@ -39,9 +39,11 @@ export async function resolveIso(
     await fs.mkdir(downloads, { recursive: true, mode: 0o700 });
     const noFragment = url.replace(/#.*$/, '');
     file = path.join(downloads, `${createHash('sha256').update(noFragment).digest('hex').slice(0, 16)}.iso`);
-    source = noFragment;
+    const shown = new URL(noFragment);
+    shown.username = shown.password = ''; // credentials in the URL are never shown
+    source = shown.toString();
     if (!(await exists(file))) {
-      report(`Downloading ${noFragment}`);
+      report(`Downloading ${source}`);
       const res = await download(url, file, {
         signal: opts.signal,
         onProgress: ({ received, total }) =>
@@ -70,6 +72,17 @@ export async function resolveIso(
     });
   }
   return { source, path: file, info, preseed: info.publisher.toLowerCase() === OUR_ISO_PUBLISHER };
+}
+
+/**
+ * A machine booting an ISO other than ours (the real boot2docker) accepts SSH logins with the
+ * well-known password docker/tcuser: any local user can log in on its forwarded port. The warning
+ * for inspect and doctor, or undefined (our ISO: keys only; no ISO: the generic driver).
+ */
+export async function passwordLogin(machineDir: string): Promise<string | undefined> {
+  const info = await readIsoInfo(path.join(machineDir, 'boot2docker.iso')).catch(() => undefined);
+  if (!info || info.publisher.toLowerCase() === OUR_ISO_PUBLISHER) return undefined;
+  return `it boots ${info.volumeId || 'a boot2docker ISO'}, which accepts SSH logins with the well-known password "tcuser": any local user can log in to it and get root`;
 }
 
 /** The ISO built from iso/, building it first if this recipe has not been built yet. */

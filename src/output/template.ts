@@ -7,6 +7,12 @@ import { MachineError } from '../core/errors.js';
  */
 export function renderTemplate(template: string, data: unknown, opts: { sortKeys?: boolean } = {}): string {
   const json = (v: unknown, indent?: number) => JSON.stringify(opts.sortKeys ? sorted(v ?? null) : (v ?? null), null, indent);
+  const unclosed = template.replace(/\{\{.*?\}\}/gs, '');
+  if (unclosed.includes('{{') || unclosed.includes('}}')) {
+    throw new MachineError(`Template error: "${template}" has an unclosed or unopened action`, {
+      fix: 'write every field as {{.Field}}',
+    });
+  }
   return unescape(template).replace(/\{\{-?\s*(.*?)\s*-?\}\}/g, (_, expr: string) => {
     const m = /^(?:(json|prettyjson)\s+)?(\.[\w.]*)$/.exec(expr);
     if (!m)

@@ -86,18 +86,23 @@ describe('CLI input validation', () => {
     await rejects(['frobnicate'], /^machine: 'frobnicate' is not a machine command\. See 'machine --help'\.$/);
   });
 
-  it('rm of a missing machine: exit 1, or 0 with -f (docker-machine 71/72)', async () => {
+  it('rm of a missing machine: exit 1 (also with -f: nothing was removed), errors on stderr', async () => {
     const res = await machine(store, ['rm', '-y', 'nosuch']);
     expect(res.exitCode).toBe(1);
-    expect(String(res.stdout)).toBe(
-      'About to remove nosuch\nWARNING: This action will delete both local reference and remote instance.\nError removing host "nosuch": Docker machine "nosuch" does not exist. Use "machine ls" to list machines. Use "machine create" to add a new one.',
+    expect(String(res.stdout)).toBe('About to remove nosuch\nWARNING: This action will delete both local reference and remote instance.');
+    expect(String(res.stderr)).toBe(
+      'Error removing host "nosuch": Docker machine "nosuch" does not exist. Use "machine ls" to list machines. Use "machine create" to add a new one.',
     );
     const forced = await machine(store, ['rm', '-f', 'nosuch']);
-    expect(forced.exitCode).toBe(0);
-    expect(String(forced.stdout)).toMatch(/Can't remove "nosuch"$/);
+    expect(forced.exitCode).toBe(1);
+    expect(String(forced.stderr)).toMatch(/Can't remove "nosuch"$/);
     const answeredNo = await machine(store, ['rm', 'nosuch'], { input: 'n\n', stdin: undefined });
     expect(answeredNo.exitCode).toBe(0);
     expect(String(answeredNo.stdout)).toMatch(/Are you sure\? \(y\/n\): $/);
+    // No answer at all (a script's closed stdin) is not a "no": nothing happens, and it says so.
+    const eof = await machine(store, ['rm', 'nosuch'], { input: '', stdin: undefined });
+    expect(eof.exitCode).toBe(1);
+    expect(String(eof.stderr).trim()).toBe('No answer to the question (end of input): pass -y to go ahead without asking');
   });
 
   it('a corrupt config.json: one line for the machine, a row in ls, and rm -f still removes it', async () => {

@@ -8,7 +8,7 @@ import { detectShell, type ShellHost, UNIX_NOTICE, WINDOWS_NOTICE } from '../../
 import { hostToVmPath, windowsToUnixPath } from '../../src/env/paths.js';
 import { parsePsTable, parseWindowsProbe, type ProcessInfo, realAncestors, windowsProbe } from '../../src/env/process-tree.js';
 import { Store } from '../../src/store/store.js';
-import { machine, tempStore } from '../helpers/cli.js';
+import { machine, tempStore, writeMachineConfig } from '../helpers/cli.js';
 
 /** A host with a made-up process tree: [parent, grandparent, ...]. */
 function host(platform: NodeJS.Platform, envVars: NodeJS.ProcessEnv, chain: [string, string?][] | Error): ShellHost {
@@ -206,13 +206,7 @@ describe('Windows paths for volume mounts', () => {
   it("machine path prints them through the machine's shares (QEMU 9p or VirtualBox), warning outside them", async () => {
     const root = await fs.mkdtemp(path.join(os.tmpdir(), 'path-'));
     try {
-      const fake = async (name: string, DriverName: string, Driver: Record<string, unknown>) => {
-        await fs.mkdir(path.join(root, 'machines', name), { recursive: true });
-        await fs.writeFile(
-          path.join(root, 'machines', name, 'config.json'),
-          JSON.stringify({ ConfigVersion: 3, Name: name, DriverName, Driver, HostOptions: {} }),
-        );
-      };
+      const fake = (name: string, DriverName: string, Driver: Record<string, unknown>) => writeMachineConfig(root, name, DriverName, Driver);
       await fake('q', 'qemu', { Shares: [{ hostPath: '/home', guestPath: '/hosthome' }] });
       await fake('vb', 'virtualbox', { ShareFolder: '/srv:srv', NoShare: false });
       const res = await machine(root, ['path', '-m', 'q', '/home/me/app', '/srv/data']);
