@@ -2,12 +2,17 @@ import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 
+/** A fresh name beside file: the same directory (a rename over file is atomic), hidden, unlikely to be taken. */
+export function tempSibling(file: string): string {
+  return path.join(path.dirname(file), `.${path.basename(file)}.tmp${randomBytes(4).toString('hex')}`);
+}
+
 /**
  * Write a file atomically: a temporary file in the same directory is written, flushed and renamed
  * over the target, so a reader never sees half a file and a crash never leaves a truncated one.
  */
 export async function writeFileAtomic(file: string, data: string | Uint8Array, mode = 0o644): Promise<void> {
-  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.tmp${randomBytes(4).toString('hex')}`);
+  const tmp = tempSibling(file);
   const handle = await fs.open(tmp, 'wx', mode);
   try {
     await handle.writeFile(data);
@@ -47,7 +52,7 @@ export async function readIfExists(file: string): Promise<string | undefined> {
 
 /** Copy a file, sharing blocks with the source where the filesystem can (reflink), atomically. */
 export async function copyFileAtomic(src: string, dest: string, mode = 0o644): Promise<void> {
-  const tmp = path.join(path.dirname(dest), `.${path.basename(dest)}.tmp${randomBytes(4).toString('hex')}`);
+  const tmp = tempSibling(dest);
   try {
     await fs.copyFile(src, tmp, fs.constants.COPYFILE_FICLONE);
     await fs.chmod(tmp, mode);
