@@ -232,7 +232,7 @@ export function buildProgram(): Command {
     .option('-d, --delta', 'Reduce amount of data sent over network by sending only the differences (not supported)')
     .option('-q, --quiet', 'Disables the progress meter as well as warning and diagnostic messages')
     .action(
-      action(async (ctx, src: string, dst: string, opts: { recursive?: boolean; delta?: boolean }) => {
+      action(async (ctx, src: string, dst: string, opts: { recursive?: boolean; delta?: boolean; quiet?: boolean }) => {
         const { scp } = await import('../commands/scp.js');
         await scp(ctx.store, src, dst, opts);
       }),
