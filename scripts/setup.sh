@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Install what machine needs on a Debian/Ubuntu host, then its npm packages, then build it.
 # Idempotent and quiet when everything is there. Used by scripts/up.sh and scripts/test.sh.
-#   WITH_TEST_TOOLS=1  also what the test suite uses (shells, tmux, busybox, debootstrap, openssl...)
+#   WITH_TEST_TOOLS=1  also what the test suite uses (shells, tmux, busybox, debootstrap, openssl, sftp-server...)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -10,7 +10,7 @@ sudo_() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 
 # Runtime: QEMU (the Linux default driver) and what iso/build.sh uses to build the ISO.
 pkgs="qemu-system-x86 qemu-utils xorriso isolinux syslinux-common zstd cpio kmod dosfstools mtools ca-certificates"
-[ "${WITH_TEST_TOOLS:-0}" = 1 ] && pkgs="$pkgs debootstrap openssl busybox-static docker-registry tmux zsh fish tcsh socat curl"
+[ "${WITH_TEST_TOOLS:-0}" = 1 ] && pkgs="$pkgs debootstrap openssl busybox-static docker-registry tmux zsh fish tcsh socat curl openssh-sftp-server"
 missing=""
 for p in $pkgs; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing="$missing $p"; done
 if [ -n "$missing" ]; then
