@@ -1,12 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { exists } from '../../src/core/files.js';
 import { poll } from '../../src/core/wait.js';
-import { machine, ROOT } from '../helpers/cli.js';
-import { makeIso, registry, setupVBoxChroot, type VBoxChroot } from '../helpers/vboxChroot.js';
+import { machine } from '../helpers/cli.js';
+import { buildDist, makeIso, registry, setupVBoxChroot, taggedProcesses, type VBoxChroot } from '../helpers/vboxChroot.js';
 
 /**
  * The real CLI (bin/machine → dist/) creating a VirtualBox machine against the real VirtualBox 7.2
@@ -25,14 +23,7 @@ beforeAll(async () => {
     return;
   }
   c = r;
-  // The CLI runs dist/: build it when it is missing or older than the driver's sources.
-  const built = path.join(ROOT, 'dist', 'src', 'drivers', 'virtualbox', 'driver.js');
-  const builtAt = (await fs.stat(built).catch(() => undefined))?.mtimeMs ?? 0;
-  const srcDir = path.join(ROOT, 'src', 'drivers', 'virtualbox');
-  const newest = Math.max(
-    ...(await Promise.all((await fs.readdir(srcDir)).map(async (f) => (await fs.stat(path.join(srcDir, f))).mtimeMs))),
-  );
-  if (newest > builtAt) await execa('npx', ['tsc', '-p', '.'], { cwd: ROOT, reject: false });
+  await buildDist(); // the CLI runs dist/
 }, 900_000);
 
 afterAll(async () => {
@@ -46,6 +37,7 @@ describe.each(['vboxmanage', 'soap'])('machine create -d virtualbox --virtualbox
     const iso = path.join(c.work, `test-${api}.iso`);
     await makeIso(c, iso);
     const name = `cli-${api}-${randomBytes(3).toString('hex')}`;
+    const tag = randomBytes(6).toString('hex');
     const res = await machine(
       store,
       [
@@ -62,7 +54,7 @@ describe.each(['vboxmanage', 'soap'])('machine create -d virtualbox --virtualbox
         iso,
         name,
       ],
-      { env: { VBOX_MANAGE: c.vboxManage, VBOX_WEBSRV: c.websrv } },
+      { env: { VBOX_MANAGE: c.vboxManage, VBOX_WEBSRV: c.websrv, MACHINE_TEST_TAG: tag } },
     );
     const stderr = String(res.stderr);
     console.log(`[${api}] exit ${res.exitCode}: ${stderr.trim()}`);
@@ -82,14 +74,12 @@ describe.each(['vboxmanage', 'soap'])('machine create -d virtualbox --virtualbox
     expect(await exists(path.join(store, 'machines', name))).toBe(false);
     const ls = await machine(store, ['ls', '-q']);
     expect(String(ls.stdout).trim()).toBe('');
-    // Our vboxwebsrv got SIGTERM when the CLI exited; it takes a second or two to go.
-    await poll(
-      async () => ((await execa('pgrep', ['-f', 'vboxwebsrv --host 127.0.0.1'], { reject: false })).exitCode === 1 ? true : undefined),
-      {
-        timeoutMs: 10_000,
-        what: "the CLI's vboxwebsrv to stop",
-      },
-    );
+    // Our vboxwebsrv got SIGTERM when the CLI exited; it takes a second or two to go, and its
+    // watchdog (which carries the CLI's environment) with it.
+    await poll(async () => ((await taggedProcesses(tag)).length === 0 ? true : undefined), {
+      timeoutMs: 10_000,
+      what: "the CLI's vboxwebsrv to stop",
+    });
   });
 });
 

@@ -6,6 +6,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { type ExecResult, type HostEnv, realHostEnv } from '../../src/drivers/virtualbox/hostenv.js';
+import { webUser } from '../../src/drivers/virtualbox/weblogin.js';
 
 /**
  * The real VirtualBox 7.2 userland for e2e tests: scripts/vbox-chroot.sh builds (once) and mounts the
@@ -44,9 +45,18 @@ async function sh(args: string[], timeoutMs = 900_000): Promise<ExecResult> {
   }
 }
 
-async function execIn(file: string, args: string[], opts: { env?: NodeJS.ProcessEnv; timeoutMs?: number } = {}): Promise<ExecResult> {
+async function execIn(
+  file: string,
+  args: string[],
+  opts: { env?: NodeJS.ProcessEnv; timeoutMs?: number; cwd?: string } = {},
+): Promise<ExecResult> {
   try {
-    const { stdout, stderr } = await run(file, args, { timeout: opts.timeoutMs ?? 120_000, env: opts.env, maxBuffer: 64 * 1024 * 1024 });
+    const { stdout, stderr } = await run(file, args, {
+      timeout: opts.timeoutMs ?? 120_000,
+      env: opts.env,
+      cwd: opts.cwd,
+      maxBuffer: 64 * 1024 * 1024,
+    });
     return { stdout, stderr, exitCode: 0 };
   } catch (err) {
     const e = err as { stdout?: string; stderr?: string; code?: number };
@@ -86,12 +96,38 @@ export async function setupVBoxChroot(): Promise<VBoxChroot | { skip: string }> 
     vbm: (...args) => execIn(vboxManage, args),
     exec: (cmd, args, opts) => execIn(kv.VBOX_CHROOT_RUN!, [cmd, ...args], opts),
     cleanup: async () => {
+      // The web service users of the stores made here (VirtualBox.xml is shared with other test runs: only ours).
+      for (const d of await fs.readdir(work).catch(() => [])) {
+        await execIn(vboxManage, ['setextradata', 'global', `VBoxAuthSimple/users/${webUser(path.join(work, d))}`]);
+      }
       await sh(['unbind', work]);
       await fs.rm(work, { recursive: true, force: true });
       await sh(['release', String(process.pid)]);
     },
   };
   return c;
+}
+
+/** Build dist/ (what bin/machine and child node scripts run) when a source file is newer than it. */
+export async function buildDist(): Promise<void> {
+  const built = (await fs.stat(path.join(REPO, 'dist', 'src', 'cli', 'main.js')).catch(() => undefined))?.mtimeMs ?? 0;
+  const src = path.join(REPO, 'src');
+  const files = (await fs.readdir(src, { recursive: true })).filter((f) => f.endsWith('.ts'));
+  const newest = Math.max(...(await Promise.all(files.map(async (f) => (await fs.stat(path.join(src, f))).mtimeMs))));
+  if (newest <= built) return;
+  const res = await execIn('npx', ['tsc', '-p', 'tsconfig.json'], { timeoutMs: 300_000, cwd: REPO });
+  if (res.exitCode !== 0) throw new Error(`tsc failed: ${res.stdout}${res.stderr}`);
+}
+
+/** Pids of the processes whose environment holds MACHINE_TEST_TAG=tag (a test's command and what it started). */
+export async function taggedProcesses(tag: string): Promise<number[]> {
+  const pids = (await fs.readdir('/proc')).filter((d) => /^\d+$/.test(d));
+  const hits = await Promise.all(
+    pids.map(async (p) =>
+      (await fs.readFile(`/proc/${p}/environ`, 'latin1').catch(() => '')).split('\0').includes(`MACHINE_TEST_TAG=${tag}`) ? Number(p) : 0,
+    ),
+  );
+  return hits.filter((p) => p > 0);
 }
 
 /** A small ISO (made with the chroot's xorriso): the create path only needs a DVD image to attach. */

@@ -22,8 +22,9 @@ import { explainStartFailure, VTX_ERROR, vtxFix } from './diagnose.js';
 import { findSibling, findVBoxManage, type HostEnv, realHostEnv } from './hostenv.js';
 import { allowedRanges, checkAllowed, defaultCidr, ensureHostOnly, usesHostOnlyNetworks, validateHostOnlyCidr } from './network.js';
 import { dedupeHostOnlyIfs, type Forward, machineState, parseIpForMac, type VBoxVersion, type VmInfo, vtxProblemInLog } from './parse.js';
-import { SoapBackend, sharedSoapConnection, soapTarget } from './soap.js';
+import { SoapBackend, type SoapTarget, sharedSoapConnection, soapTarget } from './soap.js';
 import { VBoxManage, VBoxManageBackend } from './vboxmanage.js';
+import { ownLogin } from './weblogin.js';
 import { startOwnWebService } from './websrv.js';
 
 /** A shared folder as the driver stores it: the VirtualBox share name, its host path, where the guest mounts it. */
@@ -140,19 +141,27 @@ export class VirtualBoxDriver implements Driver, PortForwarder {
   private async makeBackend(): Promise<VBoxBackend> {
     if (this.config.API !== 'soap') return new VBoxManageBackend(await this.vboxManage());
     const vbm = await this.vboxManage().catch(() => undefined);
-    let url = this.config.SoapURL;
-    if (!url) {
-      const websrv = vbm ? await findSibling(this.host, vbm.file, 'vboxwebsrv', 'VBOX_WEBSRV') : this.host.env.VBOX_WEBSRV;
-      if (!websrv) {
-        throw new MachineError('vboxwebsrv (the VirtualBox web service) was not found', {
-          exitCode: 3,
-          fix: 'install VirtualBox with its web service, set VBOX_WEBSRV to it, give --virtualbox-soap-url, or use --virtualbox-api vboxmanage',
-        });
-      }
-      url = (await startOwnWebService(websrv)).url;
-    }
-    const target = soapTarget(url);
+    const target = this.config.SoapURL ? soapTarget(this.config.SoapURL) : await this.ownSoapTarget(vbm);
     return new SoapBackend(() => sharedSoapConnection(target), vbm);
+  }
+
+  /** Our own vboxwebsrv, logged on to with this store's secret. */
+  private async ownSoapTarget(vbm: VBoxManage | undefined): Promise<SoapTarget> {
+    const websrv = vbm ? await findSibling(this.host, vbm.file, 'vboxwebsrv', 'VBOX_WEBSRV') : this.host.env.VBOX_WEBSRV;
+    if (!websrv) {
+      throw new MachineError('vboxwebsrv (the VirtualBox web service) was not found', {
+        exitCode: 3,
+        fix: 'install VirtualBox with its web service, set VBOX_WEBSRV to it, give --virtualbox-soap-url, or use --virtualbox-api vboxmanage',
+      });
+    }
+    if (!vbm) {
+      throw new MachineError('VBoxManage was not found: it sets the password of our VirtualBox web service', {
+        exitCode: 3,
+        fix: 'install VirtualBox (or set VBOX_MANAGE), give --virtualbox-soap-url, or use --virtualbox-api vboxmanage',
+      });
+    }
+    const [service, login] = await Promise.all([startOwnWebService(websrv), ownLogin(vbm, this.env.store.root)]);
+    return { endpoint: service.url, ...login };
   }
 
   // ----- checks and creation
@@ -163,6 +172,7 @@ export class VirtualBoxDriver implements Driver, PortForwarder {
     try {
       info = await be.version();
     } catch (err) {
+      if (err instanceof MachineError) throw err; // says what and how to fix (the web service's logon)
       throw new MachineError(`VirtualBox does not answer: ${(err as Error).message}`, {
         exitCode: 3,
         fix: 'check that VirtualBox works ("VBoxManage list vms"), or reinstall it',

@@ -100,7 +100,8 @@ export async function rawCall(endpoint: string, op: string, args: [string, strin
     body: envelope,
   });
   const text = await res.text();
-  const fault = /<faultstring>([\s\S]*?)<\/faultstring>/.exec(text);
+  // A fault may have no faultstring (vboxwebsrv's refused logon): its faultcode then.
+  const fault = /<faultstring>([\s\S]*?)<\/faultstring>/.exec(text) ?? /<faultcode>([\s\S]*?)<\/faultcode>/.exec(text);
   if (fault) {
     const message = xmlUnescape(fault[1]!);
     const code = /rc=0x([0-9a-f]{8})/.exec(message);
@@ -158,9 +159,16 @@ export class SoapConnection {
       wsm = await soap.connect(target.endpoint);
       vbox = await wsm.logon(target.username, target.password);
     } catch (err) {
-      throw new MachineError(`Could not log on to the VirtualBox web service at ${target.endpoint}: ${(err as Error).message}`, {
-        fix: 'check that vboxwebsrv runs there and the credentials are right, or use --virtualbox-api vboxmanage',
-        cause: err,
+      // No `cause`: the soap error holds the request, password included (and Node prints causes).
+      const said = (err as Error).message;
+      if (/^SOAP-ENV:Client\b/.test(said)) {
+        throw new MachineError(`The VirtualBox web service at ${target.endpoint} refused the logon of user "${target.username}"`, {
+          fix: 'check the user and password (--virtualbox-soap-url http://user:password@host:18083/)',
+        });
+      }
+      const safe = target.password ? said.split(target.password).join('***') : said;
+      throw new MachineError(`Could not log on to the VirtualBox web service at ${target.endpoint}: ${safe}`, {
+        fix: 'check that vboxwebsrv runs there, or use --virtualbox-api vboxmanage',
       });
     }
     const [apiText, versionText, revision] = await Promise.all([vbox.getAPIVersion(), vbox.getVersion(), vbox.getRevision()]);

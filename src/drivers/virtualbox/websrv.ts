@@ -1,17 +1,17 @@
-import { type ChildProcess, spawn } from 'node:child_process';
 import { closeSync, openSync, promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { MachineError } from '../../core/errors.js';
 import { freePort } from '../../core/ports.js';
 import { processAlive } from '../../core/process.js';
-import { poll, sleep } from '../../core/wait.js';
+import { spawnTethered, type Tethered } from '../../core/tether.js';
+import { poll } from '../../core/wait.js';
 
 /**
- * Our own vboxwebsrv: bound to 127.0.0.1 on a free port, with authentication off for this process
- * only (`-A null`, not the global websrvauthlibrary property, which would also open every other web
- * service of this user). One per process, shared by every driver in it, stopped when the process
- * exits (or by stopOwnWebService).
+ * Our own vboxwebsrv: bound to 127.0.0.1 on a free port, with VBoxAuthSimple for this process only
+ * (`-A VBoxAuthSimple`, not the global websrvauthlibrary property, which would change every other web
+ * service of this user): a client needs a store's secret (weblogin.ts). One per process, shared by
+ * every driver in it; tethered to the process (core/tether.ts), so it ends with it, even on SIGKILL.
  */
 
 export interface OwnWebService {
@@ -21,7 +21,7 @@ export interface OwnWebService {
   logFile: string;
 }
 
-let current: { service: OwnWebService; child: ChildProcess } | undefined;
+let current: { service: OwnWebService; tether: Tethered } | undefined;
 let starting: Promise<OwnWebService> | undefined;
 
 function onExit(): void {
@@ -64,24 +64,19 @@ async function launch(binary: string): Promise<OwnWebService> {
   for (let attempt = 1; ; attempt++) {
     const port = await freePort();
     const logFile = path.join(logDir, `vboxwebsrv-${process.pid}-${port}.log`);
-    const fd = openSync(logFile, 'w', 0o600);
-    let child: ChildProcess;
-    try {
-      child = spawn(binary, ['--host', '127.0.0.1', '--port', String(port), '--authentication', 'null', '--timeout', '0'], {
-        stdio: ['ignore', fd, fd],
-        detached: false,
-      });
-    } finally {
-      closeSync(fd);
-    }
-    const spawnError = new Promise<Error>((resolve) => child.once('error', resolve));
-    child.unref();
+    // A new file (O_EXCL): never one planted in /tmp, nor a symlink's target.
+    await fs.rm(logFile, { force: true });
+    const fd = openSync(logFile, 'wx', 0o600);
     const url = `http://127.0.0.1:${port}/`;
+    let tether: Tethered | undefined;
     let exited = false;
-    child.once('exit', () => {
-      exited = true;
-    });
     try {
+      tether = await spawnTethered(
+        binary,
+        ['--host', '127.0.0.1', '--port', String(port), '--authentication', 'VBoxAuthSimple', '--timeout', '0'],
+        { output: fd },
+      );
+      void tether.exited.then(() => (exited = true));
       await poll(
         async () => {
           if (exited) throw new Error('exited');
@@ -95,31 +90,31 @@ async function launch(binary: string): Promise<OwnWebService> {
           fatal: (e) => (e as Error).message === 'exited',
         },
       );
-    } catch {
-      const err = await Promise.race([spawnError, sleep(10).then(() => undefined)]);
+    } catch (err) {
+      await tether?.stop();
       const log = (await fs.readFile(logFile, 'utf8').catch(() => '')).trim().split('\n').slice(-3).join(' ');
-      if (child.pid && !exited) child.kill('SIGKILL');
+      await fs.rm(logFile, { force: true });
       if (attempt < 2 && /bind|address already in use/i.test(log)) continue;
-      throw new MachineError(`Could not start the VirtualBox web service (${binary})${err ? `: ${err.message}` : log ? `: ${log}` : ''}`, {
+      const why = tether ? log || (err as Error).message : (err as Error).message;
+      throw new MachineError(`Could not start the VirtualBox web service (${binary}): ${why}`, {
         fix: 'check that vboxwebsrv runs ("vboxwebsrv --help"), or use --virtualbox-api vboxmanage',
       });
+    } finally {
+      closeSync(fd);
     }
-    const service = { url, pid: child.pid!, binary, logFile };
+    const service = { url, pid: tether.pid, binary, logFile };
     if (!current) process.once('exit', onExit);
-    current = { service, child };
+    current = { service, tether };
     return service;
   }
 }
 
-/** Stop the web service this process started, if any. */
+/** Stop the web service this process started, if any (SIGTERM, SIGKILL after 5 s). */
 export async function stopOwnWebService(): Promise<void> {
   const c = current;
   if (!c) return;
   current = undefined;
   process.removeListener('exit', onExit);
-  if (!processAlive(c.service.pid)) return;
-  c.child.kill('SIGTERM');
-  for (let i = 0; i < 50 && processAlive(c.service.pid); i++) await sleep(100);
-  if (processAlive(c.service.pid)) c.child.kill('SIGKILL');
+  await c.tether.stop();
   await fs.rm(c.service.logFile, { force: true });
 }
