@@ -11,7 +11,7 @@ import { configFromFlags } from '../../src/drivers/virtualbox/index.js';
 import { closeSoapConnections, rawCall, SoapConnection } from '../../src/drivers/virtualbox/soap.js';
 import { VBoxManage } from '../../src/drivers/virtualbox/vboxmanage.js';
 import { ownLogin, passwordHash, SECRET_FILE, webUser } from '../../src/drivers/virtualbox/weblogin.js';
-import { ownWebService, stopOwnWebService } from '../../src/drivers/virtualbox/websrv.js';
+import { ownWebService, startOwnWebService, stopOwnWebService } from '../../src/drivers/virtualbox/websrv.js';
 import { baseDriverConfig } from '../../src/store/config.js';
 import { Store } from '../../src/store/store.js';
 import { machine, ROOT } from '../helpers/cli.js';
@@ -20,7 +20,7 @@ import { buildDist, makeIso, setupVBoxChroot, taggedProcesses, type VBoxChroot }
 /**
  * The web service the driver starts for itself, against the REAL vboxwebsrv 7.2 on 127.0.0.1: only
  * a client with the store's secret gets in, it ends with the process that started it (also on
- * SIGKILL), and its secret reaches no stdout or stderr.
+ * SIGKILL), and no password or secret reaches config.json, stdout or stderr.
  */
 
 let c: VBoxChroot | undefined;
@@ -179,6 +179,80 @@ describe('our own vboxwebsrv (real vboxwebsrv 7.2 on 127.0.0.1)', () => {
 });
 
 describe('the real CLI with the soap backend (real VirtualBox 7.2)', () => {
+  it('keeps a --virtualbox-soap-url password out of config.json, inspect and every message, and keeps it working', async (ctx) => {
+    if (!c) return ctx.skip(skipReason);
+    // A web service of the user's, with a user and password of theirs (URL-special characters included).
+    const service = await startOwnWebService(c.websrv);
+    const user = `alice-${randomBytes(3).toString('hex')}`;
+    const password = `p@ss:w/rd?${randomBytes(6).toString('hex')}`;
+    await c.vbm('setextradata', 'global', `VBoxAuthSimple/users/${user}`, passwordHash(password));
+    const endpoint = `http://127.0.0.1:${new URL(service.url).port}/`;
+    const url = `http://${user}:${encodeURIComponent(password)}@127.0.0.1:${new URL(service.url).port}/`;
+    const store = path.join(c.work, 'store-url');
+    const iso = path.join(c.work, 'test-url.iso');
+    await makeIso(c, iso);
+    const name = `url-${randomBytes(3).toString('hex')}`;
+    const env = { VBOX_MANAGE: c.vboxManage, VBOX_WEBSRV: c.websrv };
+    const outputs: string[] = [];
+    const cli = async (args: string[]) => {
+      const res = await machine(store, args, { env });
+      outputs.push(String(res.all));
+      return res;
+    };
+    const flags = ['-d', 'virtualbox', '--virtualbox-api', 'soap', '--virtualbox-no-hostonly', '--virtualbox-no-vtx-check'];
+    try {
+      // Kept on failure (no kernel driver here): a machine to inspect.
+      const created = await cli(['create', ...flags, '--virtualbox-soap-url', url, '--boot2docker-url', iso, '--keep-on-failure', name]);
+      expect(created.exitCode).not.toBe(0);
+      expect(String(created.stderr)).toContain('Kernel driver not installed');
+      const inspect = await cli(['inspect', name]);
+      expect(inspect.exitCode).toBe(0);
+      const config = JSON.parse(String(inspect.stdout)) as { Driver: { SoapURL: string; SoapUser: string } };
+      expect(config.Driver.SoapURL).toBe(endpoint);
+      expect(config.Driver.SoapUser).toBe(user);
+      const configJson = await fs.readFile(path.join(store, 'machines', name, 'config.json'), 'utf8');
+      for (const text of [configJson, String(inspect.stdout)]) {
+        expect(text).not.toContain(encodeURIComponent(password));
+        expect(text).not.toContain(password);
+      }
+      const passwordFile = path.join(store, 'machines', name, 'soap-password');
+      expect(await mode(passwordFile)).toBe(0o600);
+      expect(await fs.readFile(passwordFile, 'utf8')).toBe(password);
+      // The stored password logs on: status asks the web service.
+      const status = await cli(['status', name]);
+      expect(String(status.stdout).trim(), String(status.all)).toBe('Stopped');
+      // A wrong password: one line naming the endpoint, not the password.
+      const wrong = `wrong-${randomBytes(6).toString('hex')}`;
+      const bad = await cli([
+        'create',
+        ...flags,
+        '--virtualbox-soap-url',
+        `http://${user}:${wrong}@127.0.0.1:${new URL(service.url).port}/`,
+        '--boot2docker-url',
+        iso,
+        `${name}-2`,
+      ]);
+      expect(bad.exitCode).not.toBe(0);
+      expect(String(bad.stderr).trim()).toBe(
+        `Error creating machine "${name}-2" at step "Running pre-create checks": The VirtualBox web service at ${endpoint} refused the logon of user "${user}": check the user and password (--virtualbox-soap-url http://user:password@host:18083/)`,
+      );
+      expect(String(bad.all)).not.toContain(wrong);
+      // An unparseable URL is not echoed with its password either.
+      const broken = await cli(['create', ...flags, '--virtualbox-soap-url', `http://${user}:${wrong}@127.0.0.1:99999/`, `${name}-3`]);
+      expect(broken.exitCode).not.toBe(0);
+      expect(String(broken.stderr)).toContain('--virtualbox-soap-url http://***@127.0.0.1:99999/ is not a URL');
+      expect(String(broken.all)).not.toContain(wrong);
+    } finally {
+      const rm = await cli(['rm', '-f', name]);
+      expect(rm.exitCode, String(rm.all)).toBe(0);
+      await c.vbm('setextradata', 'global', `VBoxAuthSimple/users/${user}`);
+    }
+    for (const out of outputs) {
+      expect(out).not.toContain(password);
+      expect(out).not.toContain(encodeURIComponent(password));
+    }
+  });
+
   it('through its own web service: the store secret is 0600, never printed, and nothing outlives the command', async (ctx) => {
     if (!c) return ctx.skip(skipReason);
     const store = path.join(c.work, 'store-own');

@@ -1,6 +1,7 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { MachineError } from '../../core/errors.js';
+import { readIfExists, writeFileAtomic } from '../../core/files.js';
 import { portIsFree } from '../../core/ports.js';
 import { poll, sleep } from '../../core/wait.js';
 import type { BaseDriverConfig } from '../../store/config.js';
@@ -62,7 +63,10 @@ export interface VirtualBoxConfig extends BaseDriverConfig {
   DockerPort?: number;
   NoHostOnly?: boolean;
   API?: 'vboxmanage' | 'soap';
+  /** --virtualbox-soap-url without credentials: the driver moves them out when it loads the config. */
   SoapURL?: string;
+  /** Its user; the password is in <machine dir>/soap-password (0600). */
+  SoapUser?: string;
   VBoxManagePath?: string;
   /** The VM we registered: '' until create registers it (then remove() never touches a VM of that name). */
   UUID?: string;
@@ -89,6 +93,8 @@ export class VirtualBoxDriver implements Driver, PortForwarder {
   private backendPromise: Promise<VBoxBackend> | undefined;
   private vbmPromise: Promise<VBoxManage> | undefined;
   private readonly pollMs: number;
+  /** A password that came in SoapURL, until makeBackend has written it to its file. */
+  private soapPassword: string | undefined;
 
   constructor(
     readonly config: VirtualBoxConfig,
@@ -98,6 +104,28 @@ export class VirtualBoxDriver implements Driver, PortForwarder {
     this.host = opts.host ?? realHostEnv();
     if (opts.backend) this.backendPromise = Promise.resolve(opts.backend);
     this.pollMs = opts.pollIntervalMs ?? 500;
+    this.takeSoapCredentials();
+  }
+
+  /**
+   * Credentials never stay in config.json (machine inspect prints it): the user goes to SoapUser, the
+   * password to a 0600 file. Done here, so a config made from the flags and a config.json written
+   * before this rule are handled alike; the config is saved by whatever command saves it next.
+   */
+  private takeSoapCredentials(): void {
+    const url = this.config.SoapURL;
+    if (!url || !URL.canParse(url)) return;
+    const u = new URL(url);
+    if (!u.username && !u.password) return;
+    this.config.SoapUser = decodeURIComponent(u.username);
+    if (u.password) this.soapPassword = decodeURIComponent(u.password);
+    u.username = '';
+    u.password = '';
+    this.config.SoapURL = u.toString();
+  }
+
+  private get soapPasswordFile(): string {
+    return this.file('soap-password');
   }
 
   /** The VM: by the UUID we registered, by name for machines docker-machine created. */
@@ -141,8 +169,19 @@ export class VirtualBoxDriver implements Driver, PortForwarder {
   private async makeBackend(): Promise<VBoxBackend> {
     if (this.config.API !== 'soap') return new VBoxManageBackend(await this.vboxManage());
     const vbm = await this.vboxManage().catch(() => undefined);
-    const target = this.config.SoapURL ? soapTarget(this.config.SoapURL) : await this.ownSoapTarget(vbm);
+    const target = this.config.SoapURL ? await this.givenSoapTarget(this.config.SoapURL) : await this.ownSoapTarget(vbm);
     return new SoapBackend(() => sharedSoapConnection(target), vbm);
+  }
+
+  /** --virtualbox-soap-url, with the password from its file (written there on first use). */
+  private async givenSoapTarget(url: string): Promise<SoapTarget> {
+    if (this.soapPassword !== undefined) {
+      await fs.mkdir(this.env.machineDir, { recursive: true, mode: 0o700 });
+      await writeFileAtomic(this.soapPasswordFile, this.soapPassword, 0o600);
+      this.soapPassword = undefined;
+    }
+    const password = (await readIfExists(this.soapPasswordFile))?.replace(/\r?\n$/, '');
+    return soapTarget(url, { username: this.config.SoapUser, password });
   }
 
   /** Our own vboxwebsrv, logged on to with this store's secret. */

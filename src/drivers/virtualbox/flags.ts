@@ -123,7 +123,8 @@ export const virtualboxDefinition: DriverDefinition = {
       env: 'VIRTUALBOX_SOAP_URL',
       type: 'string',
       arg: '<url>',
-      description: 'Web service URL (default: start our own vboxwebsrv on 127.0.0.1)',
+      description:
+        'Web service URL, http://user:password@host:18083/ (default: our own vboxwebsrv on 127.0.0.1, with a secret). The password is kept in a 0600 file, not in config.json; give it through VIRTUALBOX_SOAP_URL to keep it out of the process list',
     },
     {
       name: 'virtualbox-vboxmanage',

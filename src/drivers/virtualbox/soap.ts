@@ -117,16 +117,24 @@ export interface SoapTarget {
   password: string;
 }
 
-/** Split "http://user:pass@host:18083/" and refuse an unauthenticated remote service. */
-export function soapTarget(url: string): SoapTarget {
+/** url with everything up to its last "@" (user:password) replaced by ***, for messages; also when url does not parse. */
+export function redactUrl(url: string): string {
+  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/)?.*@/is, (_m, scheme?: string) => `${scheme ?? ''}***@`);
+}
+
+/**
+ * Split "http://user:pass@host:18083/" (creds, when given, replace what the URL says) and refuse an
+ * unauthenticated remote service. The endpoint never carries credentials: it is what messages show.
+ */
+export function soapTarget(url: string, creds?: { username?: string; password?: string }): SoapTarget {
   let u: URL;
   try {
     u = new URL(url);
   } catch {
-    throw new MachineError(`--virtualbox-soap-url ${url} is not a URL`, { fix: 'give it as http://127.0.0.1:18083/' });
+    throw new MachineError(`--virtualbox-soap-url ${redactUrl(url)} is not a URL`, { fix: 'give it as http://127.0.0.1:18083/' });
   }
-  const username = decodeURIComponent(u.username);
-  const password = decodeURIComponent(u.password);
+  const username = creds?.username || decodeURIComponent(u.username);
+  const password = creds?.password ?? decodeURIComponent(u.password);
   const loopback = ['127.0.0.1', 'localhost', '[::1]', '::1'].includes(u.hostname);
   if (!loopback && !username) {
     throw new MachineError(`The VirtualBox web service at ${u.host} is not on this machine and no credentials were given`, {
