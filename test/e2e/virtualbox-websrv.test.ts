@@ -11,7 +11,7 @@ import { configFromFlags } from '../../src/drivers/virtualbox/index.js';
 import { closeSoapConnections, rawCall, SoapConnection } from '../../src/drivers/virtualbox/soap.js';
 import { VBoxManage } from '../../src/drivers/virtualbox/vboxmanage.js';
 import { ownLogin, passwordHash, SECRET_FILE, webUser } from '../../src/drivers/virtualbox/weblogin.js';
-import { ownWebService, startOwnWebService, stopOwnWebService } from '../../src/drivers/virtualbox/websrv.js';
+import { avoidOwnWebService, ownWebService, startOwnWebService, stopOwnWebService } from '../../src/drivers/virtualbox/websrv.js';
 import { baseDriverConfig } from '../../src/store/config.js';
 import { Store } from '../../src/store/store.js';
 import { machine, ROOT } from '../helpers/cli.js';
@@ -38,6 +38,7 @@ beforeAll(async () => {
 }, 900_000);
 
 afterAll(async () => {
+  avoidOwnWebService(false);
   await closeSoapConnections();
   await stopOwnWebService();
   await c?.cleanup();
@@ -175,6 +176,25 @@ describe('our own vboxwebsrv (real vboxwebsrv 7.2 on 127.0.0.1)', () => {
     await poll(async () => (processAlive(pid) ? undefined : true), { timeoutMs: 8000, intervalMs: 50, what: `vboxwebsrv ${pid} to end` });
     console.log(`[${how}] vboxwebsrv gone ${Date.now() - t0} ms after its parent`);
     await expect(fetch(url)).rejects.toThrow();
+  });
+
+  it('a long-lived process that calls avoidOwnWebService() works through VBoxManage and starts none', async (ctx) => {
+    if (!c) return ctx.skip(skipReason);
+    await stopOwnWebService();
+    avoidOwnWebService();
+    try {
+      const { driver } = await soapDriver('store-avoid');
+      const be = await driver.backend();
+      expect(be.kind).toBe('vboxmanage');
+      expect(Array.isArray(await be.listVms())).toBe(true); // VirtualBox answers, through VBoxManage
+      expect(ownWebService()).toBeUndefined();
+      await expect(startOwnWebService(c.websrv)).rejects.toThrow(/avoidOwnWebService/);
+      // A web service the user gave is still used.
+      const { driver: given } = await soapDriver('store-avoid', { 'virtualbox-soap-url': 'http://127.0.0.1:9/' });
+      expect((await given.backend()).kind).toBe('soap');
+    } finally {
+      avoidOwnWebService(false);
+    }
   });
 });
 

@@ -26,7 +26,7 @@ import { dedupeHostOnlyIfs, type Forward, machineState, parseIpForMac, type VBox
 import { SoapBackend, type SoapTarget, sharedSoapConnection, soapTarget } from './soap.js';
 import { VBoxManage, VBoxManageBackend } from './vboxmanage.js';
 import { ownLogin } from './weblogin.js';
-import { startOwnWebService } from './websrv.js';
+import { ownWebServiceAvoided, startOwnWebService } from './websrv.js';
 
 /** A shared folder as the driver stores it: the VirtualBox share name, its host path, where the guest mounts it. */
 export interface Share {
@@ -167,7 +167,9 @@ export class VirtualBoxDriver implements Driver, PortForwarder {
   }
 
   private async makeBackend(): Promise<VBoxBackend> {
-    if (this.config.API !== 'soap') return new VBoxManageBackend(await this.vboxManage());
+    // Without a URL of its own, a process that must not start a web service works through VBoxManage.
+    if (this.config.API !== 'soap' || (!this.config.SoapURL && ownWebServiceAvoided()))
+      return new VBoxManageBackend(await this.vboxManage());
     const vbm = await this.vboxManage().catch(() => undefined);
     const target = this.config.SoapURL ? await this.givenSoapTarget(this.config.SoapURL) : await this.ownSoapTarget(vbm);
     return new SoapBackend(() => sharedSoapConnection(target), vbm);

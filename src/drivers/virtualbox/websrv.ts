@@ -12,6 +12,8 @@ import { poll } from '../../core/wait.js';
  * (`-A VBoxAuthSimple`, not the global websrvauthlibrary property, which would change every other web
  * service of this user): a client needs a store's secret (weblogin.ts). One per process, shared by
  * every driver in it; tethered to the process (core/tether.ts), so it ends with it, even on SIGKILL.
+ * A process that lives long (the port forwarder) calls avoidOwnWebService() and works through
+ * VBoxManage instead.
  */
 
 export interface OwnWebService {
@@ -23,6 +25,16 @@ export interface OwnWebService {
 
 let current: { service: OwnWebService; tether: Tethered } | undefined;
 let starting: Promise<OwnWebService> | undefined;
+let avoided = false;
+
+/** For long-lived processes: drivers without a --virtualbox-soap-url use VBoxManage, and no web service is started. */
+export function avoidOwnWebService(avoid = true): void {
+  avoided = avoid;
+}
+
+export function ownWebServiceAvoided(): boolean {
+  return avoided;
+}
 
 function onExit(): void {
   if (current) {
@@ -50,6 +62,7 @@ export function ownWebService(): OwnWebService | undefined {
 }
 
 export async function startOwnWebService(binary: string): Promise<OwnWebService> {
+  if (avoided) throw new Error('this process does not start a VirtualBox web service (avoidOwnWebService)');
   if (current && current.service.binary === binary && processAlive(current.service.pid)) return current.service;
   if (starting) return starting;
   starting = launch(binary).finally(() => {
