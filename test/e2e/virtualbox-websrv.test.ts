@@ -4,6 +4,7 @@ import path from 'node:path';
 import { inspect } from 'node:util';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { exists } from '../../src/core/files.js';
 import { processAlive } from '../../src/core/process.js';
 import { poll } from '../../src/core/wait.js';
 import { VirtualBoxDriver } from '../../src/drivers/virtualbox/driver.js';
@@ -148,16 +149,16 @@ describe('our own vboxwebsrv (real vboxwebsrv 7.2 on 127.0.0.1)', () => {
     const store = new Store(storeRoot);
     const d = new VirtualBoxDriver({ MachineName: 'parent', API: 'soap' }, { store, machineDir: store.machineDir('parent') });
     await (await d.backend()).version();
-    const { pid, url } = ownWebService();
-    console.log(JSON.stringify({ pid, url }));
+    const { pid, url, logFile } = ownWebService();
+    console.log(JSON.stringify({ pid, url, logFile }));
     if (how === 'exit') process.exit(0);
     setInterval(() => {}, 1000);
   `;
 
-  it.each(['SIGKILL', 'SIGTERM', 'exit'] as const)('ends within seconds when the process that started it ends (%s)', async (how, ctx) => {
-    if (!c) return ctx.skip(skipReason);
-    const parent = execa('node', ['--input-type=module', '-e', PARENT, path.join(c.work, 'store-parent'), how], {
-      env: { VBOX_MANAGE: c.vboxManage, VBOX_WEBSRV: c.websrv },
+  /** Start the parent; resolves with what it printed, and the parent process. */
+  async function startParent(how: string) {
+    const parent = execa('node', ['--input-type=module', '-e', PARENT, path.join(c!.work, 'store-parent'), how], {
+      env: { VBOX_MANAGE: c!.vboxManage, VBOX_WEBSRV: c!.websrv },
       reject: false,
       all: true,
     });
@@ -165,7 +166,12 @@ describe('our own vboxwebsrv (real vboxwebsrv 7.2 on 127.0.0.1)', () => {
       parent.stdout!.once('data', (b: Buffer) => resolve(b.toString()));
       void parent.then((r) => reject(new Error(`the parent exited: ${r.all}`)));
     });
-    const { pid, url } = JSON.parse(first) as { pid: number; url: string };
+    return { parent, ...(JSON.parse(first) as { pid: number; url: string; logFile: string }) };
+  }
+
+  it.each(['SIGKILL', 'SIGTERM', 'exit'] as const)('ends within seconds when the process that started it ends (%s)', async (how, ctx) => {
+    if (!c) return ctx.skip(skipReason);
+    const { parent, pid, url, logFile } = await startParent(how);
     if (how !== 'exit') {
       expect(processAlive(pid)).toBe(true);
       expect((await fetch(url)).status).toBe(405); // vboxwebsrv answers GET with 405
@@ -176,6 +182,14 @@ describe('our own vboxwebsrv (real vboxwebsrv 7.2 on 127.0.0.1)', () => {
     await poll(async () => (processAlive(pid) ? undefined : true), { timeoutMs: 8000, intervalMs: 50, what: `vboxwebsrv ${pid} to end` });
     console.log(`[${how}] vboxwebsrv gone ${Date.now() - t0} ms after its parent`);
     await expect(fetch(url)).rejects.toThrow();
+    // Its log goes at exit; a killed parent's log goes when the next command starts a web service.
+    if (how !== 'exit') {
+      expect(await exists(logFile)).toBe(true);
+      await (
+        await startParent('exit')
+      ).parent;
+    }
+    expect(await exists(logFile)).toBe(false);
   });
 
   it('a long-lived process that calls avoidOwnWebService() works through VBoxManage and starts none', async (ctx) => {

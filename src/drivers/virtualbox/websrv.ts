@@ -1,4 +1,4 @@
-import { closeSync, openSync, promises as fs } from 'node:fs';
+import { closeSync, openSync, promises as fs, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { MachineError } from '../../core/errors.js';
@@ -43,6 +43,15 @@ function onExit(): void {
     } catch {
       // already gone
     }
+    rmSync(current.service.logFile, { force: true });
+  }
+}
+
+/** The logs of commands that were killed (their exit handler never ran). */
+async function removeStaleLogs(dir: string): Promise<void> {
+  for (const f of await fs.readdir(dir).catch(() => [])) {
+    const pid = /^vboxwebsrv-(\d+)-\d+\.log$/.exec(f)?.[1];
+    if (pid && !processAlive(Number(pid))) await fs.rm(path.join(dir, f), { force: true });
   }
 }
 
@@ -74,6 +83,7 @@ export async function startOwnWebService(binary: string): Promise<OwnWebService>
 async function launch(binary: string): Promise<OwnWebService> {
   const logDir = path.join(os.tmpdir(), `machine-${process.getuid?.() ?? 'user'}`);
   await fs.mkdir(logDir, { recursive: true, mode: 0o700 });
+  await removeStaleLogs(logDir);
   for (let attempt = 1; ; attempt++) {
     const port = await freePort();
     const logFile = path.join(logDir, `vboxwebsrv-${process.pid}-${port}.log`);
