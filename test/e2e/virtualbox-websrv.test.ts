@@ -1,10 +1,12 @@
 import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
+import http from 'node:http';
 import path from 'node:path';
 import { inspect } from 'node:util';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { exists } from '../../src/core/files.js';
+import { freePort } from '../../src/core/ports.js';
 import { processAlive } from '../../src/core/process.js';
 import { poll } from '../../src/core/wait.js';
 import { VirtualBoxDriver } from '../../src/drivers/virtualbox/driver.js';
@@ -208,6 +210,29 @@ describe('our own vboxwebsrv (real vboxwebsrv 7.2 on 127.0.0.1)', () => {
       expect((await given.backend()).kind).toBe('soap');
     } finally {
       avoidOwnWebService(false);
+    }
+  });
+
+  it('never takes whoever answers on its port for itself: a port taken first gets no request, vboxwebsrv moves on', async (ctx) => {
+    if (!c) return ctx.skip(skipReason);
+    await stopOwnWebService();
+    // A local user's server on the port we are about to use, answering like vboxwebsrv (GET: 405).
+    const seen: string[] = [];
+    const impostor = http.createServer((req, res) => {
+      seen.push(`${req.method} ${req.url}`);
+      res.writeHead(405).end();
+    });
+    const port = await freePort();
+    await new Promise<void>((resolve) => impostor.listen(port, '127.0.0.1', resolve));
+    try {
+      const service = await startOwnWebService(c.websrv, { port });
+      expect(service.url).not.toBe(`http://127.0.0.1:${port}/`);
+      const { driver } = await soapDriver('store-impostor');
+      expect((await (await driver.backend()).version()).api).toBe('7_2');
+      expect(ownWebService()).toBe(service);
+      expect(seen).toEqual([]);
+    } finally {
+      impostor.close();
     }
   });
 });

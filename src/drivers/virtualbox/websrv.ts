@@ -55,6 +55,8 @@ async function removeStaleLogs(dir: string): Promise<void> {
   }
 }
 
+const IN_USE = /address already in use/i;
+
 /** Whether something answers HTTP at url (vboxwebsrv answers GET / with 405). */
 async function answers(url: string): Promise<boolean> {
   try {
@@ -70,22 +72,30 @@ export function ownWebService(): OwnWebService | undefined {
   return current?.service;
 }
 
-export async function startOwnWebService(binary: string): Promise<OwnWebService> {
+/** opts.port: the first port to try (tests); a free one otherwise. */
+export async function startOwnWebService(binary: string, opts: { port?: number } = {}): Promise<OwnWebService> {
   if (avoided) throw new Error('this process does not start a VirtualBox web service (avoidOwnWebService)');
   if (current && current.service.binary === binary && processAlive(current.service.pid)) return current.service;
   if (starting) return starting;
-  starting = launch(binary).finally(() => {
+  starting = launch(binary, opts.port).finally(() => {
     starting = undefined;
   });
   return starting;
 }
 
-async function launch(binary: string): Promise<OwnWebService> {
+/** What a failed vboxwebsrv said: its error lines, else its last lines. */
+function failureOf(log: string): string {
+  const lines = log.split('\n');
+  const errors = lines.filter((l) => /error|fault/i.test(l));
+  return (errors.length ? errors.slice(0, 2) : lines.slice(-3)).join(' ').trim();
+}
+
+async function launch(binary: string, firstPort?: number): Promise<OwnWebService> {
   const logDir = path.join(os.tmpdir(), `machine-${process.getuid?.() ?? 'user'}`);
   await fs.mkdir(logDir, { recursive: true, mode: 0o700 });
   await removeStaleLogs(logDir);
   for (let attempt = 1; ; attempt++) {
-    const port = await freePort();
+    const port = attempt === 1 && firstPort ? firstPort : await freePort();
     const logFile = path.join(logDir, `vboxwebsrv-${process.pid}-${port}.log`);
     // A new file (O_EXCL): never one planted in /tmp, nor a symlink's target.
     await fs.rm(logFile, { force: true });
@@ -100,25 +110,30 @@ async function launch(binary: string): Promise<OwnWebService> {
         { output: fd },
       );
       void tether.exited.then(() => (exited = true));
+      // Ready when vboxwebsrv itself says, in our private log, that it has bound the port: whoever
+      // else answers there (a local user who took the port after freePort) never gets a logon.
+      // On a taken port vboxwebsrv logs a fault and keeps running.
+      const bound = `Socket connection successful: host = 127.0.0.1, port = ${port},`;
       await poll(
         async () => {
-          if (exited) throw new Error('exited');
-          return (await answers(url)) ? true : undefined;
+          const log = await fs.readFile(logFile, 'utf8');
+          if (exited || IN_USE.test(log)) throw new Error('failed');
+          return log.includes(bound) && (await answers(url)) ? true : undefined;
         },
         {
           timeoutMs: 20_000,
           intervalMs: 50,
           maxIntervalMs: 250,
           what: `vboxwebsrv on ${url}`,
-          fatal: (e) => (e as Error).message === 'exited',
+          fatal: (e) => (e as Error).message === 'failed',
         },
       );
     } catch (err) {
       await tether?.stop();
-      const log = (await fs.readFile(logFile, 'utf8').catch(() => '')).trim().split('\n').slice(-3).join(' ');
+      const log = (await fs.readFile(logFile, 'utf8').catch(() => '')).trim();
       await fs.rm(logFile, { force: true });
-      if (attempt < 2 && /bind|address already in use/i.test(log)) continue;
-      const why = tether ? log || (err as Error).message : (err as Error).message;
+      if (attempt < 3 && IN_USE.test(log)) continue;
+      const why = tether ? failureOf(log) || (err as Error).message : (err as Error).message;
       throw new MachineError(`Could not start the VirtualBox web service (${binary}): ${why}`, {
         fix: 'check that vboxwebsrv runs ("vboxwebsrv --help"), or use --virtualbox-api vboxmanage',
       });
