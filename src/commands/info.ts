@@ -48,7 +48,7 @@ export async function config(store: Store, name: string): Promise<string> {
 
 /** `machine version [NAME]`: ours, or the machine's Docker daemon version. */
 export async function version(store: Store, name: string | undefined, own: string): Promise<string> {
-  if (!name) return own;
+  if (name === undefined) return own;
   const host = await runningHost(store, name);
   return (await dockerVersion(await host.dockerEndpoint())).Version;
 }

@@ -17,9 +17,11 @@ export async function runForwarder(store: Store, name: string): Promise<void> {
   const log = (line: string) => process.stdout.write(`${new Date().toISOString()} ${line}\n`);
   const abort = new AbortController();
   for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.on(sig, () => abort.abort());
+  // A real machine first (the name rule, a folder that is not a symlink): only then its lock.
+  const host = await Host.load(store, name);
   let release: () => Promise<void>;
   try {
-    release = await acquire(forwarderLockFile(store.machineDir(name)), {
+    release = await acquire(forwarderLockFile(host.dir), {
       waitMs: 0,
       busy: (owner) => new MachineError(`another forwarder (pid ${owner.pid}) serves machine "${name}"`),
     });
@@ -27,7 +29,6 @@ export async function runForwarder(store: Store, name: string): Promise<void> {
     log(`not started: ${messageOf(err)}`);
     return;
   }
-  const host = await Host.load(store, name);
   // A long-lived process must not keep a VirtualBox web service of its own running.
   host.driver.forBackground?.();
   const gone = async () => (await fs.access(store.configPath(name)).then(() => false, () => true)) || (await host.driver.state()) !== 'Running';

@@ -16,7 +16,7 @@ export function defaultStoragePath(): string {
 
 export function validateName(name: string): void {
   if (!MACHINE_NAME.test(name) || name.length > 63) {
-    const shown = name === '' ? 'an empty name' : `"${name}"`;
+    const shown = name === '' ? '"" (an empty name)' : `"${name}"`;
     throw new MachineError(`Invalid machine name ${shown}`, {
       fix: 'Allowed hostname chars are: 0-9a-zA-Z . - (starting with a letter or digit, at most 63 characters)',
     });

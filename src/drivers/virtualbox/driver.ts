@@ -26,7 +26,7 @@ import { dedupeHostOnlyIfs, type Forward, machineState, parseIpForMac, type VBox
 import { SoapBackend, type SoapTarget, sharedSoapConnection, soapTarget } from './soap.js';
 import { VBoxManage, VBoxManageBackend } from './vboxmanage.js';
 import { ownLogin } from './weblogin.js';
-import { ownWebServiceAvoided, startOwnWebService } from './websrv.js';
+import { avoidOwnWebService, ownWebServiceAvoided, startOwnWebService } from './websrv.js';
 
 /** A shared folder as the driver stores it: the VirtualBox share name, its host path, where the guest mounts it. */
 export interface Share {
@@ -143,6 +143,11 @@ export class VirtualBoxDriver implements Driver, PortForwarder {
 
   get isoPath(): string {
     return this.file('boot2docker.iso');
+  }
+
+  /** The forwarder lives long: it must not keep a web service of its own (VBoxManage does the same work). */
+  forBackground(): void {
+    avoidOwnWebService();
   }
 
   consoleLog(): string {

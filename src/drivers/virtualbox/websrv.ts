@@ -1,7 +1,7 @@
 import { closeSync, openSync, promises as fs, rmSync } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { MachineError } from '../../core/errors.js';
+import { runDir } from '../../core/paths.js';
 import { freePort } from '../../core/ports.js';
 import { processAlive } from '../../core/process.js';
 import { spawnTethered, type Tethered } from '../../core/tether.js';
@@ -91,8 +91,7 @@ function failureOf(log: string): string {
 }
 
 async function launch(binary: string, firstPort?: number): Promise<OwnWebService> {
-  const logDir = path.join(os.tmpdir(), `machine-${process.getuid?.() ?? 'user'}`);
-  await fs.mkdir(logDir, { recursive: true, mode: 0o700 });
+  const logDir = await runDir();
   await removeStaleLogs(logDir);
   for (let attempt = 1; ; attempt++) {
     const port = attempt === 1 && firstPort ? firstPort : await freePort();
