@@ -113,6 +113,8 @@ export function sanName(host: string): string {
  */
 export function validSan(host: string): boolean {
   if (net.isIP(host)) return true;
+  // Letters, digits, marks, dots and hyphens only: domainToASCII would cut "a/b" down to "a".
+  if (!/^(\*\.)?[\p{L}\p{N}\p{M}.-]+$/u.test(host)) return false;
   const ascii = domainToASCII(host.replace(/^\*\./, 'x.'));
   return ascii !== '' && ascii.length <= 253 && ascii.split('.').every((l) => /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/i.test(l));
 }

@@ -28,9 +28,11 @@ export class Interrupted extends MachineError {
   }
 }
 
-/** The message of anything thrown, without stack. */
+/** The message of anything thrown, without stack (file system errors in our words). */
 export function messageOf(err: unknown): string {
   if (err instanceof MachineError) return err.line;
+  const fs = fsError(err);
+  if (fs) return fs.line;
   if (err instanceof Error) return err.message;
   return String(err);
 }

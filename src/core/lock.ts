@@ -58,13 +58,15 @@ export async function readOwner(file: string): Promise<LockOwner | undefined> {
 /** Create `file` holding `content`, atomically (readers never see it half written); false if it exists. */
 async function createExclusive(file: string, content: string): Promise<boolean> {
   const tmp = `${file}.${randomBytes(4).toString('hex')}.tmp`;
-  await fs.writeFile(tmp, content, { mode: 0o600, flag: 'wx' });
   try {
+    await fs.writeFile(tmp, content, { mode: 0o600, flag: 'wx' });
     await fs.link(tmp, file);
     return true;
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
-    throw err;
+    const e = err as NodeJS.ErrnoException;
+    if (e.code === 'EEXIST') return false;
+    e.path = path.dirname(file); // where it could not write: the folder, not our temporary name
+    throw e;
   } finally {
     await fs.rm(tmp, { force: true });
   }

@@ -22,23 +22,27 @@ export async function download(
   opts: { onProgress?: (p: DownloadProgress) => void; signal?: AbortSignal } = {},
 ): Promise<{ sha256: string; checked: boolean }> {
   const u = new URL(url);
-  const expected = /^sha256=([0-9a-f]{64})$/i.exec(u.hash.slice(1))?.[1]?.toLowerCase() ?? (await publishedChecksum(u, opts.signal));
+  // Credentials in the URL go in a header (fetch refuses them in URLs); messages never show them.
+  const headers: Record<string, string> = {};
+  if (u.username || u.password) {
+    headers.authorization = `Basic ${Buffer.from(`${decodeURIComponent(u.username)}:${decodeURIComponent(u.password)}`).toString('base64')}`;
+    u.username = u.password = '';
+  }
+  const expected =
+    /^sha256=([0-9a-f]{64})$/i.exec(u.hash.slice(1))?.[1]?.toLowerCase() ?? (await publishedChecksum(u, headers, opts.signal));
   u.hash = '';
-  // What messages show: never the credentials a URL may carry.
-  const shown = new URL(u);
-  shown.username = shown.password = '';
   const dispatcher = agent();
   let res;
   try {
-    res = await fetch(u, { dispatcher, signal: opts.signal, redirect: 'follow' });
+    res = await fetch(u, { dispatcher, headers, signal: opts.signal, redirect: 'follow' });
   } catch (err) {
     if (opts.signal?.aborted) throw opts.signal.reason;
-    throw new MachineError(`Could not download ${shown}: ${(err as Error & { cause?: Error }).cause?.message ?? (err as Error).message}`, {
+    throw new MachineError(`Could not download ${u}: ${(err as Error & { cause?: Error }).cause?.message ?? (err as Error).message}`, {
       fix: 'check the URL and your network; behind a proxy set HTTPS_PROXY',
     });
   }
   if (!res.ok || !res.body)
-    throw new MachineError(`Could not download ${shown}: HTTP ${res.status} ${res.statusText}`, { fix: 'check the URL' });
+    throw new MachineError(`Could not download ${u}: HTTP ${res.status} ${res.statusText}`, { fix: 'check the URL' });
   const total = Number(res.headers.get('content-length')) || undefined;
   const hash = createHash('sha256');
   let received = 0;
@@ -58,13 +62,13 @@ export async function download(
       await pipeline(body, createWriteStream(tmp, { mode: 0o644 }), { signal: opts.signal });
     } catch (err) {
       if (opts.signal?.aborted) throw opts.signal.reason;
-      throw new MachineError(`The download of ${shown} broke off after ${received} bytes: ${(err as Error).message}`, {
+      throw new MachineError(`The download of ${u} broke off after ${received} bytes: ${(err as Error).message}`, {
         fix: `try again (nothing was kept); a stalled download ends after ${DOWNLOAD_TIMEOUTS.idleMs / 1000} s without data`,
       });
     }
     const sha256 = hash.digest('hex');
     if (expected && sha256 !== expected) {
-      throw new MachineError(`The download of ${shown} is corrupt: its sha256 is ${sha256}, expected ${expected}`, {
+      throw new MachineError(`The download of ${u} is corrupt: its sha256 is ${sha256}, expected ${expected}`, {
         fix: 'try again, or check the URL',
       });
     }
@@ -87,12 +91,12 @@ function agent(): EnvHttpProxyAgent {
   });
 }
 
-async function publishedChecksum(u: URL, signal?: AbortSignal): Promise<string | undefined> {
+async function publishedChecksum(u: URL, headers: Record<string, string>, signal?: AbortSignal): Promise<string | undefined> {
   const sidecar = new URL(u);
   sidecar.hash = '';
   sidecar.pathname += '.sha256';
   try {
-    const res = await fetch(sidecar, { dispatcher: agent(), signal, redirect: 'follow' });
+    const res = await fetch(sidecar, { dispatcher: agent(), headers, signal, redirect: 'follow' });
     if (!res.ok) return undefined;
     return /\b([0-9a-f]{64})\b/i.exec(await res.text())?.[1]?.toLowerCase();
   } catch {

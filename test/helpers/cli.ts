@@ -72,3 +72,10 @@ export async function writeMachineConfig(
   await fs.writeFile(path.join(dir, 'config.json'), JSON.stringify(config, null, 4), { mode: 0o600 });
   return dir;
 }
+
+/** Run fn over items, `size` at a time (each is usually a CLI process: two cores, many runs). */
+export async function inBatches<T, R>(items: T[], size: number, fn: (item: T, index: number) => Promise<R>): Promise<R[]> {
+  const out: R[] = [];
+  for (let i = 0; i < items.length; i += size) out.push(...(await Promise.all(items.slice(i, i + size).map((it, j) => fn(it, i + j)))));
+  return out;
+}

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { certPathsIn, ensureClientCerts } from '../../src/certs/bootstrap.js';
 import { ensureServerCert, machineCertPaths } from '../../src/certs/server.js';
-import { certificateHosts, certificateStatus, issuedBy } from '../../src/certs/x509.js';
+import { certCovers, certificateHosts, certificateStatus, issuedBy, validSan } from '../../src/certs/x509.js';
 import { fixture } from '../helpers/fixtures.js';
 
 let root: string;
@@ -110,5 +110,27 @@ describe('certificates, checked with the openssl CLI', () => {
     expect(certificateHosts(server)).toEqual(['localhost', '192.168.99.100']);
     expect(issuedBy(server, ca)).toBe(true);
     expect(issuedBy(fixture('docker-machine/store-sample/certs/cert.pem'), ca)).toBe(true);
+  });
+
+  it('coverage is what a TLS client checks, not text: IDNA, wildcards, IP forms; a name-less docker-machine certificate is kept', async () => {
+    const client = await ensureClientCerts(certPathsIn(path.join(root, 'certs')));
+    const dir = path.join(root, 'machines', 'idn');
+    const first = await ensureServerCert(machineCertPaths(dir), client, 'idn', ['localhost', '127.0.0.1', 'bücher.example', '*.dev.local']);
+    expect(certificateHosts(first.certPem)).toEqual(['localhost', '127.0.0.1', 'xn--bcher-kva.example', '*.dev.local']);
+    for (const host of ['bücher.example', 'xn--bcher-kva.example', 'BÜCHER.example', 'api.dev.local', '127.0.0.1', 'LOCALHOST'])
+      expect(certCovers(first.certPem, host), host).toBe(true);
+    for (const host of ['a.b.dev.local', 'dev.local', '127.0.0.2', 'example']) expect(certCovers(first.certPem, host), host).toBe(false);
+    // Asked again with the same names in another spelling: nothing to re-issue (no daemon restart).
+    const again = await ensureServerCert(machineCertPaths(dir), client, 'idn', ['LOCALHOST', 'bücher.example', 'x.dev.local']);
+    expect(again.issued).toBe(false);
+    // docker-machine's certificate lacks the machine's name; if what clients use is covered, it stays.
+    const server = fixture('docker-machine/store-sample/machines/default/server.pem');
+    expect(certCovers(server, '192.168.99.100')).toBe(true);
+    expect(certCovers(server, 'default')).toBe(false);
+  });
+
+  it('only names and addresses go into a certificate', () => {
+    for (const ok of ['docker.local', 'bücher.example', '*.dev.local', '10.0.0.1', '::1', 'a-b.c']) expect(validSan(ok), ok).toBe(true);
+    for (const bad of ['a,b', 'a b', '', '-x.com', 'a..b', 'x/y', "a'b", '$(id)', 'a*.b']) expect(validSan(bad), bad).toBe(false);
   });
 });

@@ -4,7 +4,7 @@ import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { download } from '../../src/iso/download.js';
+import { DOWNLOAD_TIMEOUTS, download } from '../../src/iso/download.js';
 import { startLoggingProxy } from '../helpers/servers.js';
 
 let server: http.Server;
@@ -18,6 +18,8 @@ beforeAll(async () => {
   server = http.createServer((req, res) => {
     if (req.url === '/b2d.iso' || req.url === '/signed.iso') return res.writeHead(200, { 'Content-Length': body.length }).end(body);
     if (req.url === '/signed.iso.sha256') return res.end(`${sha}  signed.iso\n`);
+    // Half the file, then nothing: a stalled mirror.
+    if (req.url === '/stall.iso') return void res.writeHead(200, { 'Content-Length': body.length }).write(body.subarray(0, body.length / 2));
     res.writeHead(404).end();
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
@@ -50,6 +52,24 @@ describe('ISO download', () => {
     await expect(fs.access(dest)).rejects.toThrow();
     expect((await fs.readdir(dir)).filter((f) => f.includes('.tmp'))).toEqual([]);
     await expect(download(`${base}/missing.iso`, path.join(dir, 'm.iso'))).rejects.toThrow(/HTTP 404/);
+  });
+
+  it('gives up on a stalled download with one line, keeps nothing, and never shows credentials', async () => {
+    const saved = DOWNLOAD_TIMEOUTS.idleMs;
+    DOWNLOAD_TIMEOUTS.idleMs = 1000;
+    try {
+      const dest = path.join(dir, 'stall.iso');
+      const u = new URL(`${base}/stall.iso`);
+      u.username = 'me';
+      u.password = 's3cret';
+      const err = (await download(u.toString(), dest).catch((e: Error) => e)) as Error;
+      expect(err.message).toMatch(new RegExp(`^The download of ${base}/stall.iso broke off after 1572864 bytes`));
+      expect(err.message).not.toContain('s3cret');
+      await expect(fs.access(dest)).rejects.toThrow();
+      expect((await fs.readdir(dir)).filter((f) => f.includes('stall'))).toEqual([]);
+    } finally {
+      DOWNLOAD_TIMEOUTS.idleMs = saved;
+    }
   });
 
   it('goes through HTTP_PROXY', async () => {

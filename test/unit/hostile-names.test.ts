@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { machine, tempStore, writeMachineConfig } from '../helpers/cli.js';
+import { inBatches, machine, tempStore, writeMachineConfig } from '../helpers/cli.js';
 
 /**
  * Names as a careless script or a hostile user types them, against every command that takes a
@@ -84,20 +84,15 @@ describe('hostile machine names against every command', () => {
   it('refuses each name with a non-zero exit and one line, touching nothing', async () => {
     const runs = COMMANDS.flatMap((cmd) => TRAVERSAL.map((name) => cmd.map((a) => (a === 'NAME' ? name : a))));
     const failures: string[] = [];
-    // Eight at a time: every run is a fresh CLI process.
-    for (let i = 0; i < runs.length; i += 8) {
-      await Promise.all(
-        runs.slice(i, i + 8).map(async (argv) => {
-          const res = await machine(store, argv, { env: { HOME: home, DOCKER_CONFIG: path.join(home, '.docker') } });
-          const errLines = String(res.stderr).trim().split('\n').filter(Boolean);
-          // rm names what it could not remove in two lines under -f ("Error removing...", "Can't remove...").
-          const maxLines = argv[0] === 'rm' ? 2 : 1;
-          if (res.exitCode === 0 || errLines.length === 0 || errLines.length > maxLines) {
-            failures.push(`machine ${argv.map((a) => JSON.stringify(a)).join(' ')}: exit ${res.exitCode}, stderr ${JSON.stringify(res.stderr)}`);
-          }
-        }),
-      );
-    }
+    await inBatches(runs, 8, async (argv) => {
+      const res = await machine(store, argv, { env: { HOME: home, DOCKER_CONFIG: path.join(home, '.docker') } });
+      const errLines = String(res.stderr).trim().split('\n').filter(Boolean);
+      // rm names what it could not remove in two lines under -f ("Error removing...", "Can't remove...").
+      const maxLines = argv[0] === 'rm' ? 2 : 1;
+      if (res.exitCode === 0 || errLines.length === 0 || errLines.length > maxLines) {
+        failures.push(`machine ${argv.map((a) => JSON.stringify(a)).join(' ')}: exit ${res.exitCode}, stderr ${JSON.stringify(res.stderr)}`);
+      }
+    });
     expect(failures).toEqual([]);
     expect(await snapshot(home)).toEqual(before);
   }, 300_000);
