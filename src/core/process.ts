@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { promises as fs } from 'node:fs';
+import { promises as fs, readFileSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { sleep } from './wait.js';
 
@@ -11,14 +11,23 @@ import { sleep } from './wait.js';
 
 const run = promisify(execFile);
 
-/** True when a process with this pid exists (it may belong to another user). */
+/**
+ * True when a process with this pid exists and runs (it may belong to another user). A zombie, dead
+ * but not yet reaped by its parent (the init of a container may take seconds), is not alive.
+ */
 export function processAlive(pid: number): boolean {
   if (!Number.isInteger(pid) || pid <= 0) return false;
   try {
     process.kill(pid, 0);
-    return true;
   } catch (err) {
-    return (err as NodeJS.ErrnoException).code === 'EPERM';
+    if ((err as NodeJS.ErrnoException).code !== 'EPERM') return false;
+  }
+  if (process.platform !== 'linux') return true;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+  } catch {
+    return false; // gone between the two looks
   }
 }
 
@@ -51,8 +60,18 @@ export interface ProcessInfo {
   command: string;
 }
 
-/** Every process we can see with its command line (Linux: /proc; macOS/BSD: ps; Windows: CIM). */
-export async function listProcesses(): Promise<ProcessInfo[]> {
+let snapshot: { at: number; list: Promise<ProcessInfo[]> } | undefined;
+
+/**
+ * Every process we can see with its command line (Linux: /proc; macOS/BSD: ps; Windows: CIM). One
+ * listing serves every caller for half a second: `ls` asks for each of its machines at once.
+ */
+export function listProcesses(): Promise<ProcessInfo[]> {
+  if (!snapshot || Date.now() - snapshot.at > 500) snapshot = { at: Date.now(), list: readProcesses() };
+  return snapshot.list;
+}
+
+async function readProcesses(): Promise<ProcessInfo[]> {
   if (process.platform === 'linux') {
     const pids = (await fs.readdir('/proc')).filter((e) => /^\d+$/.test(e)).map(Number);
     const all = await Promise.all(

@@ -370,8 +370,9 @@ export class QemuDriver implements Driver, PortForwarder {
       .catch(() => false);
     if (!pressed) {
       report('The QEMU monitor does not answer: asking the guest to power off over SSH');
+      // In the background, so the command returns before the guest drops the connection.
       const asked = await this.env
-        .guest?.('sudo poweroff')
+        .guest?.('(sleep 1; sudo poweroff) >/dev/null 2>&1 &')
         .then(() => true)
         .catch(() => false);
       if (!asked) {
@@ -397,9 +398,23 @@ export class QemuDriver implements Driver, PortForwarder {
     }
   }
 
+  /** The disk goes with it, so no clean shutdown is owed: SIGKILL, at once (an interrupted create must end fast). */
   async remove(): Promise<void> {
-    await this.kill();
-    for (const pid of await qemuProcesses(this.env.machineDir)) await terminate(pid);
+    const pids = new Set(await qemuProcesses(this.env.machineDir));
+    const pid = await this.pid();
+    if (pid) pids.add(pid);
+    for (const p of pids) {
+      try {
+        process.kill(p, 'SIGKILL');
+      } catch {
+        // gone already
+      }
+    }
+    for (const p of pids) {
+      if (!(await waitForExit(p, 5000))) {
+        throw new MachineError(`QEMU (pid ${p}) of machine "${this.config.MachineName}" could not be stopped`, { fix: `end it by hand ("kill -9 ${p}")` });
+      }
+    }
     await fs.rm(await this.qmpSocket(), { force: true });
   }
 
