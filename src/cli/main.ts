@@ -252,7 +252,7 @@ export function buildProgram(): Command {
         action(async (ctx, names: string[]) => {
           const { lifecycle } = await import('../commands/lifecycle.js');
           const { namesOrDefault } = await import('../commands/common.js');
-          for (const msg of await lifecycle(ctx.store, await namesOrDefault(ctx.store, names), name)) line(msg);
+          await lifecycle(ctx.store, await namesOrDefault(ctx.store, names), name, line);
         }),
       );
   }

@@ -53,10 +53,11 @@ async function act(host: Host, action: Action, report: Report, signal: AbortSign
 /**
  * start/stop/restart/kill of one or more machines, concurrently, each under its machine lock.
  * Unlike docker-machine's start, a start re-checks the certificates and the daemon's config, so a
- * changed address never leaves a certificate behind (#531). Progress goes to stderr when stdout
- * is not a terminal, so scripts read only the result lines.
+ * changed address never leaves a certificate behind (#531). Each machine's result line is said as
+ * it is done (also when another machine fails); progress goes to stderr when stdout is not a
+ * terminal, so scripts read only the result lines.
  */
-export async function lifecycle(store: Store, names: string[], action: Action): Promise<string[]> {
+export async function lifecycle(store: Store, names: string[], action: Action, say: (line: string) => void): Promise<void> {
   names = [...new Set(names)];
   // Names that are no machine fail before any progress is shown (one line each, as before).
   const failures: unknown[] = [];
@@ -66,8 +67,7 @@ export async function lifecycle(store: Store, names: string[], action: Action): 
     else failures.push(store.notFound(name));
   }
   if (!present.length) throw combineErrors(failures);
-  return interruptible(async (signal) => {
-    const messages: string[] = [];
+  await interruptible(async (signal) => {
     const tasks: ListrTask[] = present.map((name) => ({
       title: `${VERB[action].ing} "${name}"`,
       task: async (_, task) => {
@@ -78,7 +78,7 @@ export async function lifecycle(store: Store, names: string[], action: Action): 
             async () => act(await Host.load(store, name, signal), action, report, signal),
             { onWait: (owner) => report(`Waiting for "${owner.command}" (pid ${owner.pid}) to finish with "${name}"`) },
           );
-          messages.push(message);
+          say(message);
         } catch (err) {
           failures.push(err);
           throw err;
@@ -92,8 +92,7 @@ export async function lifecycle(store: Store, names: string[], action: Action): 
     if (failures.length) throw combineErrors(failures);
     if (action === 'start' || action === 'restart') {
       const verb = action === 'start' ? 'Started' : 'Restarted';
-      messages.push(`${verb} machines may have new IP addresses. You may need to re-run the \`machine env\` command.`);
+      say(`${verb} machines may have new IP addresses. You may need to re-run the \`machine env\` command.`);
     }
-    return messages;
   }, 'stopping');
 }

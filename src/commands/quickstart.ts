@@ -95,7 +95,7 @@ export async function quickstart(
     if (state !== 'Running') {
       say(`Starting machine "${name}" (${state || 'not running'})`);
       const { lifecycle } = await import('./lifecycle.js');
-      await lifecycle(store, [name], 'start');
+      await lifecycle(store, [name], 'start', () => undefined);
       started = true;
     }
   }
