@@ -51,7 +51,11 @@ async function removeOne(store: Store, name: string, opts: RmOptions, io: RmOutp
     await store.remove(name); // a symlink or file there: refused with its own message
     throw store.notFound(name);
   }
-  if (!(await store.isMachineDir(name))) throw store.notAMachine(name, 'has no config.json');
+  if (!(await store.isMachineDir(name))) {
+    const { machineProcesses } = await import('../host/orphans.js');
+    const pids = await machineProcesses(store, name);
+    throw store.notAMachine(name, `has no config.json${pids.length ? ` (process ${pids.join(', ')} uses it)` : ''}`);
+  }
   await store.withLock(name, async () => {
     try {
       const host = await Host.load(store, name);
