@@ -7,8 +7,8 @@ import ssh2 from 'ssh2';
 import { exists, writeFileAtomic } from '../../src/core/files.js';
 import { configFromFlags } from '../../src/drivers/generic/index.js';
 import { generateKeyPair } from '../../src/ssh/keys.js';
-import { baseDriverConfig, CONFIG_VERSION, defaultEngineOptions, defaultSwarmOptions } from '../../src/store/config.js';
-import { Store } from '../../src/store/store.js';
+import { baseDriverConfig } from '../../src/store/config.js';
+import { writeMachineConfig } from './cli.js';
 
 const { Server, utils } = ssh2;
 const { STATUS_CODE, OPEN_MODE } = utils.sftp;
@@ -235,40 +235,11 @@ export async function startOpenSshSftp(clientKey: string): Promise<SshFront> {
  * would leave it (its key copied into the machine directory), so the real CLI can use it.
  */
 export async function addGenericMachine(root: string, name: string, port: number, privateKey: string): Promise<void> {
-  const store = new Store(root);
-  const dir = store.machineDir(name);
-  const keyPath = path.join(dir, 'id_ed25519');
+  const keyPath = path.join(root, 'machines', name, 'id_ed25519');
   const driver = await configFromFlags(
     { 'generic-ip-address': '127.0.0.1', 'generic-ssh-port': port, 'generic-ssh-user': 'docker', 'generic-ssh-key': keyPath },
-    baseDriverConfig(name, store.root, keyPath),
+    baseDriverConfig(name, root, keyPath),
   );
-  const certs = store.certsDir;
-  await store.save({
-    ConfigVersion: CONFIG_VERSION,
-    Driver: driver,
-    DriverName: 'generic',
-    HostOptions: {
-      Driver: '',
-      Memory: 0,
-      Disk: 0,
-      EngineOptions: defaultEngineOptions(),
-      SwarmOptions: defaultSwarmOptions(),
-      AuthOptions: {
-        CertDir: certs,
-        CaCertPath: path.join(certs, 'ca.pem'),
-        CaPrivateKeyPath: path.join(certs, 'ca-key.pem'),
-        CaCertRemotePath: '',
-        ServerCertPath: path.join(dir, 'server.pem'),
-        ServerKeyPath: path.join(dir, 'server-key.pem'),
-        ClientKeyPath: path.join(certs, 'key.pem'),
-        ServerCertRemotePath: '',
-        ServerKeyRemotePath: '',
-        ClientCertPath: path.join(certs, 'cert.pem'),
-        ServerCertSANs: [],
-        StorePath: dir,
-      },
-    },
-    Name: name,
-  });
+  await writeMachineConfig(root, name, 'generic', driver);
   await writeFileAtomic(keyPath, privateKey, 0o600);
 }

@@ -150,3 +150,31 @@ describe('bad input', () => {
     oneLine(regen, /^No answer to the question \(end of input\): pass -f to go ahead without asking$/);
   });
 });
+
+describe('an ISO that takes the well-known password', () => {
+  it('inspect warns on stderr (stdout stays the JSON) and doctor warns with the fix; our ISO gets no warning', async () => {
+    const store = path.join(dir, 'b2d');
+    const content = path.join(dir, 'iso-content');
+    await fs.mkdir(content, { recursive: true });
+    await fs.writeFile(path.join(content, 'version'), '19.03.12');
+    const cases = [
+      { name: 'old', publisher: 'boot2docker', warned: true },
+      { name: 'ours', publisher: 'machine-b2d', warned: false },
+    ];
+    for (const c of cases) {
+      const mdir = await writeMachineConfig(store, c.name, 'qemu', { SSHPort: 1, DockerPort: 2, Shares: [] });
+      await execa('xorriso', ['-as', 'mkisofs', '-quiet', '-R', '-V', 'b2d-v19.03.12', '-publisher', c.publisher, '-o', path.join(mdir, 'boot2docker.iso'), content]);
+      const inspect = await machine(store, ['inspect', c.name]);
+      expect(inspect.exitCode).toBe(0);
+      expect(JSON.parse(String(inspect.stdout)).Name).toBe(c.name);
+      if (c.warned) {
+        expect(String(inspect.stderr).trim()).toBe(
+          `Warning: machine "old": it boots b2d-v19.03.12, which accepts SSH logins with the well-known password "tcuser": any local user can log in to it and get root`,
+        );
+      } else expect(String(inspect.stderr)).toBe('');
+    }
+    const report = JSON.parse(String((await machine(store, ['doctor', '--format', 'json', 'old', 'ours'])).stdout));
+    const password = report.checks.filter((x: { id: string }) => x.id === 'ssh-password');
+    expect(password).toEqual([expect.objectContaining({ machine: 'old', status: 'warn', fix: expect.stringContaining("machine's own ISO") })]);
+  }, 120_000);
+});

@@ -1,0 +1,177 @@
+import { existsSync, promises as fs } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { execa } from 'execa';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { IsoImage, isolinuxBootEntry } from '../../src/iso/iso9660.js';
+import { MACHINE, machine, tempStore } from '../helpers/cli.js';
+import { processesMentioning } from '../helpers/processes.js';
+import { testIso } from '../helpers/vm.js';
+
+/**
+ * Faults during bring-up, on real VMs (QEMU, TCG): creates interrupted at random moments by
+ * SIGINT, SIGTERM and SIGKILL; a disk that fills while the VM boots; a hypervisor that hangs every
+ * guest. None may hang, report success, leave a process behind, or lose a config.
+ */
+
+const base = ['create', '-d', 'qemu', '--qemu-no-share'];
+const env = { CI: '1', QEMU_NETWORK: 'restricted', QEMU_ACCEL: 'tcg' };
+
+/** A small seeded random generator, so a failing trial can be replayed (the seed is printed). */
+function random(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => ((s = (s * 1664525 + 1013904223) >>> 0) / 2 ** 32);
+}
+
+describe('creates interrupted at random moments', () => {
+  let store: string;
+  beforeAll(async () => {
+    store = await tempStore('faults-');
+  });
+  afterAll(async () => {
+    for (const pid of await processesMentioning(store)) process.kill(pid, 'SIGKILL');
+    await fs.rm(store, { recursive: true, force: true });
+  });
+
+  it('SIGINT/SIGTERM: exit 130 within 2 s, nothing left; SIGKILL: what is left is named by ls and removed by rm -f', async () => {
+    const seed = Number(process.env.FAULT_SEED ?? Date.now() % 100_000);
+    const rand = random(seed);
+    const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGKILL', 'SIGINT', 'SIGTERM', 'SIGKILL', 'SIGINT', 'SIGTERM'];
+    const iso = await testIso();
+    const report: string[] = [];
+    for (const [i, sig] of signals.entries()) {
+      const name = `f${i}`;
+      const delay = Math.round(rand() * 35_000);
+      const child = execa(MACHINE, [...base, '--boot2docker-url', iso, name], { reject: false, all: true, env: { ...env, MACHINE_STORAGE_PATH: store } });
+      await new Promise((r) => setTimeout(r, delay));
+      const step = /❯ ([^\n]+)\n(?![\s\S]*❯)/.exec(String(child.all ?? ''))?.[1];
+      const t0 = Date.now();
+      child.kill(sig);
+      const res = await child;
+      const ms = Date.now() - t0;
+      const what = `trial ${i} (seed ${seed}): ${sig} after ${delay} ms`;
+      report.push(`${what}, during "${step ?? 'start-up'}": exit ${res.exitCode ?? res.signal} in ${ms} ms`);
+      const dir = path.join(store, 'machines', name);
+      if (sig === 'SIGKILL') {
+        if (existsSync(dir)) {
+          const cfg = path.join(dir, 'config.json');
+          if (existsSync(cfg)) JSON.parse(await fs.readFile(cfg, 'utf8')); // never half written
+          const ls = await machine(store, ['ls', '--format', '{{.Name}}: {{.Error}}']);
+          expect(String(ls.stdout), what).toContain(`${name}: Machine "${name}" was not completely created`);
+          const rm = await machine(store, ['rm', '-f', name]);
+          expect(rm.exitCode, `${what}: ${rm.all}`).toBe(0);
+        }
+      } else if (res.exitCode === 0) {
+        // Signalled after it had finished: then it really is complete.
+        expect(String(res.all), what).toContain('Docker is up and running!');
+        expect((await machine(store, ['rm', '-f', name])).exitCode).toBe(0);
+      } else {
+        expect(res.exitCode, `${what}: ${res.all}`).toBe(130);
+        expect(ms, what).toBeLessThan(2000);
+        expect(String(res.all), what).not.toContain('Docker is up and running!');
+        expect(existsSync(dir), what).toBe(false);
+      }
+      expect(await processesMentioning(store), what).toEqual([]);
+    }
+    expect(await fs.readdir(path.join(store, 'machines'))).toEqual([]);
+    console.log(`Interrupted creates:\n${report.join('\n')}`);
+  }, 900_000);
+});
+
+describe('a disk that fills while the VM boots', () => {
+  let mount: string | undefined;
+  afterAll(async () => {
+    if (!mount) return;
+    for (const pid of await processesMentioning(mount)) process.kill(pid, 'SIGKILL');
+    await execa('umount', ['-l', mount], { reject: false });
+    await fs.rm(mount, { recursive: true, force: true });
+  });
+
+  it.runIf(process.getuid?.() === 0)('fails within a minute naming the disk and the free space, not after a 300 s SSH wait', async () => {
+    const iso = await testIso();
+    // Room for the ISO and the kernel and initrd taken out of it, and a megabyte: the guest's first writes fill it.
+    const scratch = await fs.mkdtemp(path.join(os.tmpdir(), 'bootfiles-'));
+    const image = await IsoImage.open(iso);
+    const entry = (await isolinuxBootEntry(image))!;
+    await image.extract(entry.kernel, path.join(scratch, 'k'));
+    await image.extract(entry.initrd, path.join(scratch, 'i'));
+    await image.close();
+    const used = (await fs.stat(iso)).size + (await fs.stat(path.join(scratch, 'k'))).size + (await fs.stat(path.join(scratch, 'i'))).size;
+    await fs.rm(scratch, { recursive: true });
+    mount = await fs.mkdtemp(path.join(os.tmpdir(), 'full-'));
+    await execa('mount', ['-t', 'tmpfs', '-o', `size=${Math.ceil(used / 1048576) + 2}m,mode=0700`, 'tmpfs', mount]);
+    const t0 = Date.now();
+    const res = await machine(mount, [...base, '--boot2docker-url', iso, 'full']);
+    const ms = Date.now() - t0;
+    expect(res.exitCode, String(res.all)).toBe(1);
+    const last = String(res.stderr).trim().split('\n').pop()!;
+    expect(last).toMatch(
+      /^Error creating machine "full" at step "(Waiting for SSH and provisioning Docker|Starting the VM)": (Machine "full" stopped: writing its disk \(.*\) failed, and \d+ MB are free there|No space left on the disk holding .*)/,
+    );
+    expect(last).toMatch(/free (some )?space/);
+    expect(ms).toBeLessThan(120_000);
+    expect(await processesMentioning(mount)).toEqual([]);
+    expect(await fs.readdir(path.join(mount, 'machines'))).toEqual([]);
+  }, 300_000);
+});
+
+describe('a hypervisor that hangs every guest (nested virtualisation)', () => {
+  let store: string;
+  let bin: string;
+  beforeAll(async () => {
+    store = await tempStore('hang-');
+    bin = path.join(store, 'bin');
+    await fs.mkdir(bin);
+    const real = (await execa('sh', ['-c', 'command -v qemu-system-x86_64'])).stdout.trim();
+    // A QEMU whose KVM runs nothing: "-accel kvm" becomes a VM whose CPU never starts (-S), which
+    // prints nothing and answers its monitor, as a hung nested KVM does. HANG_WHEN picks the runs:
+    // "any" (the probe too) or "daemonize" (only the real boot, so the probe passes).
+    const wrapper = `#!/bin/sh
+hang=; kvm=
+for a; do [ "$a" = kvm ] && kvm=1; [ "$a" = -daemonize ] && d=1; done
+[ -n "$kvm" ] && { [ "$HANG_WHEN" = any ] || [ -n "$d" ]; } && hang=1
+n=$#; i=0
+for a; do
+  i=$((i + 1)); [ "$a" = kvm ] && a=tcg; [ "$a" = host ] && a=max
+  set -- "$@" "$a"
+done
+shift $n
+[ -n "$hang" ] && set -- "$@" -S
+exec ${real} "$@"
+`;
+    await fs.writeFile(path.join(bin, 'qemu-system-x86_64'), wrapper, { mode: 0o755 });
+  });
+  afterAll(async () => {
+    for (const pid of await processesMentioning(store)) process.kill(pid, 'SIGKILL');
+    await fs.rm(store, { recursive: true, force: true });
+  });
+
+  const hungCreate = async (name: string, hangWhen: string) => {
+    const res = await machine(store, [...base, '--boot2docker-url', await testIso(), '--format', 'json', name], {
+      env: { QEMU_ACCEL: 'auto', QEMU_BINARY: path.join(bin, 'qemu-system-x86_64'), HANG_WHEN: hangWhen },
+    });
+    expect(res.exitCode, String(res.all)).toBe(0);
+    const result = JSON.parse(String(res.stdout));
+    const startMs = result.timings.find((t: { step: string }) => t.step === 'Starting the VM').ms;
+    return { progress: String(res.stderr), startMs };
+  };
+
+  it.runIf(existsSync('/dev/kvm'))('the probe boots the real kernel, sees no banner, and the create falls back to TCG by itself', async () => {
+    const { progress, startMs } = await hungCreate('probed', 'any');
+    expect(progress).toMatch(/Accelerator: tcg \(kvm printed nothing within 5 s of booting the machine's kernel \(a hung hypervisor, as under nested virtualisation\): using software emulation\)/);
+    expect(startMs).toBeLessThan(20_000);
+    expect(String((await machine(store, ['ssh', 'probed', '--', 'echo', 'up'])).stdout).trim()).toBe('up');
+    expect((await machine(store, ['rm', '-f', 'probed'])).exitCode).toBe(0);
+  }, 600_000);
+
+  it.runIf(existsSync('/dev/kvm'))('a first boot that stays silent under KVM is restarted under TCG within 20 s', async () => {
+    const { progress, startMs } = await hungCreate('watched', 'daemonize');
+    expect(progress).toMatch(/Accelerator: kvm \(kvm booted the machine's kernel in \d+ ms\)/);
+    expect(progress).toMatch(/Accelerator: tcg \(kvm printed nothing on the console within 10 s \(a hung hypervisor\): using software emulation\)/);
+    expect(startMs).toBeLessThan(20_000);
+    // The cache now holds the fallback, so the next start probes again instead of trusting KVM.
+    const cache = JSON.parse(await fs.readFile(path.join(store, 'cache', 'qemu-accel.json'), 'utf8'));
+    expect(Object.values(cache)).toEqual([expect.objectContaining({ accel: 'tcg', fallback: true })]);
+    expect((await machine(store, ['rm', '-f', 'watched'])).exitCode).toBe(0);
+  }, 600_000);
+});
