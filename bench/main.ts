@@ -6,6 +6,7 @@ import { benchCerts, benchCreate } from './core.js';
 import { benchForward } from './forward.js';
 import { benchIso } from './iso.js';
 import { printTable, type Results } from './lib.js';
+import { benchTrust } from './trust.js';
 import { benchVirtualbox } from './virtualbox.js';
 
 /** `create` also measures port forwarding and shares on the machine it created, then removes it. */
@@ -28,12 +29,13 @@ const SECTIONS: Record<string, (results: Results) => Promise<void>> = {
   certs: async (r) => void (r.certs = await benchCerts()),
   create: createAndForward,
   iso: async (r) => void (r.iso = await benchIso()),
+  trust: async (r) => void (r.trust = await benchTrust()),
   virtualbox: async (r) => void (r.virtualbox = await benchVirtualbox()),
 };
 
 /**
  * npm run bench [-- section...]: certs, create (with env/ls and port forwarding/shares on the
- * created machine), iso, virtualbox. Prints a table, then the JSON (also saved to bench-results.json).
+ * created machine), iso, trust (locks, state lookups, the accelerator probe, Ctrl-C), virtualbox. Prints a table, then the JSON (also saved to bench-results.json).
  */
 async function main(): Promise<void> {
   const wanted = process.argv.slice(2).length ? process.argv.slice(2) : Object.keys(SECTIONS);

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { fsError, MachineError, messageOf } from '../core/errors.js';
-import { type CommandContext, makeContext, type TlsPaths } from './context.js';
+import { type CommandContext, type GlobalOptions, makeContext } from './context.js';
 
 /** Print text, adding the final newline if missing. */
 export const out = (text: string): void => {
@@ -17,7 +17,7 @@ export const line = (text: string): void => {
 export function action<A extends unknown[]>(fn: (ctx: CommandContext, ...args: A) => Promise<void | number>) {
   return async (...args: unknown[]) => {
     const cmd = args[args.length - 1] as Command;
-    const globals = cmd.optsWithGlobals() as { storagePath: string; debug?: boolean } & TlsPaths;
+    const globals = cmd.optsWithGlobals() as GlobalOptions;
     let debug = false;
     try {
       const ctx = makeContext(globals, process.argv.slice(2));

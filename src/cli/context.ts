@@ -54,10 +54,19 @@ export function debugSetting(flag: boolean | undefined, env = process.env.MACHIN
   throw new MachineError(`MACHINE_DEBUG="${env}" is not a debug setting`, { fix: 'set it to 1 to turn debugging on, or unset it' });
 }
 
-export function makeContext(globals: { storagePath: string; debug?: boolean } & TlsPaths, args: string[]): CommandContext {
-  const tls = Object.fromEntries(
-    (['caCert', 'caKey', 'clientCert', 'clientKey'] as const).filter((k) => globals[k]).map((k) => [k, path.resolve(globals[k]!)]),
-  ) as TlsPaths;
+/** The global options as commander names them. */
+export interface GlobalOptions {
+  storagePath: string;
+  debug?: boolean;
+  tlsCaCert?: string;
+  tlsCaKey?: string;
+  tlsClientCert?: string;
+  tlsClientKey?: string;
+}
+
+export function makeContext(globals: GlobalOptions, args: string[]): CommandContext {
+  const given = { caCert: globals.tlsCaCert, caKey: globals.tlsCaKey, clientCert: globals.tlsClientCert, clientKey: globals.tlsClientKey };
+  const tls = Object.fromEntries(Object.entries(given).filter(([, v]) => v).map(([k, v]) => [k, path.resolve(v!)])) as TlsPaths;
   return {
     store: new Store(storagePath(globals.storagePath)),
     commandLine: [programName(), ...args].join(' '),

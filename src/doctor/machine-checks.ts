@@ -148,7 +148,7 @@ export async function certsCheck(host: DoctorHost, machine: Host): Promise<Check
     const days = Math.floor(
       (Math.min(serverStatus.notAfter.getTime(), caStatus.notAfter.getTime(), clientStatus.notAfter.getTime()) - now.getTime()) / day,
     );
-    return check('certs', 'certificates', 'ok', `valid for ${want.join(', ')}; all certificates good for ${days} more days`, {
+    return check('certs', 'certificates', 'ok', `valid for ${want.join(', ')}, the address${want.length > 1 ? 'es' : ''} in use (it names ${have.join(', ')}); all certificates good for ${days} more days`, {
       machine: name,
       details: { hosts: have, serverNotAfter: serverStatus.notAfter.toISOString(), caNotAfter: caStatus.notAfter.toISOString() },
     });

@@ -1,5 +1,6 @@
 import type { Command, Option } from 'commander';
 import { MachineError } from '../core/errors.js';
+import { shQuote } from '../core/quote.js';
 import { SHELL_CHOICES } from './shells.js';
 
 /**
@@ -174,7 +175,6 @@ complete -o default -F ${fn} ${p}
 // ---------------------------------------------------------------------------------------------
 // zsh
 
-const zq = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
 const zdesc = (s: string) => s.replace(/\[/g, '(').replace(/\]/g, ')').replace(/\\/g, '\\\\');
 
 function zshAction(v: ValueKind, fn: string): string {
@@ -191,7 +191,7 @@ function zshOpts(opts: OptSpec[], fn: string): string[] {
     flags(o).map((f) => {
       const eq = o.value !== 'none' && f.startsWith('--') ? '=' : '';
       const repeat = o.value === 'free' ? '*' : '';
-      return zq(`${repeat}${f}${eq}[${zdesc(o.description)}]${zshAction(o.value, fn)}`);
+      return shQuote(`${repeat}${f}${eq}[${zdesc(o.description)}]${zshAction(o.value, fn)}`);
     }),
   );
 }
@@ -199,13 +199,13 @@ function zshOpts(opts: OptSpec[], fn: string): string[] {
 function zshArgs(kind: ArgKind, fn: string): string[] {
   switch (kind) {
     case 'machines':
-      return [zq(`*:machine:${fn}_machines`)];
+      return [shQuote(`*:machine:${fn}_machines`)];
     case 'scp':
-      return [zq(`*:source or destination:${fn}_scp`)];
+      return [shQuote(`*:source or destination:${fn}_scp`)];
     case 'files':
-      return [zq('*:path:_files')];
+      return [shQuote('*:path:_files')];
     case 'shells':
-      return [zq(`1:shell:(${COMPLETION_SHELLS.join(' ')})`)];
+      return [shQuote(`1:shell:(${COMPLETION_SHELLS.join(' ')})`)];
     default:
       return [];
   }
@@ -238,7 +238,7 @@ ${fn}_scp() {
 ${fn}_commands() {
   local -a commands
   commands=(
-${spec.commands.map((c) => `    ${zq(`${c.name}:${c.description}`)}`).join('\n')}
+${spec.commands.map((c) => `    ${shQuote(`${c.name}:${c.description}`)}`).join('\n')}
   )
   _describe -t commands '${p} command' commands
 }
@@ -246,7 +246,7 @@ ${spec.commands.map((c) => `    ${zq(`${c.name}:${c.description}`)}`).join('\n')
 ${fn}() {
   local curcontext="$curcontext" state line ret=1
   typeset -A opt_args
-  _arguments -C${cont}${zshOpts(spec.global, fn).join(cont)}${cont}${zq(`1: :${fn}_commands`)}${cont}${zq('*:: :->args')} && ret=0
+  _arguments -C${cont}${zshOpts(spec.global, fn).join(cont)}${cont}${shQuote(`1: :${fn}_commands`)}${cont}${shQuote('*:: :->args')} && ret=0
   case $state in
     args)
       curcontext="\${curcontext%:*:*}:${p}-$words[1]:"

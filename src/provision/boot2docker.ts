@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { createHash } from 'node:crypto';
 import { MachineError } from '../core/errors.js';
+import { shQuote } from '../core/quote.js';
 import type { GuestMount, Report } from '../drivers/driver.js';
 import type { SshSession } from '../ssh/client.js';
 import { B2D_DIR, REMOTE } from './profile.js';
@@ -86,7 +87,7 @@ export async function provisionBoot2docker(ssh: SshSession, spec: ProvisionSpec,
   if (currentHostname !== spec.hostname || savedHostname !== spec.hostname) {
     report(`Setting hostname "${spec.hostname}"`);
     await ssh.check(
-      `sudo /usr/bin/sethostname ${spec.hostname} && sudo mkdir -p ${B2D_DIR}/etc && sudo tee ${REMOTE.hostname} >/dev/null`,
+      `sudo /usr/bin/sethostname ${shQuote(spec.hostname)} && sudo mkdir -p ${B2D_DIR}/etc && sudo tee ${REMOTE.hostname} >/dev/null`,
       {
         stdin: hostnameLine,
         what: 'Setting the hostname',
@@ -129,13 +130,10 @@ export async function provisionBoot2docker(ssh: SshSession, spec: ProvisionSpec,
   return { written, restarted: mustRestart, mounted };
 }
 
-/** Single-quote for sh. */
-const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
-
 /** Mount host folders (9p or VirtualBox shared folders) where they belong, if not mounted yet; returns those mounted now. */
 async function mountShares(ssh: SshSession, mounts: GuestMount[], report: Report): Promise<string[]> {
   // /proc/mounts lists resolved paths: /tmp/x is mounted at /mnt/sda1/tmp/x (/tmp is a symlink).
-  const resolve = mounts.map((m) => `readlink -f ${q(m.target)} 2>/dev/null || echo ${q(m.target)}`).join('; ');
+  const resolve = mounts.map((m) => `readlink -f ${shQuote(m.target)} 2>/dev/null || echo ${shQuote(m.target)}`).join('; ');
   const [procMounts = '', resolved = ''] = (
     await ssh.check(`cat /proc/mounts; echo '#-#'; ${resolve}`, { what: 'Reading /proc/mounts' })
   ).split('#-#\n');
@@ -145,7 +143,7 @@ async function mountShares(ssh: SshSession, mounts: GuestMount[], report: Report
   if (!missing.length) return [];
   const lines = missing.map((m) => {
     const opts = m.type === '9p' ? 'trans=virtio,version=9p2000.L,msize=262144' : 'uid=$(id -u docker),gid=$(id -g docker)';
-    return `sudo mkdir -p ${q(m.target)} && sudo mount -t ${m.type} -o ${opts} ${q(m.source)} ${q(m.target)}`;
+    return `sudo mkdir -p ${shQuote(m.target)} && sudo mount -t ${m.type} -o ${opts} ${shQuote(m.source)} ${shQuote(m.target)}`;
   });
   const res = await ssh.run(lines.join(' && '));
   if (res.code !== 0) {

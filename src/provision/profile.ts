@@ -1,3 +1,4 @@
+import { shQuote, shQuoteBody } from '../core/quote.js';
 import type { EngineOptions } from '../store/config.js';
 
 /** Remote paths docker-machine uses on boot2docker (provision/boot2docker.go). */
@@ -29,7 +30,7 @@ export function renderProfile(engine: EngineOptions, driverName: string, env: st
   let exports = '';
   for (const e of env) exports += `export ${doubleQuote(e)}\n`;
   return (
-    `\nEXTRA_ARGS='\n${singleQuoteBody(extra)}\n'\n` +
+    `\nEXTRA_ARGS='\n${shQuoteBody(extra)}\n'\n` +
     `CACERT=${REMOTE.caCert}\n` +
     `DOCKER_HOST='-H tcp://0.0.0.0:${dockerPort}'\n` +
     `DOCKER_STORAGE=${word(storage)}\n` +
@@ -42,13 +43,9 @@ export function renderProfile(engine: EngineOptions, driverName: string, env: st
 
 /** A value as a shell word: bare when it is plain (docker-machine's bytes), else single-quoted. */
 function word(s: string): string {
-  return /^[\w.:/-]+$/.test(s) ? s : `'${singleQuoteBody(s)}'`;
+  return /^[\w.:/-]+$/.test(s) ? s : shQuote(s);
 }
 
-/** Inside '...': only a quote needs care. */
-function singleQuoteBody(s: string): string {
-  return s.replace(/'/g, `'\\''`);
-}
 
 /** Go's %q for printable ASCII, plus escaping what sh would expand inside double quotes. */
 function doubleQuote(s: string): string {

@@ -46,7 +46,7 @@ async function bootFix(host: Host): Promise<string> {
  * Wait for sshd while showing the boot milestones the ISO writes to the serial console. Ends at
  * once when the driver knows the VM will never answer (QEMU exited, the disk filled).
  */
-export async function waitSshStep(host: Host, report: Report, signal?: AbortSignal): Promise<SshSession> {
+export async function waitSshStep(host: Host, report: Report, signal?: AbortSignal, timeoutMs = SSH_TIMEOUT_MS): Promise<SshSession> {
   const log = host.driver.consoleLog?.();
   let seen = 0;
   const timer = log
@@ -65,7 +65,7 @@ export async function waitSshStep(host: Host, report: Report, signal?: AbortSign
     : undefined;
   try {
     return await waitForSsh(await host.sshTarget(), {
-      timeoutMs: SSH_TIMEOUT_MS,
+      timeoutMs,
       signal,
       problem: host.driver.bootProblem ? () => host.driver.bootProblem!() : undefined,
       fix: () => bootFix(host),

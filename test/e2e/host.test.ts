@@ -210,7 +210,7 @@ describe('host experience on a real VM', () => {
     expect(of('machine')).toMatchObject({ status: 'ok', message: 'running (qemu)' });
     expect(of('certs')).toMatchObject({
       status: 'ok',
-      message: expect.stringMatching(/^valid for localhost, 127\.0\.0\.1, default, 10\.0\.2\.15/),
+      message: expect.stringMatching(/^valid for 127\.0\.0\.1, the address in use \(it names localhost, 127\.0\.0\.1, default, 10\.0\.2\.15\)/),
     });
     expect(of('docker-api')).toMatchObject({ status: 'ok', details: { daemon: expect.stringMatching(/^1\.\d+$/) } });
     expect(['ok', 'warn']).toContain(of('clock').status);

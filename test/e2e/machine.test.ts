@@ -158,7 +158,7 @@ describe('machine create default, and the lifecycle, on real VMs', () => {
     expect(String(stop.stderr)).toMatch(/✔ Stopping "default" \[\d+(\.\d)?s\]/);
     expect(String((await machine(store, ['status', 'default'])).stdout).trim()).toBe('Stopped');
     const again = await machine(store, ['stop', 'default']);
-    expect([again.exitCode, String(again.stderr).trim()]).toEqual([1, 'Machine "default" is already stopped.']);
+    expect([again.exitCode, String(again.stderr).trim().split('\n').pop()]).toEqual([1, 'Machine "default" is already stopped.']);
     const envStopped = await machine(store, ['env', 'default']);
     expect([envStopped.exitCode, String(envStopped.stderr).trim()]).toEqual([
       1,

@@ -231,7 +231,7 @@ describe('trust: a machine a hostile user, a careless script and a Ctrl-C cannot
     expect(page).toBe('hello from busybox httpd\n');
   }, 120_000);
 
-  it('a lost qemu.pid and a lost qmp.sock: still Running, stop still stops it, start starts it', async () => {
+  it('a lost qemu.pid and a lost qmp.sock: still Running, and stop still stops it; two names in one command', async () => {
     await fs.rm(path.join(dir, 'qemu.pid'));
     expect(String((await run(['status', NAME])).stdout).trim()).toBe('Running');
     expect(await fs.readFile(path.join(dir, 'qemu.pid'), 'utf8')).toMatch(/^\d+\n$/); // found by its command line
@@ -244,25 +244,10 @@ describe('trust: a machine a hostile user, a careless script and a Ctrl-C cannot
     expect(String(stop.stderr).trim().split('\n').pop()).toMatch(/^Docker machine "ghost" does not exist/);
     expect(await qemuPids()).toEqual([]);
     expect(String((await run(['status', NAME])).stdout).trim()).toBe('Stopped');
-    const start = await run(['start', 'ghost', NAME]);
-    expect(String(start.stdout), String(start.all)).toContain(`Machine "${NAME}" was started.`);
-    expect(String((await run(['status', NAME])).stdout).trim()).toBe('Running');
-  }, 600_000);
+  }, 300_000);
 
-  it('a command SIGKILLed while it holds the lock blocks nothing; Ctrl-C is obeyed within 2 s in start and provision; an interrupted start is completed by the next one', async () => {
-    const stop = startUntil(['stop', NAME], /Stopping|ACPI/);
-    await stop.seen;
-    stop.child.kill('SIGKILL');
-    await stop.child;
-    // Its lock is taken over at once (it names a dead process): no "busy", no 15 s wait.
-    const t0 = Date.now();
-    const kill = await run(['kill', NAME]);
-    expect(String(kill.stderr)).not.toMatch(/busy/);
-    expect(Date.now() - t0).toBeLessThan(10_000);
-    expect(await qemuPids()).toEqual([]);
-    expect((await config()).Name).toBe(NAME);
-
-    const start = startUntil(['start', NAME], /Booting|Waiting for SSH|Accelerator/);
+  it('Ctrl-C is obeyed within 2 s in start and provision; an interrupted start is completed by the next one', async () => {
+    const start = startUntil(['start', 'ghost', NAME], /Booting|Waiting for SSH|Accelerator/);
     await start.seen;
     await new Promise((r) => setTimeout(r, 1500));
     const t = await signalAndTime(start.child, 'SIGINT');
@@ -273,7 +258,7 @@ describe('trust: a machine a hostile user, a careless script and a Ctrl-C cannot
     expect(again.exitCode, String(again.all)).toBe(0);
     expect(String(again.stdout)).toMatch(new RegExp(`Machine "${NAME}" was already running; its bring-up was completed\\.`));
     expect(await inVm(`grep -c ' 9p ' /proc/mounts`)).toBe('1');
-    expect((await (await docker()).ok(['version', '--format', '{{.Server.Os}}'])).trim()).toBe('linux');
+    expect((await (await docker()).ok(['ps', '-a', '--format', '{{.Names}}'])).trim()).toContain('web');
     const prov = startUntil(['provision', NAME], /never/);
     await new Promise((r) => setTimeout(r, 700)); // connecting over SSH, or inspecting the VM
     const p = await signalAndTime(prov.child, 'SIGTERM');
@@ -282,17 +267,34 @@ describe('trust: a machine a hostile user, a careless script and a Ctrl-C cannot
     expect((await config()).Name).toBe(NAME);
   }, 600_000);
 
-  it('a SIGKILLed QEMU: Stopped, the forwarder gone by itself, start works', async () => {
+  it('a SIGKILLed QEMU: Stopped, and the forwarder goes by itself', async () => {
     expect(await forwarders()).toBe(1);
     for (const pid of await qemuPids()) process.kill(pid, 'SIGKILL');
     await new Promise((r) => setTimeout(r, 500));
     expect(String((await run(['status', NAME])).stdout).trim()).toBe('Stopped');
     for (let i = 0; i < 40 && (await forwarders()) > 0; i++) await new Promise((r) => setTimeout(r, 250));
     expect(await forwarders()).toBe(0);
-    const again = await run(['start', NAME]);
-    expect(again.exitCode, String(again.all)).toBe(0);
-    expect((await (await docker()).ok(['ps', '-a', '--format', '{{.Names}}'])).trim()).toContain('web');
-  }, 600_000);
+    expect((await config()).Name).toBe(NAME);
+  }, 120_000);
+
+  it('a command SIGKILLed while it holds the lock blocks nothing: the next one takes the lock over at once', async () => {
+    const start = startUntil(['start', NAME], /Booting|Waiting for SSH/);
+    await start.seen;
+    start.child.kill('SIGKILL');
+    await start.child;
+    // Its lock names a dead process: no "busy", no 15 s wait; the booting VM is killed.
+    const t0 = Date.now();
+    const kill = await run(['kill', NAME]);
+    expect(kill.exitCode, String(kill.all)).toBe(0);
+    expect(Date.now() - t0).toBeLessThan(10_000);
+    expect(await qemuPids()).toEqual([]);
+    expect((await config()).Name).toBe(NAME);
+    // And once more, leaving a VM running (booting) for the next check.
+    const again = startUntil(['start', NAME], /Booting|Waiting for SSH/);
+    await again.seen;
+    again.child.kill('SIGKILL');
+    await again.child;
+  }, 300_000);
 
   it('rm -f with config.json lost while the VM runs: refused while it is no machine; a crash marker makes it one, and the VM ends first', async () => {
     expect((await qemuPids()).length).toBe(1);

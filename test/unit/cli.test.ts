@@ -157,4 +157,32 @@ describe('CLI input validation', () => {
     expect(create).toContain('env: QEMU_MEMORY');
     expect(create).toContain('--virtualbox-hostonly-cidr <cidr>');
   }, 60_000);
+
+  it("docker-machine's global --tls-* flags (and MACHINE_TLS_*) choose where create keeps the CA and client pair", async () => {
+    const tls = path.join(store, 'my-tls');
+    const res = await machine(store, [
+      '--tls-ca-cert',
+      path.join(tls, 'ca.pem'),
+      '--tls-ca-key',
+      path.join(tls, 'ca-key.pem'),
+      '--tls-client-cert',
+      path.join(tls, 'cert.pem'),
+      'create',
+      '-d',
+      'generic',
+      '--generic-ip-address',
+      '127.0.0.1',
+      '--keep-on-failure',
+      'tlsflags',
+    ], { env: { MACHINE_TLS_CLIENT_KEY: path.join(tls, 'key.pem') } });
+    expect(res.exitCode).toBe(3); // nothing listens: the pre-create check fails, and the config is kept
+    const cfg = JSON.parse(await fs.readFile(path.join(store, 'machines', 'tlsflags', 'config.json'), 'utf8'));
+    expect(cfg.HostOptions.AuthOptions).toMatchObject({
+      CaCertPath: path.join(tls, 'ca.pem'),
+      CaPrivateKeyPath: path.join(tls, 'ca-key.pem'),
+      ClientCertPath: path.join(tls, 'cert.pem'),
+      ClientKeyPath: path.join(tls, 'key.pem'),
+    });
+    expect((await machine(store, ['rm', '-f', 'tlsflags'])).exitCode).toBe(0);
+  });
 });
