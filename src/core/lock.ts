@@ -119,6 +119,7 @@ export async function acquire(file: string, opts: LockOptions): Promise<() => Pr
     if (!owner) continue; // released just now
     if (!(await ownerAlive(owner))) {
       await removeStale(file, owner);
+      await sleep(5); // another taker may hold the takeover guard for a moment: do not spin
       continue;
     }
     if (Date.now() >= deadline) throw opts.busy(owner);

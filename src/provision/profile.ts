@@ -20,13 +20,14 @@ export const REMOTE = {
  * characters give docker-machine's exact bytes.
  */
 export function renderProfile(engine: EngineOptions, driverName: string, env: string[] = engine.Env, dockerPort = 2376): string {
-  const labels = [...engine.Labels, `provider=${driverName}`];
+  // docker-machine may have written null for an empty list.
+  const labels = [...(engine.Labels ?? []), `provider=${driverName}`];
   const storage = engine.StorageDriver || 'overlay2';
   let extra = '';
   for (const l of labels) extra += `--label ${l}\n`;
-  for (const r of engine.InsecureRegistry) extra += `--insecure-registry ${r}\n`;
-  for (const m of engine.RegistryMirror) extra += `--registry-mirror ${m}\n`;
-  for (const f of engine.ArbitraryFlags) extra += `--${f}\n`;
+  for (const r of engine.InsecureRegistry ?? []) extra += `--insecure-registry ${r}\n`;
+  for (const m of engine.RegistryMirror ?? []) extra += `--registry-mirror ${m}\n`;
+  for (const f of engine.ArbitraryFlags ?? []) extra += `--${f}\n`;
   let exports = '';
   for (const e of env) exports += `export ${doubleQuote(e)}\n`;
   return (

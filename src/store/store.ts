@@ -7,7 +7,7 @@ import { type LockOwner, ownerAlive, withFileLock } from '../core/lock.js';
 import { processStartToken } from '../core/process.js';
 import { CONFIG_VERSION, type HostConfig, MACHINE_NAME } from './config.js';
 
-/** Marker left in a machine directory while `create` runs; its content is the creating pid. */
+/** Marker left in a machine directory while `create` runs; it names the creating process (pid, start time). */
 const CREATING = '.creating';
 
 export function defaultStoragePath(): string {

@@ -44,8 +44,10 @@ describe('creates interrupted at random moments', () => {
       const name = `f${i}`;
       const delay = Math.round(rand() * 35_000);
       const child = execa(MACHINE, [...base, '--boot2docker-url', iso, name], { reject: false, all: true, env: { ...env, MACHINE_STORAGE_PATH: store } });
+      let output = '';
+      child.all!.on('data', (d: Buffer) => (output += d.toString()));
       await new Promise((r) => setTimeout(r, delay));
-      const step = /❯ ([^\n]+)\n(?![\s\S]*❯)/.exec(String(child.all ?? ''))?.[1];
+      const step = [...output.matchAll(/❯ ([^\n]+)/g)].pop()?.[1];
       const t0 = Date.now();
       child.kill(sig);
       const res = await child;

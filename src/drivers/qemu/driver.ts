@@ -14,7 +14,7 @@ import type { BaseDriverConfig } from '../../store/config.js';
 import { chooseForwardPorts } from '../ports.js';
 import type { DiskSpec, Driver, DriverEnv, Endpoint, Forward, GuestMount, MachineState, PortForwarder, Report, Share } from '../driver.js';
 import { type Accel, type AccelVerdict, chooseAccel, recordHang } from './accel.js';
-import { qmp } from './qmp.js';
+import { qmp, QmpError } from './qmp.js';
 
 export interface QemuConfig extends BaseDriverConfig {
   Memory: number;
@@ -124,8 +124,21 @@ export class QemuDriver implements Driver, PortForwarder {
     return path.join(await runDir(), `${hash}.qmp`);
   }
 
-  private async qmp(commands: { execute: string; arguments?: object }[], timeoutMs?: number): Promise<unknown[]> {
-    return qmp(await this.qmpSocket(), commands, timeoutMs);
+  /**
+   * QMP commands. The monitor serves one client at a time, so under parallel commands a connection
+   * may wait or be refused: tried again (`attempts` times) unless the socket is gone or QEMU said no.
+   */
+  private async qmp(commands: { execute: string; arguments?: object }[], timeoutMs?: number, attempts = 3): Promise<unknown[]> {
+    const socket = await this.qmpSocket();
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await qmp(socket, commands, timeoutMs);
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        if (attempt >= attempts || err instanceof QmpError || code === 'ENOENT') throw err;
+        await sleep(100 * attempt);
+      }
+    }
   }
 
   get binary(): string {
@@ -211,7 +224,7 @@ export class QemuDriver implements Driver, PortForwarder {
   /** QEMU's own run state ("running", "io-error"...), undefined when the monitor does not answer. */
   private async vmStatus(): Promise<string | undefined> {
     try {
-      const [status] = (await this.qmp([{ execute: 'query-status' }], 2000)) as [{ status: string }];
+      const [status] = (await this.qmp([{ execute: 'query-status' }], 2000, 1)) as [{ status: string }];
       return status.status;
     } catch {
       return undefined;
@@ -390,7 +403,7 @@ export class QemuDriver implements Driver, PortForwarder {
   async kill(): Promise<void> {
     const pid = await this.pid();
     if (!pid) return;
-    await this.qmp([{ execute: 'quit' }], 2000).catch(() => undefined);
+    await this.qmp([{ execute: 'quit' }], 2000, 1).catch(() => undefined);
     if (!(await waitForExit(pid, 2000)) && !(await terminate(pid))) {
       throw new MachineError(`QEMU (pid ${pid}) of machine "${this.config.MachineName}" could not be stopped`, {
         fix: `end it by hand ("kill -9 ${pid}")`,
