@@ -2,7 +2,7 @@ import path from 'node:path';
 import { MachineError } from '../core/errors.js';
 import { dockerVersion } from '../docker/api.js';
 import { Host } from '../host/host.js';
-import { passwordLogin } from '../iso/source.js';
+import { passwordLogin } from '../iso/identity.js';
 import { renderTemplate } from '../output/template.js';
 import type { Store } from '../store/store.js';
 import { forEachMachine, runningHost } from './common.js';

@@ -5,7 +5,7 @@ import { withTimeout } from '../core/wait.js';
 import { type DockerEndpoint, dockerRequest } from '../docker/api.js';
 import type { MachineState } from '../drivers/driver.js';
 import { Host } from '../host/host.js';
-import { passwordLogin } from '../iso/source.js';
+import { passwordLogin } from '../iso/identity.js';
 import type { Store } from '../store/store.js';
 import type { HostFacts } from './host-checks.js';
 import { check, type CheckResult, type DoctorHost } from './types.js';

@@ -6,11 +6,10 @@ import { execa } from 'execa';
 import { MachineError } from '../core/errors.js';
 import { copyFileAtomic, exists } from '../core/files.js';
 import { download } from './download.js';
+import { OUR_ISO_PUBLISHER } from './identity.js';
 import { type IsoInfo, readIsoInfo } from './iso9660.js';
 import { builtIsoPath, PROJECT_ROOT, RECIPE_DIR } from './recipe.js';
 
-/** The publisher our ISO writes into its volume descriptor: it understands the preseed archive. */
-export const OUR_ISO_PUBLISHER = 'machine-b2d';
 
 export interface ResolvedIso {
   /** Where the ISO was taken from, for the user. */
@@ -72,17 +71,6 @@ export async function resolveIso(
     });
   }
   return { source, path: file, info, preseed: info.publisher.toLowerCase() === OUR_ISO_PUBLISHER };
-}
-
-/**
- * A machine booting an ISO other than ours (the real boot2docker) accepts SSH logins with the
- * well-known password docker/tcuser: any local user can log in on its forwarded port. The warning
- * for inspect and doctor, or undefined (our ISO: keys only; no ISO: the generic driver).
- */
-export async function passwordLogin(machineDir: string): Promise<string | undefined> {
-  const info = await readIsoInfo(path.join(machineDir, 'boot2docker.iso')).catch(() => undefined);
-  if (!info || info.publisher.toLowerCase() === OUR_ISO_PUBLISHER) return undefined;
-  return `it boots ${info.volumeId || 'a boot2docker ISO'}, which accepts SSH logins with the well-known password "tcuser": any local user can log in to it and get root`;
 }
 
 /** The ISO built from iso/, building it first if this recipe has not been built yet. */
