@@ -77,11 +77,14 @@ export class SshSession {
     let failed: ((err: Error & { level?: string }) => void) | undefined;
     client.on('error', (err: Error & { level?: string }) => failed?.(err));
     // Ctrl-C must not wait for a handshake with a VM that is still booting.
-    const onAbort = () => client.destroy();
-    signal?.addEventListener('abort', onAbort, { once: true });
+    let onAbort = () => undefined as void;
     try {
       await new Promise<void>((resolve, reject) => {
-        signal?.addEventListener('abort', () => reject(signal.reason), { once: true });
+        onAbort = () => {
+          client.destroy();
+          reject(signal!.reason);
+        };
+        signal?.addEventListener('abort', onAbort, { once: true });
         client.once('ready', resolve);
         failed = (err) => {
           failed = undefined;

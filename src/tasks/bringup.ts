@@ -115,7 +115,21 @@ export async function provisionStep(
   signal?: AbortSignal,
 ): Promise<ProvisionResult> {
   // Ctrl-C ends the session: a command running in the VM (waiting for dockerd) returns at once.
-  signal?.addEventListener('abort', () => ssh.close(), { once: true });
+  const onAbort = () => ssh.close();
+  signal?.addEventListener('abort', onAbort, { once: true });
+  try {
+    return await provisionWith(host, ssh, report, opts);
+  } finally {
+    signal?.removeEventListener('abort', onAbort);
+  }
+}
+
+async function provisionWith(
+  host: Host,
+  ssh: SshSession,
+  report: Report,
+  opts: { forceCerts?: boolean; forceClient?: boolean },
+): Promise<ProvisionResult> {
   await detectBoot2docker(ssh);
   const certs = await certsStep(host, { force: opts.forceCerts, forceClient: opts.forceClient });
   if (certs.issued)
