@@ -2,14 +2,6 @@ import type { Command } from 'commander';
 import { fsError, MachineError, messageOf } from '../core/errors.js';
 import { type CommandContext, type GlobalOptions, makeContext } from './context.js';
 
-/** Print text, adding the final newline if missing. */
-export const out = (text: string): void => {
-  process.stdout.write(text.endsWith('\n') || text === '' ? text : `${text}\n`);
-};
-export const line = (text: string): void => {
-  process.stdout.write(`${text}\n`);
-};
-
 /**
  * Run a command action: build the context from the global options, run it, and turn errors into one
  * line on stderr with docker-machine's exit code (file system errors say which file and the fix).

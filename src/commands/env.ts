@@ -1,9 +1,9 @@
 import { MachineError } from '../core/errors.js';
 import { type Detected, detectShell, realShellHost, type ShellHost } from '../env/detect.js';
-import { type EnvVar, renderEnv, type Shell } from '../env/shells.js';
+import { type EnvVar, type Shell } from '../env/shells.js';
+import { Host } from '../host/host.js';
 import type { Store } from '../store/store.js';
-import { runningHost } from './common.js';
-import { ensureTls } from './tls-check.js';
+import { ensureTls } from '../tasks/tls.js';
 
 export interface EnvOptions {
   shell?: string;
@@ -49,7 +49,13 @@ export function withNoProxy(value: string, ip: string): string {
  * certificate is valid for the address (re-issued automatically if not). Fixes docker-machine's
  * NO_PROXY substring check and `--unset --no-proxy` ("unset NO_PROXY<value>"), and refuses --swarm.
  */
-export async function env(store: Store, names: string[], opts: EnvOptions, host: ShellHost = realShellHost()): Promise<EnvResult> {
+export async function env(
+  store: Store,
+  names: string[],
+  opts: EnvOptions,
+  notice: (line: string) => void,
+  host: ShellHost = realShellHost(),
+): Promise<EnvResult> {
   if (opts.swarm) {
     throw new MachineError('Error: --swarm is not supported: classic Swarm was retired by Docker', {
       fix: 'use "docker swarm" on the machine instead (machine ssh NAME -- docker swarm init)',
@@ -72,8 +78,8 @@ export async function env(store: Store, names: string[], opts: EnvOptions, host:
     if (!names.length) throw new MachineError('Error: No machine name(s) specified and no "default" machine exists');
     throw store.notFound(name);
   }
-  const machine = await runningHost(store, name, 'Error checking TLS connection: Host is not running');
-  const url = await ensureTls(machine);
+  const machine = await Host.loadRunning(store, name, 'Error checking TLS connection: Host is not running');
+  const url = await ensureTls(machine, notice);
   const vars: EnvVar[] = [
     { name: 'DOCKER_TLS_VERIFY', value: '1' },
     { name: 'DOCKER_HOST', value: url },
@@ -91,8 +97,4 @@ export async function env(store: Store, names: string[], opts: EnvOptions, host:
   const { refreshMachineContext } = await import('../context/machine.js');
   await refreshMachineContext(store, name, url).catch(() => undefined);
   return result(vars);
-}
-
-export function renderEnvResult(result: EnvResult, commandLine: string): string {
-  return renderEnv(result.shell, result.vars, commandLine);
 }

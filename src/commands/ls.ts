@@ -3,8 +3,6 @@ import { withTimeout } from '../core/wait.js';
 import { dockerVersion } from '../docker/api.js';
 import type { MachineState } from '../drivers/driver.js';
 import { Host } from '../host/host.js';
-import { tabwrite } from '../output/tabwriter.js';
-import { renderTemplate } from '../output/template.js';
 import type { EngineOptions, SwarmOptions } from '../store/config.js';
 import type { Store } from '../store/store.js';
 
@@ -32,23 +30,8 @@ export interface LsOptions {
   format?: string;
 }
 
-const DEFAULT_FORMAT =
+export const DEFAULT_LS_FORMAT =
   'table {{ .Name }}\t{{ .Active }}\t{{ .DriverName}}\t{{ .State }}\t{{ .URL }}\t{{ .Swarm }}\t{{ .DockerVersion }}\t{{ .Error}}';
-const HEADERS: Record<string, string> = {
-  Name: 'NAME',
-  Active: 'ACTIVE',
-  ActiveHost: 'ACTIVE_HOST',
-  ActiveSwarm: 'ACTIVE_SWARM',
-  DriverName: 'DRIVER',
-  State: 'STATE',
-  URL: 'URL',
-  Swarm: 'SWARM',
-  DockerVersion: 'DOCKER',
-  Error: 'ERRORS',
-  ResponseTime: 'RESPONSE',
-  SwarmOptions: 'SWARM_OPTIONS',
-  EngineOptions: 'ENGINE_OPTIONS',
-};
 
 interface Filters {
   driver: string[];
@@ -177,7 +160,7 @@ const collator = new Intl.Collator('en', { numeric: true });
 export async function listMachines(store: Store, opts: LsOptions): Promise<LsRow[]> {
   const names = await store.names();
   const filters = parseFilters(opts.filter ?? []);
-  const format = opts.format ?? DEFAULT_FORMAT;
+  const format = opts.format ?? DEFAULT_LS_FORMAT;
   const needVersion = !opts.quiet && (format === 'json' || /DockerVersion|Error/.test(format));
   const rule = await activeRule(store);
   const rows = await Promise.all(
@@ -195,15 +178,4 @@ export async function listMachines(store: Store, opts: LsOptions): Promise<LsRow
 /** Fast path for -q without filters: names only, no state queries at all. */
 export async function listNames(store: Store): Promise<string[]> {
   return store.names();
-}
-
-export function renderLs(rows: LsRow[], opts: LsOptions): string {
-  if (opts.quiet) return rows.map((r) => `${r.Name}\n`).join('');
-  const format = opts.format ?? DEFAULT_FORMAT;
-  if (format === 'json') return `${JSON.stringify(rows, null, 2)}\n`;
-  if (!format.startsWith('table')) return rows.map((r) => `${renderTemplate(format, r)}\n`).join('');
-  const body = format.replace(/^table\s*/, '');
-  const header = body.replace(/\{\{-?\s*\.(\w+)\s*-?\}\}/g, (_, f: string) => HEADERS[f] ?? f.toUpperCase());
-  const lines = [header, ...rows.map((r) => renderTemplate(body, r))].flatMap((l) => l.replace(/\\t/g, '\t').split('\n'));
-  return tabwrite(lines);
 }

@@ -39,7 +39,7 @@ interface Options {
  * here is written through a symbolic link below the destination, and no copy keeps a setuid,
  * setgid or sticky bit.
  */
-export async function scp(store: Store, src: string, dst: string, opts: Options): Promise<void> {
+export async function scp(store: Store, src: string, dst: string, opts: Options, warning: (line: string) => void): Promise<void> {
   if (opts.delta) throw new MachineError('--delta (rsync) is not supported', { fix: 'copy without -d; scp transfers over SFTP' });
   const [from, to] = [parseEndpoint(src), parseEndpoint(dst)];
   if (!from.machine && !to.machine) {
@@ -58,7 +58,7 @@ export async function scp(store: Store, src: string, dst: string, opts: Options)
     sessions.push(session);
     return new MachinePlace(ep.machine, await session.sftp());
   };
-  const warn = opts.quiet ? () => undefined : (msg: string) => process.stderr.write(`${msg}\n`);
+  const warn = opts.quiet ? () => undefined : warning;
   try {
     const [a, b] = [await open(from), await open(to)];
     if (a === local || b === local) return await copy(a, from.path, b, to.path, opts, warn);

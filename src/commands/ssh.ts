@@ -3,11 +3,18 @@ import { SshSession } from '../ssh/client.js';
 import type { Store } from '../store/store.js';
 import { notRunning } from './info.js';
 
+/** The terminal the session is attached to. */
+export interface Stdio {
+  stdin: NodeJS.ReadStream;
+  stdout: NodeJS.WriteStream;
+  stderr: NodeJS.WriteStream;
+}
+
 /**
  * `machine ssh NAME` opens an interactive shell with a PTY; `machine ssh NAME [--] CMD...` runs
  * CMD and returns its exit code (docker-machine always returned 1). A leading -t asks for a PTY.
  */
-export async function ssh(store: Store, name: string, command: string[]): Promise<number> {
+export async function ssh(store: Store, name: string, command: string[], stdio: Stdio): Promise<number> {
   const host = await Host.load(store, name);
   if ((await host.driver.state()) !== 'Running') throw notRunning(name);
   let pty = false;
@@ -19,16 +26,11 @@ export async function ssh(store: Store, name: string, command: string[]): Promis
   const session = await SshSession.connect(await host.sshTarget());
   try {
     if (!command.length) {
-      if (!process.stdin.isTTY)
-        return await session.exec('sh -l', { stdin: process.stdin, stdout: process.stdout, stderr: process.stderr });
-      return await session.shell({ stdin: process.stdin, stdout: process.stdout, stderr: process.stderr });
+      if (!stdio.stdin.isTTY)
+        return await session.exec('sh -l', stdio);
+      return await session.shell(stdio);
     }
-    return await session.exec(command.join(' '), {
-      stdin: process.stdin,
-      stdout: process.stdout,
-      stderr: process.stderr,
-      pty: pty && process.stdin.isTTY,
-    });
+    return await session.exec(command.join(' '), { ...stdio, pty: pty && stdio.stdin.isTTY });
   } finally {
     session.close();
   }

@@ -33,7 +33,7 @@ function ours(meta: ContextMeta | undefined, store: Store, machine?: string): me
   );
 }
 
-function contextsFor(env: NodeJS.ProcessEnv): DockerContexts {
+export function contextsFor(env: NodeJS.ProcessEnv): DockerContexts {
   return new DockerContexts(dockerConfigDir(env));
 }
 
@@ -47,7 +47,7 @@ export interface UseResult {
 }
 
 /** DOCKER_HOST and DOCKER_CONTEXT win over config.json's currentContext: say so. */
-function overrides(env: NodeJS.ProcessEnv, context: string | undefined): string[] {
+export function overrides(env: NodeJS.ProcessEnv, context: string | undefined): string[] {
   const warnings: string[] = [];
   if (env.DOCKER_HOST) {
     warnings.push(
@@ -61,7 +61,7 @@ function overrides(env: NodeJS.ProcessEnv, context: string | undefined): string[
 }
 
 /** Write (or refresh) the context of a running machine with its TLS material. */
-async function writeContext(contexts: DockerContexts, store: Store, name: string, url: string, tls: ClientTls) {
+export async function writeContext(contexts: DockerContexts, store: Store, name: string, url: string, tls: ClientTls) {
   const context = contextNameFor(name);
   const existing = await contexts.read(context);
   if (existing && !ours(existing, store, name)) {
@@ -79,23 +79,6 @@ async function writeContext(contexts: DockerContexts, store: Store, name: string
   };
   await contexts.write(meta, tls);
   return context;
-}
-
-/**
- * `machine use NAME`: a docker context for the machine (address and TLS files), made current. The
- * machine must be running: its certificate is checked (and re-issued if an address is missing)
- * first, as `machine env` does.
- */
-export async function useMachine(store: Store, name: string, env: NodeJS.ProcessEnv = process.env): Promise<UseResult> {
-  if (!(await store.exists(name))) throw store.notFound(name);
-  const { runningHost } = await import('../commands/common.js');
-  const { ensureTls } = await import('../commands/tls-check.js');
-  const host = await runningHost(store, name, `Machine "${name}" is not running`);
-  const url = await ensureTls(host);
-  const contexts = contextsFor(env);
-  const context = await writeContext(contexts, store, name, url, await host.clientTls());
-  await contexts.setCurrent(context);
-  return { machine: name, context, host: url, configDir: contexts.configDir, warnings: overrides(env, context) };
 }
 
 export interface UnuseResult {

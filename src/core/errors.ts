@@ -61,3 +61,20 @@ export function fsError(err: unknown): MachineError | undefined {
   const hit = known[e.code];
   return hit ? new MachineError(hit[0], { fix: hit[1], cause: err }) : undefined;
 }
+
+/** One error for several: messages joined by newlines, the first one's exit code. */
+export function combineErrors(errors: unknown[]): MachineError {
+  const first = errors[0];
+  return new MachineError(errors.map(messageOf).join('\n'), { exitCode: first instanceof MachineError ? first.exitCode : 1 });
+}
+
+/**
+ * Run an action on several machines at once, as docker-machine did; every failure is reported,
+ * joined by newlines, and the whole fails if any did.
+ */
+export async function forEachMachine<T>(names: string[], action: (name: string) => Promise<T>): Promise<T[]> {
+  const results = await Promise.allSettled(names.map(action));
+  const errors = results.filter((r): r is PromiseRejectedResult => r.status === 'rejected').map((r) => r.reason as unknown);
+  if (errors.length) throw combineErrors(errors);
+  return results.map((r) => (r as PromiseFulfilledResult<T>).value);
+}

@@ -33,37 +33,6 @@ export interface CompletionSpec {
 
 export const COMPLETION_SHELLS = ['bash', 'zsh', 'fish', 'powershell'];
 
-const MACHINE_ARGS = new Set([
-  'env',
-  'ip',
-  'url',
-  'status',
-  'inspect',
-  'config',
-  'ssh',
-  'start',
-  'stop',
-  'restart',
-  'kill',
-  'rm',
-  'regenerate-certs',
-  'provision',
-  'upgrade',
-  'logs',
-  'use',
-  'doctor',
-  'quickstart',
-  'version',
-]);
-
-function argKind(name: string): ArgKind {
-  if (MACHINE_ARGS.has(name)) return 'machines';
-  if (name === 'scp') return 'scp';
-  if (name === 'path') return 'files';
-  if (name === 'completion') return 'shells';
-  return 'none';
-}
-
 function valueKind(o: Option): ValueKind {
   if (!o.required && !o.optional) return 'none';
   if (o.argChoices?.length) return { choices: o.argChoices };
@@ -83,8 +52,8 @@ function optSpecs(cmd: Command): OptSpec[] {
   return specs;
 }
 
-/** The completion model of a commander program. */
-export function completionSpec(program: Command): CompletionSpec {
+/** The completion model of a commander program; argKind says what each command's arguments are. */
+export function completionSpec(program: Command, argKind: (command: string) => ArgKind): CompletionSpec {
   return {
     program: program.name(),
     global: optSpecs(program),

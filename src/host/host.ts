@@ -24,6 +24,13 @@ export class Host {
     return host;
   }
 
+  /** Load a machine that must be running (ssh, ip, url, env, config, provision...). */
+  static async loadRunning(store: Store, name: string, message = 'Host is not running'): Promise<Host> {
+    const host = await Host.load(store, name);
+    if ((await host.driver.state()) !== 'Running') throw new MachineError(message, { fix: `start it with "machine start ${name}"` });
+    return host;
+  }
+
   /** Run a command in the guest on a short-lived SSH connection (for drivers: IP discovery). */
   async guestRun(command: string): Promise<string> {
     const { SshSession } = await import('../ssh/client.js');

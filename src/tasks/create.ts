@@ -1,5 +1,4 @@
 import path from 'node:path';
-import type { ListrTask } from 'listr2';
 import { fsError, MachineError, messageOf } from '../core/errors.js';
 import type { Driver, FlagValues, Report } from '../drivers/driver.js';
 import { driverDefinition } from '../drivers/registry.js';
@@ -15,8 +14,9 @@ import { baseDriverConfig, CONFIG_VERSION, defaultSwarmOptions, type EngineOptio
 import { type ClientCertPaths, certPathsIn } from '../certs/bootstrap.js';
 import { type Store, validateName } from '../store/store.js';
 import { certsStep, profileOf, provisionStep, waitDockerStep, waitSshStep } from './bringup.js';
-import { pipeline } from './runner.js';
+import type { Progress, Step } from './progress.js';
 import { interruptible } from './signals.js';
+import { useMachine } from './use.js';
 import { startForwarder, stopForwarder } from '../forward/process.js';
 import { stopMachineProcesses } from '../host/orphans.js';
 
@@ -36,8 +36,8 @@ export interface CreateRequest {
   /** Where the CA and client pair live (docker-machine's --tls-* flags); the store's certs/ by default. */
   tls?: Partial<ClientCertPaths>;
   keepOnFailure?: boolean;
-  /** Where progress goes (stdout by default; stderr when stdout carries JSON). */
-  stream?: NodeJS.WriteStream;
+  /** Make the new machine the docker CLI's current context (`machine use NAME`). */
+  activate?: boolean;
 }
 
 export interface StepTiming {
@@ -53,6 +53,8 @@ export interface CreateResult {
   provision: ProvisionResult;
   timings: StepTiming[];
   totalMs: number;
+  /** The docker context made current (activate). */
+  context?: string;
 }
 
 interface Ctx {
@@ -107,13 +109,17 @@ function newHostConfig(store: Store, req: CreateRequest, driverConfig: HostConfi
  * keepOnFailure. With our ISO the disk carries a preseed (profile, TLS files, host key), so dockerd
  * starts configured on first boot and provisioning has nothing left to change.
  */
-export async function createMachine(store: Store, req: CreateRequest): Promise<CreateResult> {
+export async function createMachine(store: Store, req: CreateRequest, progress: Progress): Promise<CreateResult> {
   validateName(req.name);
   // Listening from the first moment: a Ctrl-C during the checks must not still launch a VM.
-  return interruptible((signal) => createUnder(store, req, signal));
+  const result = await interruptible((signal) => createUnder(store, req, progress, signal));
+  if (!req.activate) return result;
+  const used = await useMachine(store, result.name, progress.notice);
+  for (const w of used.warnings) progress.notice(w);
+  return { ...result, context: used.context };
 }
 
-async function createUnder(store: Store, req: CreateRequest, signal: AbortSignal): Promise<CreateResult> {
+async function createUnder(store: Store, req: CreateRequest, progress: Progress, signal: AbortSignal): Promise<CreateResult> {
   const mod = await driverDefinition(req.driverName).load();
   const dir = store.machineDir(req.name);
   const keyPath = path.join(dir, 'id_ed25519');
@@ -128,13 +134,13 @@ async function createUnder(store: Store, req: CreateRequest, signal: AbortSignal
   const ctx: Ctx = { host, timings: [] };
   const started = Date.now();
 
-  const step = (title: string, fn: (report: Report) => Promise<void>, exitCode?: number): ListrTask<Ctx> => ({
+  const step = (title: string, fn: (report: Report) => Promise<void>, exitCode?: number): Step => ({
     title,
-    task: async (_, task) => {
+    run: async (report) => {
       const t0 = Date.now();
       try {
         signal.throwIfAborted();
-        await fn((line) => (task.output = line));
+        await fn(report);
         signal.throwIfAborted();
       } catch (err) {
         ctx.failure ??= stepError(req.name, title, err, exitCode);
@@ -143,15 +149,13 @@ async function createUnder(store: Store, req: CreateRequest, signal: AbortSignal
         ctx.timings.push({ step: title, ms: Date.now() - t0 });
       }
     },
-    rendererOptions: { outputBar: 1, persistentOutput: false },
   });
 
   return store.withLock(req.name, async () => {
     signal.throwIfAborted();
     await store.beginCreate(req.name);
     try {
-      await pipeline<Ctx>(
-        [
+      await progress.run([
           step('Running pre-create checks', (report) => driver.preCreateCheck(report), 3),
           step('Preparing keys, certificates and the ISO', async (report) => {
             // Side by side; both settle before a failure is reported, so cleanup never races a write.
@@ -193,9 +197,7 @@ async function createUnder(store: Store, req: CreateRequest, signal: AbortSignal
             await waitDockerStep(host, signal);
             await startForwarder(host);
           }),
-        ],
-        { ctx, stream: req.stream },
-      ).run();
+      ]);
       signal.throwIfAborted();
       await host.save();
       await store.endCreate(req.name);

@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { argKindOf, COMMANDS } from '../../src/cli/commands.js';
 import { buildProgram } from '../../src/cli/main.js';
 import { completionScript, completionSpec } from '../../src/env/completion.js';
 import { machine, ROOT } from '../helpers/cli.js';
@@ -60,7 +61,7 @@ async function fishComplete(line: string): Promise<string[]> {
 
 describe('completion scripts, generated from the CLI itself', () => {
   it('cover every visible command and option', () => {
-    const spec = completionSpec(buildProgram());
+    const spec = completionSpec(buildProgram(), argKindOf);
     const names = spec.commands.map((c) => c.name);
     expect(names).toEqual(expect.arrayContaining(['create', 'env', 'use', 'doctor', 'completion', 'quickstart', 'ssh', 'scp', 'rm']));
     const env = spec.commands.find((c) => c.name === 'env')!;
@@ -83,6 +84,16 @@ describe('completion scripts, generated from the CLI itself', () => {
     expect(await bashComplete('machine', 'scp', 'dev')).toEqual(['dev-box:']);
     expect(await bashComplete('machine', 'completion', '')).toEqual(['bash', 'fish', 'powershell', 'zsh']);
     expect(await bashComplete('machine', '-D', 'ls', '--f')).toEqual(['--filter', '--format']);
+  });
+
+  it.skipIf(!onPath('bash'))('every command that takes a machine name completes machine names', async () => {
+    // create takes the name of a machine that does not exist yet.
+    const takesName = COMMANDS.filter((c) => !c.hidden && c.name !== 'create' && (c.args ?? []).some(([syntax]) => /^\[name/.test(syntax)));
+    expect(takesName.map((c) => c.name)).toEqual(expect.arrayContaining(['env', 'ports', 'logs', 'ssh', 'start', 'rm', 'version']));
+    for (const c of takesName) {
+      expect(c.completes, c.name).toBe('machines');
+      expect(await bashComplete('machine', c.name, ''), c.name).toEqual(['default', 'dev-box']);
+    }
   });
 
   it.skipIf(!onPath('fish'))('fish: the same, with descriptions', async () => {

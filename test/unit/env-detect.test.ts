@@ -132,6 +132,7 @@ describe('machine env without a machine', () => {
       new Store(root),
       [],
       { unset: true, noProxy: true },
+      () => undefined,
       host('win32', { NO_PROXY: 'localhost,10.0.0.1' }, [['pwsh.exe']]),
     );
     expect(r.shell).toBe('pwsh');

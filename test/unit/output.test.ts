@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { type LsRow, renderLs } from '../../src/commands/ls.js';
+import type { LsRow } from '../../src/commands/ls.js';
+import { renderLs } from '../../src/output/ls.js';
 import { renderTemplate } from '../../src/output/template.js';
 import { renderProfile } from '../../src/provision/profile.js';
 import { defaultEngineOptions } from '../../src/store/config.js';

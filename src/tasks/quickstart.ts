@@ -1,10 +1,15 @@
-import { parseInteger, parseSizeMB } from '../cli/options.js';
 import { MachineError } from '../core/errors.js';
+import { parseInteger, parseSizeMB } from '../core/units.js';
 import type { FlagSpec, FlagValues } from '../drivers/driver.js';
 import { DRIVERS, defaultDriverName } from '../drivers/registry.js';
 import { Host } from '../host/host.js';
 import { type Store, validateName } from '../store/store.js';
-import { ensureTls } from './tls-check.js';
+import { createMachine } from './create.js';
+import { createRequest } from './create-request.js';
+import { lifecycle } from './lifecycle.js';
+import { type Progress, silentProgress } from './progress.js';
+import { rm } from './rm.js';
+import { ensureTls } from './tls.js';
 
 /**
  * `machine quickstart [NAME]`: what Docker Toolbox's Quickstart Terminal (start.sh) did before it
@@ -57,17 +62,17 @@ export function driverFlagsFromEnv(env: NodeJS.ProcessEnv): FlagValues {
 export async function quickstart(
   store: Store,
   name: string,
+  progress: Progress,
   env: NodeJS.ProcessEnv = process.env,
-  say: (line: string) => void = (l) => process.stdout.write(`${l}\n`),
 ): Promise<QuickstartResult> {
+  const say = progress.result;
   validateName(name);
   let created = false;
   let started = false;
   let context: string | undefined;
   if ((await store.exists(name)) && (await store.isHalfCreated(name))) {
     say(`Machine "${name}" was not completely created: removing it to create it again`);
-    const { rm } = await import('./rm.js');
-    await rm(store, [name], { force: true }, { out: () => undefined, err: say });
+    await rm(store, [name], { force: true }, { ...silentProgress, notice: say });
   }
   if (!(await store.exists(name))) {
     const driver = env.MACHINE_DRIVER || defaultDriverName();
@@ -75,10 +80,8 @@ export async function quickstart(
       throw new MachineError(`MACHINE_DRIVER "${driver}" is not a driver`, { fix: `use one of ${DRIVERS.map((d) => d.name).join(', ')}` });
     }
     say(`Creating machine "${name}" (${driver})`);
-    const { create } = await import('./create.js');
-    const made = await create(
-      store,
-      [name],
+    const request = createRequest(
+      name,
       {
         driver,
         boot2dockerUrl: env.MACHINE_BOOT2DOCKER_URL || undefined,
@@ -87,6 +90,7 @@ export async function quickstart(
       },
       driverFlagsFromEnv(env),
     );
+    const made = await createMachine(store, request, progress);
     context = made.context;
     created = true;
   } else {
@@ -94,8 +98,7 @@ export async function quickstart(
     const state = await host.driver.state();
     if (state !== 'Running') {
       say(`Starting machine "${name}" (${state || 'not running'})`);
-      const { lifecycle } = await import('./lifecycle.js');
-      await lifecycle(store, [name], 'start', () => undefined);
+      await lifecycle(store, [name], 'start', { ...progress, result: () => undefined });
       started = true;
     }
   }
@@ -123,34 +126,4 @@ async function mayActivate(env: NodeJS.ProcessEnv): Promise<boolean> {
   const { CONTEXT_PREFIX } = await import('../context/machine.js');
   const current = await new DockerContexts(dockerConfigDir(env)).current().catch(() => 'unreadable');
   return current === undefined || current.startsWith(CONTEXT_PREFIX);
-}
-
-// Docker Toolbox's banner (windows/start.sh, osx start.sh), exactly.
-export const WHALE = `
-                        ##         .
-                  ## ## ##        ==
-               ## ## ## ## ##    ===
-           /"""""""""""""""""\\___/ ===
-      ~~~ {~~ ~~~~ ~~~ ~~~~ ~~~ ~ /  ===- ~~~
-           \\______ o           __/
-             \\    \\         __/
-              \\____\\_______/
-`;
-
-/** The whale, then how to reach the machine. */
-export function renderBanner(r: QuickstartResult, opts: { color?: boolean } = {}): string {
-  const blue = (s: string) => (opts.color ? `\x1b[1;34m${s}\x1b[0m` : s);
-  const green = (s: string) => (opts.color ? `\x1b[0;32m${s}\x1b[0m` : s);
-  return [
-    '',
-    WHALE,
-    `${blue('docker')} is configured to use the ${green(r.name)} machine with IP ${green(r.ip)}`,
-    `Docker daemon: ${r.url} (TLS; certificates in ${r.certPath}); published ports are reached at ${r.ip}`,
-    r.context
-      ? `Every terminal's docker uses it too (docker context "${r.context}"; undo with: machine use --unset). Log into the VM: machine ssh ${r.name}`
-      : `Log into the VM: machine ssh ${r.name}; use it from every terminal: machine use ${r.name}`,
-    'For help getting started, check out the docs at https://docs.docker.com',
-    '',
-    '',
-  ].join('\n');
 }

@@ -4,32 +4,32 @@ import { Host } from '../host/host.js';
 import { installIso, resolveIso } from '../iso/source.js';
 import { captureProxy } from '../provision/proxy.js';
 import type { Store } from '../store/store.js';
-import { bringUp, certsStep, provisionStep, shutDown, waitDockerStep, waitSshStep } from '../tasks/bringup.js';
-import { interruptible } from '../tasks/signals.js';
-import { confirm, forEachMachine, runningHost } from './common.js';
+import { forEachMachine } from '../core/errors.js';
+import { bringUp, certsStep, provisionStep, shutDown, waitDockerStep, waitSshStep } from './bringup.js';
+import type { Progress } from './progress.js';
+import { interruptible } from './signals.js';
 
 export interface RegenOptions {
-  force?: boolean;
   clientCerts?: boolean;
 }
 
 /**
  * `machine regenerate-certs`: new server certificates (and with --client-certs a new CA and client
  * pair, which docker-machine's flag promised but did not do), handed to the daemon. Only the TLS
- * files are rewritten: the profile is kept unless it differs from the machine's settings.
+ * files are rewritten: the profile is kept unless it differs from the machine's settings. (The
+ * caller has asked the user.)
  */
-export async function regenerateCerts(store: Store, names: string[], opts: RegenOptions, out: (line: string) => void): Promise<void> {
+export async function regenerateCerts(store: Store, names: string[], opts: RegenOptions, progress: Progress): Promise<void> {
   names = [...new Set(names)];
-  if (!opts.force && !(await confirm('Regenerate TLS machine certs?  Warning: this is irreversible. (y/n): ', '-f'))) return;
-  out('Regenerating TLS certificates');
-  if (opts.clientCerts) out('Regenerating local certificates');
+  progress.result('Regenerating TLS certificates');
+  if (opts.clientCerts) progress.result('Regenerating local certificates');
   await interruptible(async (signal) => {
     // The shared CA must be regenerated once, before the machines use it.
     if (opts.clientCerts) {
       const first = await Host.load(store, names[0]!);
       await certsStep(first, { forceClient: true, force: true });
     }
-    await forEachMachine(names, (name) => reprovisionOne(store, name, out, { forceCerts: true }, signal));
+    await forEachMachine(names, (name) => reprovisionOne(store, name, progress, { forceCerts: true }, signal));
   });
 }
 
@@ -39,21 +39,21 @@ export interface ProvisionOptions {
 }
 
 /** `machine provision`: run the provisioning again (idempotent: only what differs is written). */
-export async function provision(store: Store, names: string[], out: (line: string) => void, opts: ProvisionOptions = {}): Promise<void> {
+export async function provision(store: Store, names: string[], progress: Progress, opts: ProvisionOptions = {}): Promise<void> {
   names = [...new Set(names)];
-  await interruptible((signal) => forEachMachine(names, (name) => reprovisionOne(store, name, out, { proxyFromEnv: opts.proxyFromEnv }, signal)));
+  await interruptible((signal) => forEachMachine(names, (name) => reprovisionOne(store, name, progress, { proxyFromEnv: opts.proxyFromEnv }, signal)));
 }
 
 async function reprovisionOne(
   store: Store,
   name: string,
-  out: (line: string) => void,
+  progress: Progress,
   opts: { forceCerts?: boolean; proxyFromEnv?: boolean },
   signal: AbortSignal,
 ): Promise<void> {
   await store.withLock(name, async () => {
-    const host = await runningHost(store, name);
-    const report = (line: string) => out(`(${name}) ${line}`);
+    const host = await Host.loadRunning(store, name);
+    const report = (line: string) => progress.result(`(${name}) ${line}`);
     if (opts.proxyFromEnv) {
       host.config.HostOptions.HostProxy = captureProxy(process.env);
       report(host.config.HostOptions.HostProxy.length ? `Proxy settings from this shell: ${host.config.HostOptions.HostProxy.map((e) => e.split('=')[0]).join(', ')}` : 'No proxy settings in this shell: the machine gets none');
@@ -74,13 +74,13 @@ async function reprovisionOne(
  * `machine upgrade`: replace the machine's ISO with the current one (its --boot2docker-url, else
  * the cache, else the ISO built from iso/) and reboot it. Data, certificates and the profile stay.
  */
-export async function upgrade(store: Store, names: string[], out: (line: string) => void): Promise<void> {
+export async function upgrade(store: Store, names: string[], progress: Progress): Promise<void> {
   names = [...new Set(names)];
   await interruptible((signal) =>
     forEachMachine(names, (name) =>
       store.withLock(name, async () => {
         const host = await Host.load(store, name, signal);
-        const report = (line: string) => out(`(${name}) ${line}`);
+        const report = (line: string) => progress.result(`(${name}) ${line}`);
         const iso = await resolveIso(String(host.config.Driver.Boot2DockerURL ?? ''), store.cacheDir, { report, signal });
         const current = path.join(host.dir, 'boot2docker.iso');
         const same = await sameFile(iso.path, current);

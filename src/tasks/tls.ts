@@ -1,7 +1,7 @@
 import { MachineError, messageOf } from '../core/errors.js';
 import { dockerPing, TlsCertificateError } from '../docker/api.js';
 import type { Host } from '../host/host.js';
-import { bringUp } from '../tasks/bringup.js';
+import { bringUp } from './bringup.js';
 import { startForwarder } from '../forward/process.js';
 
 /**
@@ -10,9 +10,10 @@ import { startForwarder } from '../forward/process.js';
  * verifies it. Only when that fails on the certificate (the VM's address changed, or the CA did)
  * is the certificate re-issued and the daemon restarted, and then it is said on stderr. A
  * certificate that verifies is kept, whatever names it lacks: read-like commands (env, config,
- * use) never restart Docker under running containers. Returns the Docker URL.
+ * use) never restart Docker under running containers. Returns the Docker URL; `notice` hears of a
+ * re-issue.
  */
-export async function ensureTls(host: Host, report: (line: string) => void = (l) => process.stderr.write(`${l}\n`)): Promise<string> {
+export async function ensureTls(host: Host, notice: (line: string) => void): Promise<string> {
   const url = await host.url();
   const ep = await host.dockerEndpoint();
   try {
@@ -23,7 +24,7 @@ export async function ensureTls(host: Host, report: (line: string) => void = (l)
         fix: `see "machine logs ${host.name}", or restart it with "machine restart ${host.name}"`,
       });
     }
-    report(`${err.message}: re-issuing the certificate of "${host.name}" for ${ep.host} and restarting Docker`);
+    notice(`${err.message}: re-issuing the certificate of "${host.name}" for ${ep.host} and restarting Docker`);
     await host.store.withLock(host.name, () => bringUp(host, () => undefined));
     await dockerPing(await host.dockerEndpoint(), 20_000);
     return host.url();

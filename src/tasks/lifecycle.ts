@@ -1,14 +1,12 @@
-import type { ListrTask } from 'listr2';
-import { MachineError } from '../core/errors.js';
+import { combineErrors, MachineError } from '../core/errors.js';
 import type { MachineState, Report } from '../drivers/driver.js';
 import { Host } from '../host/host.js';
 import type { Store } from '../store/store.js';
-import { bringUp, shutDown } from '../tasks/bringup.js';
-import { pipeline } from '../tasks/runner.js';
-import { interruptible } from '../tasks/signals.js';
-import { combineErrors } from './common.js';
+import { bringUp, shutDown } from './bringup.js';
+import type { Progress, Step } from './progress.js';
+import { interruptible } from './signals.js';
 
-type Action = 'start' | 'stop' | 'restart' | 'kill';
+export type Action = 'start' | 'stop' | 'restart' | 'kill';
 
 const VERB: Record<Action, { ing: string; ed: string }> = {
   start: { ing: 'Starting', ed: 'started' },
@@ -54,10 +52,9 @@ async function act(host: Host, action: Action, report: Report, signal: AbortSign
  * start/stop/restart/kill of one or more machines, concurrently, each under its machine lock.
  * Unlike docker-machine's start, a start re-checks the certificates and the daemon's config, so a
  * changed address never leaves a certificate behind (#531). Each machine's result line is said as
- * it is done (also when another machine fails); progress goes to stderr when stdout is not a
- * terminal, so scripts read only the result lines.
+ * it is done (also when another machine fails).
  */
-export async function lifecycle(store: Store, names: string[], action: Action, say: (line: string) => void): Promise<void> {
+export async function lifecycle(store: Store, names: string[], action: Action, progress: Progress): Promise<void> {
   names = [...new Set(names)];
   // Names that are no machine fail before any progress is shown (one line each, as before).
   const failures: unknown[] = [];
@@ -68,31 +65,28 @@ export async function lifecycle(store: Store, names: string[], action: Action, s
   }
   if (!present.length) throw combineErrors(failures);
   await interruptible(async (signal) => {
-    const tasks: ListrTask[] = present.map((name) => ({
+    const steps: Step[] = present.map((name) => ({
       title: `${VERB[action].ing} "${name}"`,
-      task: async (_, task) => {
-        const report = (line: string) => (task.output = line);
+      run: async (report) => {
         try {
           const message = await store.withLock(
             name,
             async () => act(await Host.load(store, name, signal), action, report, signal),
             { onWait: (owner) => report(`Waiting for "${owner.command}" (pid ${owner.pid}) to finish with "${name}"`) },
           );
-          say(message);
+          progress.result(message);
         } catch (err) {
           failures.push(err);
           throw err;
         }
       },
-      rendererOptions: { outputBar: 1 },
     }));
     // Every machine runs even if one fails; all failures are reported together.
-    const stream = process.stdout.isTTY ? process.stdout : process.stderr;
-    await pipeline(tasks, { ctx: {}, concurrent: true, exitOnError: false, stream }).run();
+    await progress.run(steps, { concurrent: true, keepGoing: true });
     if (failures.length) throw combineErrors(failures);
     if (action === 'start' || action === 'restart') {
       const verb = action === 'start' ? 'Started' : 'Restarted';
-      say(`${verb} machines may have new IP addresses. You may need to re-run the \`machine env\` command.`);
+      progress.result(`${verb} machines may have new IP addresses. You may need to re-run the \`machine env\` command.`);
     }
   }, 'stopping');
 }
