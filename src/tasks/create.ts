@@ -18,7 +18,7 @@ import type { Progress, Step } from './progress.js';
 import { interruptible } from './signals.js';
 import { useMachine } from './use.js';
 import { startForwarder, stopForwarder } from '../forward/process.js';
-import { stopMachineProcesses } from '../host/orphans.js';
+import { stopMachineProcesses } from './orphans.js';
 
 export interface CreateRequest {
   name: string;

@@ -42,7 +42,7 @@ async function removeOne(store: Store, name: string, opts: RmOptions, progress: 
     throw store.notFound(name);
   }
   if (!(await store.isMachineDir(name))) {
-    const { machineProcesses } = await import('../host/orphans.js');
+    const { machineProcesses } = await import('./orphans.js');
     const pids = await machineProcesses(store, name);
     throw store.notAMachine(name, `has no config.json${pids.length ? ` (process ${pids.join(', ')} uses it)` : ''}`);
   }
@@ -55,7 +55,7 @@ async function removeOne(store: Store, name: string, opts: RmOptions, progress: 
       if (!opts.force) throw err;
       progress.notice(`Error removing the VM of "${name}": ${messageOf(err)}`);
     }
-    const { stopMachineProcesses } = await import('../host/orphans.js');
+    const { stopMachineProcesses } = await import('./orphans.js');
     await stopMachineProcesses(store, name);
     await store.remove(name);
   });

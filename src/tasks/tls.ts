@@ -1,23 +1,29 @@
+import { promises as fs } from 'node:fs';
+import { certCovers, certificateStatus, issuedBy } from '../certs/x509.js';
 import { MachineError, messageOf } from '../core/errors.js';
-import { dockerPing, TlsCertificateError } from '../docker/api.js';
+import { forwarderPid, startForwarder } from '../forward/process.js';
 import type { Host } from '../host/host.js';
-import { bringUp } from './bringup.js';
-import { startForwarder } from '../forward/process.js';
 
 /**
- * docker-machine's connection check (libmachine/check), plus the fix it only talked about. The check
- * is the real thing: a TLS request to the address the docker CLI will use, verified as the CLI
- * verifies it. Only when that fails on the certificate (the VM's address changed, or the CA did)
- * is the certificate re-issued and the daemon restarted, and then it is said on stderr. A
- * certificate that verifies is kept, whatever names it lacks: read-like commands (env, config,
- * use) never restart Docker under running containers. Returns the Docker URL; `notice` hears of a
- * re-issue.
+ * docker-machine's connection check (libmachine/check), plus the fix it only talked about.
+ *
+ * When nothing needs fixing it is decided here, without a round trip to the daemon (`eval
+ * "$(machine env)"` sits in shell start-up files): the server certificate the machine was given is
+ * in date, issued by the CA the client trusts, verifies for the address the docker CLI will use,
+ * and the port forwarder runs. Otherwise the check is the real thing: a TLS request to that
+ * address, verified as the CLI verifies it. Only when that fails on the certificate (the VM's
+ * address changed, or the CA did) is the certificate re-issued and the daemon restarted, and
+ * `notice` hears of it. A certificate that verifies is kept, whatever names it lacks: read-like
+ * commands (env, config, use) never restart Docker under running containers. Returns the Docker URL.
  */
 export async function ensureTls(host: Host, notice: (line: string) => void): Promise<string> {
-  const url = await host.url();
-  const ep = await host.dockerEndpoint();
+  const ep = await host.driver.dockerEndpoint();
+  const url = `tcp://${ep.host}:${ep.port}`;
+  if ((await certificateServes(host, ep.host)) && (host.config.HostOptions.NoPortForward || (await forwarderPid(host)))) return url;
+  const { dockerPing, TlsCertificateError } = await import('../docker/api.js');
+  const endpoint = await host.dockerEndpoint();
   try {
-    await dockerPing(ep, 20_000);
+    await dockerPing(endpoint, 20_000);
   } catch (err) {
     if (!(err instanceof TlsCertificateError)) {
       throw new MachineError(`Error checking TLS connection: Docker of machine "${host.name}" does not answer at ${ep.host}:${ep.port} (${messageOf(err)})`, {
@@ -25,6 +31,7 @@ export async function ensureTls(host: Host, notice: (line: string) => void): Pro
       });
     }
     notice(`${err.message}: re-issuing the certificate of "${host.name}" for ${ep.host} and restarting Docker`);
+    const { bringUp } = await import('./bringup.js');
     await host.store.withLock(host.name, () => bringUp(host, () => undefined));
     await dockerPing(await host.dockerEndpoint(), 20_000);
     return host.url();
@@ -32,4 +39,15 @@ export async function ensureTls(host: Host, notice: (line: string) => void): Pro
   // The port forwarder may have died with a crash of its own: env brings it back.
   await startForwarder(host);
   return url;
+}
+
+/** Would a TLS client accept the certificate the machine was given, for this address? (Read from disk.) */
+async function certificateServes(host: Host, address: string): Promise<boolean> {
+  const auth = host.config.HostOptions.AuthOptions;
+  try {
+    const [cert, ca] = await Promise.all([fs.readFile(auth.ServerCertPath, 'utf8'), fs.readFile(auth.CaCertPath, 'utf8')]);
+    return !certificateStatus(cert).expired && issuedBy(cert, ca) && certCovers(cert, address);
+  } catch {
+    return false; // unreadable or not a certificate: the real check says what is wrong
+  }
 }
