@@ -2,7 +2,6 @@ import { type Command, Option } from 'commander';
 import type { CreateOptions } from '../tasks/create-request.js';
 import { DRIVERS, defaultDriverName } from '../drivers/registry.js';
 import type { ArgKind } from '../env/completion.js';
-import { jsonLinesProgress, terminalProgress } from '../output/listr.js';
 import type { Action } from '../tasks/lifecycle.js';
 import type { CommandContext } from './context.js';
 import { collect, optionFromSpec, parseSeconds } from './options.js';
@@ -43,6 +42,10 @@ const MACHINES: [string, string?][] = [['[name...]', 'machine names (default: "d
 const MACHINE: [string, string?][] = [['[name...]', 'machine name (default: "default")']];
 const timeoutOption = () => new Option('-t, --timeout <seconds>', 'Timeout in seconds, default to 10s').argParser(parseSeconds).default(10);
 
+/** Progress on the terminal (listr2 loads only for the commands that show progress). */
+async function terminalProgress(stream?: NodeJS.WriteStream) {
+  return (await import('../output/listr.js')).terminalProgress(stream);
+}
 /** Progress of start/stop...: on stderr when stdout is not a terminal, so scripts read only the result lines. */
 const lifecycleProgress = () => terminalProgress(process.stdout.isTTY ? process.stdout : process.stderr);
 
@@ -62,7 +65,7 @@ const lifecycleCommand = (name: Action, description: string): CommandDef => ({
   completes: 'machines',
   run: async (ctx, [given]: [string[]]) => {
     const { lifecycle } = await import('../tasks/lifecycle.js');
-    await lifecycle(ctx.store, await names(ctx, given), name, lifecycleProgress());
+    await lifecycle(ctx.store, await names(ctx, given), name, await lifecycleProgress());
   },
 });
 
@@ -129,7 +132,7 @@ export const COMMANDS: CommandDef[] = [
         ['share', opts.share],
       ]) as Record<string, string | number | boolean | string[] | undefined>;
       const json = opts.format === 'json';
-      const progress = json ? jsonLinesProgress() : terminalProgress();
+      const progress = json ? (await import('../output/listr.js')).jsonLinesProgress() : await terminalProgress();
       const result = await create(ctx.store, given, { ...(opts as never as CreateOptions), tls: ctx.tls }, driverFlags, progress);
       const { renderCreated } = await import('../output/create.js');
       out(json ? JSON.stringify(result, null, 2) : renderCreated(result, ctx.commandLine));
@@ -261,7 +264,7 @@ export const COMMANDS: CommandDef[] = [
       const { confirm } = await import('./prompt.js');
       if (!opts.force && !opts.y && !(await confirm('Are you sure? (y/n): ', '-y'))) return;
       const { rm } = await import('../tasks/rm.js');
-      await rm(ctx.store, unique, { force: opts.force }, { ...terminalProgress(), notice: warn });
+      await rm(ctx.store, unique, { force: opts.force }, { ...(await terminalProgress()), notice: warn });
     },
   },
   {
@@ -275,7 +278,7 @@ export const COMMANDS: CommandDef[] = [
       const { confirm } = await import('./prompt.js');
       if (!opts.force && !(await confirm('Regenerate TLS machine certs?  Warning: this is irreversible. (y/n): ', '-f'))) return;
       const { regenerateCerts } = await import('../tasks/reprovision.js');
-      await regenerateCerts(ctx.store, machines, opts, terminalProgress());
+      await regenerateCerts(ctx.store, machines, opts, await terminalProgress());
     },
   },
   {
@@ -288,7 +291,7 @@ export const COMMANDS: CommandDef[] = [
     ],
     run: async (ctx, [given]: [string[]], opts: { proxyFromEnv?: boolean }) => {
       const { provision } = await import('../tasks/reprovision.js');
-      await provision(ctx.store, await names(ctx, given), terminalProgress(), opts);
+      await provision(ctx.store, await names(ctx, given), await terminalProgress(), opts);
     },
   },
   {
@@ -298,7 +301,7 @@ export const COMMANDS: CommandDef[] = [
     completes: 'machines',
     run: async (ctx, [given]: [string[]]) => {
       const { upgrade } = await import('../tasks/reprovision.js');
-      await upgrade(ctx.store, await names(ctx, given), terminalProgress());
+      await upgrade(ctx.store, await names(ctx, given), await terminalProgress());
     },
   },
   {
@@ -427,7 +430,7 @@ made current: every terminal's docker CLI then talks to the machine, no "machine
     run: async (ctx, [name]: [string | undefined]) => {
       const { quickstart } = await import('../tasks/quickstart.js');
       const { renderBanner } = await import('../output/quickstart.js');
-      const result = await quickstart(ctx.store, name ?? (process.env.DOCKER_MACHINE_NAME || 'default'), terminalProgress());
+      const result = await quickstart(ctx.store, name ?? (process.env.DOCKER_MACHINE_NAME || 'default'), await terminalProgress());
       out(renderBanner(result, { color: Boolean(process.stdout.isTTY) && !process.env.NO_COLOR }));
     },
   },

@@ -61,8 +61,18 @@ describe('machine create default, and the lifecycle, on real VMs', () => {
       'Waiting for SSH and provisioning Docker',
       'Waiting for Docker to answer over TLS',
     ]);
-    // Plain progress lines (not a TTY, CI set), each step with its time.
-    expect(String(res.stderr)).toMatch(/✔ Waiting for SSH and provisioning Docker \[(\d+m)?\d+(\.\d)?s\]/);
+    // Progress as JSON lines on stderr: each step starts, reports and ends with its time.
+    const events = String(res.stderr)
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l) as { type: string; title?: string; state?: string; ms?: number; line?: string });
+    const ssh = events.filter((e) => e.title === 'Waiting for SSH and provisioning Docker');
+    expect(ssh[0]).toEqual({ type: 'step', title: 'Waiting for SSH and provisioning Docker', state: 'running' });
+    expect(ssh.some((e) => e.type === 'output' && /^Booting: /.test(e.line!))).toBe(true);
+    expect(ssh.at(-1)).toEqual(expect.objectContaining({ type: 'step', state: 'done', ms: expect.any(Number) }));
+    expect(events.filter((e) => e.type === 'step' && e.state === 'done').map((e) => e.title)).toEqual(
+      result.timings.map((t: { step: string }) => t.step),
+    );
     const dir = path.join(store, 'machines', 'default');
     for (const f of ['config.json', 'id_ed25519', 'server-key.pem', 'key.pem'])
       expect((await fs.stat(path.join(dir, f))).mode & 0o777, f).toBe(0o600);
