@@ -66,6 +66,7 @@ export async function benchCreate(shared: string): Promise<CreateBench> {
   results.node_e_0_ms = await timeCommand(process.execPath, ['-e', '0'], 10);
   results.version_ms = await timeCommand(MACHINE, ['version'], 10, env);
   results.env_ms = await timeCommand(MACHINE, ['env', name], 10, env);
+  results.env_vs_node = Number((results.env_ms / results.node_e_0_ms).toFixed(2));
   results.ls_1_machine_ms = await timeCommand(MACHINE, ['ls'], 10, env);
   // 19 more machines, stopped (their configs and sparse disks, no VM): what ls must look at.
   const config = JSON.parse(await fs.readFile(path.join(store, 'machines', name, 'config.json'), 'utf8'));

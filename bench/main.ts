@@ -2,6 +2,7 @@ import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { machine } from '../test/helpers/cli.js';
+import { benchCli } from './cli.js';
 import { benchCerts, benchCreate } from './core.js';
 import { benchForward } from './forward.js';
 import { benchIso } from './iso.js';
@@ -27,6 +28,7 @@ async function createAndForward(results: Results): Promise<void> {
 
 const SECTIONS: Record<string, (results: Results) => Promise<void>> = {
   certs: async (r) => void (r.certs = await benchCerts()),
+  cli: async (r) => void (r.cli = await benchCli()),
   create: createAndForward,
   iso: async (r) => void (r.iso = await benchIso()),
   trust: async (r) => void (r.trust = await benchTrust()),
@@ -34,7 +36,7 @@ const SECTIONS: Record<string, (results: Results) => Promise<void>> = {
 };
 
 /**
- * npm run bench [-- section...]: certs, create (with env/ls and port forwarding/shares on the
+ * npm run bench [-- section...]: certs, cli (ls/status/version of stopped machines, as ratios to node), create (with env/ls and port forwarding/shares on the
  * created machine), iso, trust (locks, state lookups, the accelerator probe, Ctrl-C), virtualbox. Prints a table, then the JSON (also saved to bench-results.json).
  */
 async function main(): Promise<void> {
