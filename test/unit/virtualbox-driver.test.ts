@@ -1,11 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { MachineError } from '../../src/core/errors.js';
 import { checkVersion, checkVirtualization, WINDOWS_PROBE } from '../../src/drivers/virtualbox/checks.js';
-import { VirtualBoxDriver, type VirtualBoxConfig, sharesFromConfig } from '../../src/drivers/virtualbox/driver.js';
+import { VirtualBoxDriver, type VirtualBoxConfig } from '../../src/drivers/virtualbox/driver.js';
 import { findSibling, findVBoxManage } from '../../src/drivers/virtualbox/hostenv.js';
 import { configFromFlags } from '../../src/drivers/virtualbox/index.js';
 import { parseVersion } from '../../src/drivers/virtualbox/parse.js';
-import { soapTarget } from '../../src/drivers/virtualbox/soap.js';
+import { sharesFromConfig } from '../../src/drivers/virtualbox/shares.js';
+import { soapTarget } from '../../src/drivers/virtualbox/soap/transport.js';
 import { VBoxManage, VBoxManageBackend } from '../../src/drivers/virtualbox/vboxmanage.js';
 import { baseDriverConfig } from '../../src/store/config.js';
 import { Store } from '../../src/store/store.js';
