@@ -204,6 +204,16 @@ describe('stop, kill, remove', () => {
     expect(r.lines.at(-1)).toBe('VBoxManage controlvm 75a22ca9-739f-464b-b432-c9606d641bd3 poweroff');
   });
 
+  it('stop: a VM that vanishes while powering off is an error, not a hard power-off', async () => {
+    const r = new Replay()
+      .on(SHOW, (_a, n) => recorded(n < 2 ? 'VBoxManage_showvminfo_running_driverless' : 'VBoxManage_showvminfo_missing'))
+      .on(/^VBoxManage controlvm \S+ acpipowerbutton$/, recorded('VBoxManage_controlvm_acpipowerbutton'));
+    const { driver, lines, report } = await driverFor(r);
+    await expect(driver.stop(report)).rejects.toThrow('machine does not exist: VirtualBox has no VM "test"');
+    expect(lines).toEqual(['Sending the ACPI power button']);
+    expect(r.lines.filter((l) => l.includes('poweroff'))).toEqual([]);
+  });
+
   it('kill of a VM that is not running is not an error (recorded "is not currently running")', async () => {
     const r = new Replay().on(/poweroff$/, recorded('VBoxManage_controlvm_poweroff_notrunning'));
     await (await driverFor(r)).driver.kill();

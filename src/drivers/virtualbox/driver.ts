@@ -2,7 +2,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { MachineError } from '../../core/errors.js';
 import { portIsFree } from '../../core/ports.js';
-import { poll, sleep } from '../../core/wait.js';
+import { poll } from '../../core/wait.js';
 import type { BaseDriverConfig } from '../../store/config.js';
 import type {
   DiskSpec,
@@ -305,11 +305,19 @@ export class VirtualBoxDriver implements Driver, PortForwarder {
     report('Sending the ACPI power button');
     await be.acpiPowerButton(this.vm);
     const timeoutMs = (this.config.StopTimeout ?? 60) * 1000;
-    const deadline = Date.now() + timeoutMs;
-    let stopped = false;
-    while (!(stopped = STOPPED.has((await this.info()).state)) && Date.now() < deadline) {
-      await sleep(Math.min(this.pollMs, Math.max(0, deadline - Date.now())), this.env.signal);
-    }
+    // Only the timeout leads to the hard power-off: an error reading the VM, or an abort, ends stop.
+    let failed = false;
+    const stopped = await poll(async () => (STOPPED.has((await this.info()).state) ? true : undefined), {
+      timeoutMs,
+      intervalMs: this.pollMs,
+      maxIntervalMs: this.pollMs,
+      signal: this.env.signal,
+      what: `VM "${this.config.MachineName}" to power off`,
+      fatal: () => (failed = true),
+    }).catch((err: unknown) => {
+      if (failed || this.env.signal?.aborted) throw err;
+      return false;
+    });
     if (!stopped) {
       report(`The VM did not power off within ${timeoutMs / 1000}s; turning it off`);
       await this.kill();

@@ -1,6 +1,6 @@
 import type * as VB from 'virtualbox-soap';
 import { MachineError } from '../../../core/errors.js';
-import { sleep } from '../../../core/wait.js';
+import { poll } from '../../../core/wait.js';
 import { errorKind, VBoxError } from '../backend.js';
 import { parseVersion, type VBoxVersion } from '../parse.js';
 import { en } from './enums.js';
@@ -189,19 +189,14 @@ export class SoapConnection {
   withLock<T>(vm: string, lockType: 'Write' | 'Shared', fn: (mutable: VB.IMachine, session: VB.ISession) => Promise<T>): Promise<T> {
     return this.serial(async (session) => {
       const machine = await this.vbox.findMachine(vm);
-      for (let attempt = 1; ; attempt++) {
-        try {
-          await machine.lockMachine(session, en(lockType));
-          break;
-        } catch (err) {
-          // Right after a power-off the VM process may still hold its lock for a moment.
-          if (attempt < 25 && errorKind((err as Error).message) === 'locked') {
-            await sleep(200);
-            continue;
-          }
-          throw err;
-        }
-      }
+      // Right after a power-off the VM process may still hold its lock for a moment.
+      await poll(() => machine.lockMachine(session, en(lockType)).then(() => true), {
+        timeoutMs: 5000,
+        intervalMs: 200,
+        maxIntervalMs: 200,
+        what: `VirtualBox to release the lock of VM "${vm}"`,
+        fatal: (err) => errorKind((err as Error).message) !== 'locked',
+      });
       try {
         return await fn(await session.getMachine(), session);
       } finally {

@@ -1,6 +1,5 @@
 import type * as VB from 'virtualbox-soap';
 import { MachineError } from '../../../core/errors.js';
-import { sleep } from '../../../core/wait.js';
 import type { Report } from '../../driver.js';
 import { errorKind, type HostOnlyAttachment, type VBoxBackend, VBoxError, type VmSpec } from '../backend.js';
 import {
@@ -428,20 +427,8 @@ export class SoapBackend extends SoapNetworkOps implements VBoxBackend {
     return this.call('deleting the VM', async (c) => {
       const machine = await this.find(c, vm);
       if (!machine) return 'absent';
-      let media: VB.IMedium[];
-      for (let attempt = 1; ; attempt++) {
-        try {
-          media = await machine.unregister(en('DetachAllReturnHardDisksOnly'));
-          break;
-        } catch (err) {
-          // The session of a VM that just powered off stays locked for a moment.
-          if (attempt < 25 && wrap(err, '').kind === 'locked') {
-            await sleep(200);
-            continue;
-          }
-          throw err;
-        }
-      }
+      // Locked right after a power-off: the driver tries again (remove()).
+      const media = await machine.unregister(en('DetachAllReturnHardDisksOnly'));
       await waitProgress(await machine.deleteConfig(media), 'IMachine.deleteConfig');
       return 'deleted';
     });
