@@ -8,7 +8,7 @@ import { promisify } from 'node:util';
 import { VirtualBoxDriver } from '../src/drivers/virtualbox/driver.js';
 import { realHostEnv } from '../src/drivers/virtualbox/hostenv.js';
 import { configFromFlags } from '../src/drivers/virtualbox/index.js';
-import { closeSoapConnections } from '../src/drivers/virtualbox/soap.js';
+import { closeSoapConnections } from '../src/drivers/virtualbox/soap/transport.js';
 import { stopOwnWebService } from '../src/drivers/virtualbox/websrv.js';
 import { PROJECT_ROOT } from '../src/iso/recipe.js';
 import { diskHead } from '../src/iso/userdata.js';

@@ -21,7 +21,7 @@ export async function machineShares(store: Store, name: string, platform: NodeJS
   const driver = config.Driver as { Shares?: StoredShare[]; ShareFolder?: string; NoShare?: boolean };
   let shares = Array.isArray(driver.Shares) ? driver.Shares : undefined;
   if (!shares && config.DriverName === 'virtualbox') {
-    const { sharesFromConfig } = await import('../drivers/virtualbox/driver.js');
+    const { sharesFromConfig } = await import('../drivers/virtualbox/shares.js');
     shares = sharesFromConfig({ ShareFolder: driver.ShareFolder ?? '', NoShare: Boolean(driver.NoShare) }, platform);
   }
   return (shares ?? [])

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vites
 import { poll } from '../../src/core/wait.js';
 import { VirtualBoxDriver } from '../../src/drivers/virtualbox/driver.js';
 import { configFromFlags } from '../../src/drivers/virtualbox/index.js';
-import { closeSoapConnections } from '../../src/drivers/virtualbox/soap.js';
+import { closeSoapConnections } from '../../src/drivers/virtualbox/soap/transport.js';
 import { stopOwnWebService } from '../../src/drivers/virtualbox/websrv.js';
 import { diskHead } from '../../src/iso/userdata.js';
 import { generateKeyPair } from '../../src/ssh/keys.js';

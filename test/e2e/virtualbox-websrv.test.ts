@@ -11,7 +11,7 @@ import { processAlive } from '../../src/core/process.js';
 import { poll } from '../../src/core/wait.js';
 import { VirtualBoxDriver } from '../../src/drivers/virtualbox/driver.js';
 import { configFromFlags } from '../../src/drivers/virtualbox/index.js';
-import { closeSoapConnections, rawCall, SoapConnection } from '../../src/drivers/virtualbox/soap.js';
+import { closeSoapConnections, rawCall, SoapConnection } from '../../src/drivers/virtualbox/soap/transport.js';
 import { VBoxManage } from '../../src/drivers/virtualbox/vboxmanage.js';
 import { ownLogin, passwordHash, SECRET_FILE, webUser } from '../../src/drivers/virtualbox/weblogin.js';
 import { avoidOwnWebService, ownWebService, startOwnWebService, stopOwnWebService } from '../../src/drivers/virtualbox/websrv.js';

@@ -6,7 +6,7 @@ import { MachineError } from '../../src/core/errors.js';
 import { exists } from '../../src/core/files.js';
 import { VirtualBoxDriver } from '../../src/drivers/virtualbox/driver.js';
 import { configFromFlags } from '../../src/drivers/virtualbox/index.js';
-import { closeSoapConnections } from '../../src/drivers/virtualbox/soap.js';
+import { closeSoapConnections } from '../../src/drivers/virtualbox/soap/transport.js';
 import { ownWebService, stopOwnWebService } from '../../src/drivers/virtualbox/websrv.js';
 import { diskHead } from '../../src/iso/userdata.js';
 import { generateKeyPair } from '../../src/ssh/keys.js';

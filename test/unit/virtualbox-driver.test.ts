@@ -1,11 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { MachineError } from '../../src/core/errors.js';
 import { checkVersion, checkVirtualization, WINDOWS_PROBE } from '../../src/drivers/virtualbox/checks.js';
-import { VirtualBoxDriver, type VirtualBoxConfig, sharesFromConfig } from '../../src/drivers/virtualbox/driver.js';
+import { VirtualBoxDriver, type VirtualBoxConfig } from '../../src/drivers/virtualbox/driver.js';
 import { findSibling, findVBoxManage } from '../../src/drivers/virtualbox/hostenv.js';
 import { configFromFlags } from '../../src/drivers/virtualbox/index.js';
 import { parseVersion } from '../../src/drivers/virtualbox/parse.js';
-import { soapTarget } from '../../src/drivers/virtualbox/soap.js';
+import { sharesFromConfig } from '../../src/drivers/virtualbox/shares.js';
+import { soapTarget } from '../../src/drivers/virtualbox/soap/transport.js';
 import { VBoxManage, VBoxManageBackend } from '../../src/drivers/virtualbox/vboxmanage.js';
 import { baseDriverConfig } from '../../src/store/config.js';
 import { Store } from '../../src/store/store.js';
@@ -201,6 +202,16 @@ describe('stop, kill, remove', () => {
     await driver.stop(report);
     expect(lines).toEqual(['Sending the ACPI power button', 'The VM did not power off within 0.2s; turning it off']);
     expect(r.lines.at(-1)).toBe('VBoxManage controlvm 75a22ca9-739f-464b-b432-c9606d641bd3 poweroff');
+  });
+
+  it('stop: a VM that vanishes while powering off is an error, not a hard power-off', async () => {
+    const r = new Replay()
+      .on(SHOW, (_a, n) => recorded(n < 2 ? 'VBoxManage_showvminfo_running_driverless' : 'VBoxManage_showvminfo_missing'))
+      .on(/^VBoxManage controlvm \S+ acpipowerbutton$/, recorded('VBoxManage_controlvm_acpipowerbutton'));
+    const { driver, lines, report } = await driverFor(r);
+    await expect(driver.stop(report)).rejects.toThrow('machine does not exist: VirtualBox has no VM "test"');
+    expect(lines).toEqual(['Sending the ACPI power button']);
+    expect(r.lines.filter((l) => l.includes('poweroff'))).toEqual([]);
   });
 
   it('kill of a VM that is not running is not an error (recorded "is not currently running")', async () => {

@@ -6,7 +6,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { freePort } from '../../src/core/ports.js';
 import { VirtualBoxDriver, type VirtualBoxConfig } from '../../src/drivers/virtualbox/driver.js';
 import { configFromFlags } from '../../src/drivers/virtualbox/index.js';
-import { redactUrl, soapTarget } from '../../src/drivers/virtualbox/soap.js';
+import { redactUrl, soapTarget } from '../../src/drivers/virtualbox/soap/transport.js';
 import { passwordHash, SECRET_FILE, storeSecret, webUser } from '../../src/drivers/virtualbox/weblogin.js';
 import { baseDriverConfig } from '../../src/store/config.js';
 import { Store } from '../../src/store/store.js';

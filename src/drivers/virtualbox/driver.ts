@@ -1,9 +1,8 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { MachineError } from '../../core/errors.js';
-import { readIfExists, writeFileAtomic } from '../../core/files.js';
 import { portIsFree } from '../../core/ports.js';
-import { poll, sleep } from '../../core/wait.js';
+import { poll } from '../../core/wait.js';
 import type { BaseDriverConfig } from '../../store/config.js';
 import type {
   DiskSpec,
@@ -17,23 +16,16 @@ import type {
   Report,
 } from '../driver.js';
 import { chooseForwardPorts } from '../ports.js';
-import { type HostOnlyAttachment, type VBoxBackend, VBoxError } from './backend.js';
+import { type VBoxBackend, VBoxError } from './backend.js';
 import { checkVersion, checkVirtualization, kernelDriverWarning } from './checks.js';
+import { VBoxConnector } from './connect.js';
 import { explainStartFailure, VTX_ERROR, vtxFix } from './diagnose.js';
-import { findSibling, findVBoxManage, type HostEnv, realHostEnv } from './hostenv.js';
-import { allowedRanges, checkAllowed, defaultCidr, ensureHostOnly, usesHostOnlyNetworks, validateHostOnlyCidr } from './network.js';
-import { dedupeHostOnlyIfs, type Forward, machineState, parseIpForMac, type VBoxVersion, type VmInfo, vtxProblemInLog } from './parse.js';
-import { SoapBackend, type SoapTarget, sharedSoapConnection, soapTarget } from './soap.js';
-import { VBoxManage, VBoxManageBackend } from './vboxmanage.js';
-import { ownLogin } from './weblogin.js';
-import { avoidOwnWebService, ownWebServiceAvoided, startOwnWebService } from './websrv.js';
-
-/** A shared folder as the driver stores it: the VirtualBox share name, its host path, where the guest mounts it. */
-export interface Share {
-  Name: string;
-  HostPath: string;
-  GuestPath: string;
-}
+import { findSibling, type HostEnv, realHostEnv } from './hostenv.js';
+import { checkHostOnly, repairAdapter, setupHostOnly } from './network.js';
+import { type Forward, machineState, parseIpForMac, type VBoxVersion, type VmInfo, vtxProblemInLog } from './parse.js';
+import { resolveShares, type Share, sharesFromConfig } from './shares.js';
+import type { VBoxManage } from './vboxmanage.js';
+import { avoidOwnWebService } from './websrv.js';
 
 /**
  * config.json "Driver" of a VirtualBox machine: docker-machine's fields with docker-machine's names
@@ -90,11 +82,8 @@ const STOPPED = new Set(['poweroff', 'aborted', 'saved', 'aborted-saved', 'telep
 export class VirtualBoxDriver implements Driver, PortForwarder {
   readonly name = 'virtualbox';
   readonly host: HostEnv;
-  private backendPromise: Promise<VBoxBackend> | undefined;
-  private vbmPromise: Promise<VBoxManage> | undefined;
+  private readonly connector: VBoxConnector;
   private readonly pollMs: number;
-  /** A password that came in SoapURL, until makeBackend has written it to its file. */
-  private soapPassword: string | undefined;
 
   constructor(
     readonly config: VirtualBoxConfig,
@@ -102,30 +91,8 @@ export class VirtualBoxDriver implements Driver, PortForwarder {
     opts: VirtualBoxDriverOptions = {},
   ) {
     this.host = opts.host ?? realHostEnv();
-    if (opts.backend) this.backendPromise = Promise.resolve(opts.backend);
+    this.connector = new VBoxConnector(config, this.host, env, opts.backend);
     this.pollMs = opts.pollIntervalMs ?? 500;
-    this.takeSoapCredentials();
-  }
-
-  /**
-   * Credentials never stay in config.json (machine inspect prints it): the user goes to SoapUser, the
-   * password to a 0600 file. Done here, so a config made from the flags and a config.json written
-   * before this rule are handled alike; the config is saved by whatever command saves it next.
-   */
-  private takeSoapCredentials(): void {
-    const url = this.config.SoapURL;
-    if (!url || !URL.canParse(url)) return;
-    const u = new URL(url);
-    if (!u.username && !u.password) return;
-    this.config.SoapUser = decodeURIComponent(u.username);
-    if (u.password) this.soapPassword = decodeURIComponent(u.password);
-    u.username = '';
-    u.password = '';
-    this.config.SoapURL = u.toString();
-  }
-
-  private get soapPasswordFile(): string {
-    return this.file('soap-password');
   }
 
   /** The VM: by the UUID we registered, by name for machines docker-machine created. */
@@ -157,57 +124,11 @@ export class VirtualBoxDriver implements Driver, PortForwarder {
   // ----- backends
 
   vboxManage(): Promise<VBoxManage> {
-    this.vbmPromise ??= findVBoxManage(this.host, this.config.VBoxManagePath || undefined).then(
-      (d) => new VBoxManage(d.path, this.host.exec),
-    );
-    return this.vbmPromise;
+    return this.connector.vboxManage();
   }
 
   backend(): Promise<VBoxBackend> {
-    this.backendPromise ??= this.makeBackend().catch((err) => {
-      this.backendPromise = undefined;
-      throw err;
-    });
-    return this.backendPromise;
-  }
-
-  private async makeBackend(): Promise<VBoxBackend> {
-    // Without a URL of its own, a process that must not start a web service works through VBoxManage.
-    if (this.config.API !== 'soap' || (!this.config.SoapURL && ownWebServiceAvoided()))
-      return new VBoxManageBackend(await this.vboxManage());
-    const vbm = await this.vboxManage().catch(() => undefined);
-    const target = this.config.SoapURL ? await this.givenSoapTarget(this.config.SoapURL) : await this.ownSoapTarget(vbm);
-    return new SoapBackend(() => sharedSoapConnection(target), vbm);
-  }
-
-  /** --virtualbox-soap-url, with the password from its file (written there on first use). */
-  private async givenSoapTarget(url: string): Promise<SoapTarget> {
-    if (this.soapPassword !== undefined) {
-      await fs.mkdir(this.env.machineDir, { recursive: true, mode: 0o700 });
-      await writeFileAtomic(this.soapPasswordFile, this.soapPassword, 0o600);
-      this.soapPassword = undefined;
-    }
-    const password = (await readIfExists(this.soapPasswordFile))?.replace(/\r?\n$/, '');
-    return soapTarget(url, { username: this.config.SoapUser, password });
-  }
-
-  /** Our own vboxwebsrv, logged on to with this store's secret. */
-  private async ownSoapTarget(vbm: VBoxManage | undefined): Promise<SoapTarget> {
-    const websrv = vbm ? await findSibling(this.host, vbm.file, 'vboxwebsrv', 'VBOX_WEBSRV') : this.host.env.VBOX_WEBSRV;
-    if (!websrv) {
-      throw new MachineError('vboxwebsrv (the VirtualBox web service) was not found', {
-        exitCode: 3,
-        fix: 'install VirtualBox with its web service, set VBOX_WEBSRV to it, give --virtualbox-soap-url, or use --virtualbox-api vboxmanage',
-      });
-    }
-    if (!vbm) {
-      throw new MachineError('VBoxManage was not found: it sets the password of our VirtualBox web service', {
-        exitCode: 3,
-        fix: 'install VirtualBox (or set VBOX_MANAGE), give --virtualbox-soap-url, or use --virtualbox-api vboxmanage',
-      });
-    }
-    const [service, login] = await Promise.all([startOwnWebService(websrv), ownLogin(vbm, this.env.store.root)]);
-    return { endpoint: service.url, ...login };
+    return this.connector.backend();
   }
 
   // ----- checks and creation
@@ -237,7 +158,7 @@ export class VirtualBoxDriver implements Driver, PortForwarder {
       const hwVirt = await be.hostHwVirt().catch(() => undefined);
       for (const w of (await checkVirtualization(this.host, info.version, hwVirt)).warnings) report(w);
     }
-    if (!this.config.NoHostOnly) await this.checkHostOnly(report, info.version);
+    if (!this.config.NoHostOnly) await checkHostOnly(be, this.host, this.config, info.version, report);
     const existing = await be.vmInfo(this.config.MachineName);
     if (existing) {
       throw new MachineError(`VirtualBox already has a VM named "${this.config.MachineName}" (${existing.cfgFile})`, {
@@ -245,39 +166,6 @@ export class VirtualBoxDriver implements Driver, PortForwarder {
         fix: `choose another machine name, or delete that VM ("VBoxManage unregistervm ${this.config.MachineName} --delete")`,
       });
     }
-  }
-
-  /** Resolve the default CIDR for this VirtualBox and check it is allowed; list adapters early. */
-  private async checkHostOnly(report: Report, version: VBoxVersion): Promise<void> {
-    const allowed = await allowedRanges(this.host, version);
-    this.config.HostOnlyCIDR ||= defaultCidr(allowed);
-    try {
-      checkAllowed(validateHostOnlyCidr(this.config.HostOnlyCIDR), this.config.HostOnlyCIDR, allowed);
-    } catch (err) {
-      if (err instanceof MachineError) throw new MachineError(err.message, { exitCode: 3, fix: err.fix });
-      throw err;
-    }
-    const be = await this.backend();
-    if (usesHostOnlyNetworks(this.host.platform, version)) {
-      await be.listHostOnlyNets();
-    } else {
-      for (const w of dedupeHostOnlyIfs(await be.listHostOnlyIfs()).warnings) report(w);
-    }
-  }
-
-  /** The shares of a new machine: --virtualbox-share-folder, or the platform's home share (Toolbox's). */
-  async resolveShares(report: Report): Promise<Share[]> {
-    const wanted = [...sharesFromConfig(this.config, this.host.platform), ...(this.config.ExtraShares ?? [])];
-    const out: Share[] = [];
-    for (const s of wanted) {
-      const stat = await fs.stat(s.HostPath.replace(/^\\\\\?\\/, '')).catch(() => undefined);
-      if (!stat?.isDirectory()) {
-        report(`Not sharing ${s.HostPath}: no such directory`);
-        continue;
-      }
-      out.push(s);
-    }
-    return out;
   }
 
   private forwards(): Forward[] {
@@ -289,7 +177,7 @@ export class VirtualBoxDriver implements Driver, PortForwarder {
 
   async create(disk: DiskSpec, report: Report): Promise<void> {
     const be = await this.backend();
-    this.config.Shares = await this.resolveShares(report);
+    this.config.Shares = await resolveShares(this.config, this.host.platform, report);
     await chooseForwardPorts(this.config, report);
     this.config.DiskPath = this.file('disk.vdi');
     report(`Creating the ${this.config.DiskSize} MB userdata disk`);
@@ -372,7 +260,8 @@ export class VirtualBoxDriver implements Driver, PortForwarder {
         fix: `power it off with "machine kill ${this.config.MachineName}", then start it`,
       });
     }
-    const hostOnly = state === 'Stopped' && !this.config.NoHostOnly ? await this.setupHostOnly(info, report) : undefined;
+    const hostOnly =
+      state === 'Stopped' && !this.config.NoHostOnly ? await setupHostOnly(be, this.host, this.config, this.vm, info, report) : undefined;
     await chooseForwardPorts(this.config, report);
     try {
       await be.setForwards(this.vm, this.forwards(), false);
@@ -391,7 +280,8 @@ export class VirtualBoxDriver implements Driver, PortForwarder {
     }
     report(`VirtualBox started the VM in ${((Date.now() - t0) / 1000).toFixed(1)}s`);
     if (state === 'Saved') await be.setForwards(this.vm, this.forwards(), true).catch(() => undefined);
-    if (hostOnly?.kind === 'hostonlyif' && this.host.platform === 'win32') await this.repairAdapter(hostOnly.name, report);
+    if (hostOnly?.kind === 'hostonlyif' && this.host.platform === 'win32')
+      await repairAdapter(be, hostOnly.name, this.config.HostOnlyCIDR, report);
     this.config.IPAddress = '';
     if (!this.config.NoVTXCheck && info.logFolder) {
       const log = await this.host.readFile(path.join(info.logFolder, 'VBox.log'));
@@ -401,43 +291,6 @@ export class VirtualBoxDriver implements Driver, PortForwarder {
         throw new MachineError(`${VTX_ERROR} (VBox.log: ${vtx})`, { fix: vtxFix(this.host.platform) });
       }
     }
-  }
-
-  private async setupHostOnly(info: VmInfo, report: Report): Promise<HostOnlyAttachment> {
-    const be = await this.backend();
-    const { version } = await be.version();
-    const attachment: HostOnlyAttachment = await ensureHostOnly({
-      ops: be,
-      host: this.host,
-      version,
-      cidr: (this.config.HostOnlyCIDR ||= defaultCidr(await allowedRanges(this.host, version))),
-      noDhcp: this.config.HostOnlyNoDHCP,
-      nicType: this.config.HostOnlyNicType || '82540EM',
-      promisc: this.config.HostOnlyPromiscMode || 'deny',
-      report,
-    });
-    const nic = info.nics.find((n) => n.slot === 2);
-    const same =
-      nic &&
-      nic.adapterType === attachment.nicType &&
-      (attachment.kind === 'hostonlynet'
-        ? nic.attachment === 'hostonlynetwork' && nic.hostOnlyNetwork === attachment.name
-        : nic.attachment === 'hostonly' && nic.hostOnlyAdapter === attachment.name);
-    if (!same) await be.attachHostOnly(this.vm, 2, attachment);
-    return attachment;
-  }
-
-  /**
-   * Windows VirtualBox sometimes loses the adapter's address when a VM starts (docker-machine stopped
-   * the VM, reconfigured and restarted it): put the address back on the host side, the VM keeps running.
-   */
-  private async repairAdapter(name: string, report: Report): Promise<void> {
-    const be = await this.backend();
-    const c = validateHostOnlyCidr(this.config.HostOnlyCIDR);
-    const adapter = (await be.listHostOnlyIfs()).find((i) => i.name === name);
-    if (!adapter || (adapter.ip === c.ipStr && adapter.mask === c.maskStr)) return;
-    report(`VirtualBox lost the address of ${name} (${adapter.ip}/${adapter.mask}); restoring ${this.config.HostOnlyCIDR}`);
-    await be.ipconfigHostOnlyIf(name, c.ipStr, c.maskStr);
   }
 
   async stop(report: Report): Promise<void> {
@@ -452,11 +305,19 @@ export class VirtualBoxDriver implements Driver, PortForwarder {
     report('Sending the ACPI power button');
     await be.acpiPowerButton(this.vm);
     const timeoutMs = (this.config.StopTimeout ?? 60) * 1000;
-    const deadline = Date.now() + timeoutMs;
-    let stopped = false;
-    while (!(stopped = STOPPED.has((await this.info()).state)) && Date.now() < deadline) {
-      await sleep(Math.min(this.pollMs, Math.max(0, deadline - Date.now())), this.env.signal);
-    }
+    // Only the timeout leads to the hard power-off: an error reading the VM, or an abort, ends stop.
+    let failed = false;
+    const stopped = await poll(async () => (STOPPED.has((await this.info()).state) ? true : undefined), {
+      timeoutMs,
+      intervalMs: this.pollMs,
+      maxIntervalMs: this.pollMs,
+      signal: this.env.signal,
+      what: `VM "${this.config.MachineName}" to power off`,
+      fatal: () => (failed = true),
+    }).catch((err: unknown) => {
+      if (failed || this.env.signal?.aborted) throw err;
+      return false;
+    });
     if (!stopped) {
       report(`The VM did not power off within ${timeoutMs / 1000}s; turning it off`);
       await this.kill();
@@ -597,19 +458,3 @@ export class VirtualBoxDriver implements Driver, PortForwarder {
 
 /** The NAT rule name of a published container port. */
 const forwardName = (f: PortForward) => `docker-${f.proto}-${f.hostPort}`;
-
-/** docker-machine's getShareDriveAndName and --virtualbox-share-folder "DIR:NAME" parsing. */
-export function sharesFromConfig(c: Pick<VirtualBoxConfig, 'ShareFolder' | 'NoShare'>, platform: NodeJS.Platform): Share[] {
-  if (c.NoShare) return [];
-  if (c.ShareFolder) {
-    const parts = c.ShareFolder.split(':');
-    const name = parts.length > 1 ? parts.pop()! : '';
-    const dir = parts.join(':');
-    const shareName = name || dir.replace(/^\/+/, '');
-    // VirtualBox 7 refuses spaces in share names ("contains space"); the mount point keeps them.
-    return [{ Name: shareName.replace(/\s/g, '_'), HostPath: dir, GuestPath: `/${shareName}` }];
-  }
-  if (platform === 'win32') return [{ Name: 'c/Users', HostPath: '\\\\?\\c:\\Users', GuestPath: '/c/Users' }];
-  if (platform === 'darwin') return [{ Name: 'Users', HostPath: '/Users', GuestPath: '/Users' }];
-  return [{ Name: 'hosthome', HostPath: '/home', GuestPath: '/hosthome' }];
-}

@@ -4,7 +4,7 @@ import type { BaseDriverConfig } from '../../store/config.js';
 import type { DriverEnv, FlagValues } from '../driver.js';
 import { VirtualBoxDriver, type VirtualBoxConfig } from './driver.js';
 import { validateHostOnlyCidr } from './network.js';
-import { soapTarget } from './soap.js';
+import { soapTarget } from './soap/transport.js';
 
 export { VirtualBoxDriver, type VirtualBoxConfig } from './driver.js';
 

@@ -4,9 +4,18 @@ import { runDir } from '../../core/paths.js';
 import { MachineError } from '../../core/errors.js';
 import { sleep } from '../../core/wait.js';
 import type { Report } from '../driver.js';
-import { type HostOnlyAttachment, type NetworkOps, VBoxError } from './backend.js';
+import { type HostOnlyAttachment, type NetworkOps, type VBoxBackend, VBoxError } from './backend.js';
+import type { VirtualBoxConfig } from './driver.js';
 import type { HostEnv } from './hostenv.js';
-import { dedupeHostOnlyIfs, type DhcpServer, type HostOnlyIf, parseNetworksConf, type VBoxVersion, versionAtLeast } from './parse.js';
+import {
+  dedupeHostOnlyIfs,
+  type DhcpServer,
+  type HostOnlyIf,
+  parseNetworksConf,
+  type VBoxVersion,
+  type VmInfo,
+  versionAtLeast,
+} from './parse.js';
 
 /**
  * The host-only network: docker-machine's setupHostOnlyNetwork (§1.7 of the reference) with its
@@ -333,4 +342,74 @@ export async function withHostLock<T>(fn: () => Promise<T>): Promise<T> {
     { waitMs: 60_000, busy: (o) => new MachineError(`Another machine command ("${o.command}", pid ${o.pid}) is changing VirtualBox's host-only networks`, { fix: 'wait for it and try again' }) },
     fn,
   );
+}
+
+// ----- the driver's steps
+
+type HostOnlyConfig = Pick<VirtualBoxConfig, 'HostOnlyCIDR' | 'HostOnlyNoDHCP' | 'HostOnlyNicType' | 'HostOnlyPromiscMode'>;
+
+/** create: resolve the default CIDR for this VirtualBox (into the config) and check it is allowed; list adapters early. */
+export async function checkHostOnly(
+  be: NetworkOps,
+  host: HostEnv,
+  config: HostOnlyConfig,
+  version: VBoxVersion,
+  report: Report,
+): Promise<void> {
+  const allowed = await allowedRanges(host, version);
+  config.HostOnlyCIDR ||= defaultCidr(allowed);
+  try {
+    checkAllowed(validateHostOnlyCidr(config.HostOnlyCIDR), config.HostOnlyCIDR, allowed);
+  } catch (err) {
+    if (err instanceof MachineError) throw new MachineError(err.message, { exitCode: 3, fix: err.fix });
+    throw err;
+  }
+  if (usesHostOnlyNetworks(host.platform, version)) {
+    await be.listHostOnlyNets();
+  } else {
+    for (const w of dedupeHostOnlyIfs(await be.listHostOnlyIfs()).warnings) report(w);
+  }
+}
+
+/** start: the host-only adapter or network of the config's CIDR, made when missing, on NIC 2 of the VM. */
+export async function setupHostOnly(
+  be: VBoxBackend,
+  host: HostEnv,
+  config: HostOnlyConfig,
+  vm: string,
+  info: VmInfo,
+  report: Report,
+): Promise<HostOnlyAttachment> {
+  const { version } = await be.version();
+  const attachment: HostOnlyAttachment = await ensureHostOnly({
+    ops: be,
+    host,
+    version,
+    cidr: (config.HostOnlyCIDR ||= defaultCidr(await allowedRanges(host, version))),
+    noDhcp: config.HostOnlyNoDHCP,
+    nicType: config.HostOnlyNicType || '82540EM',
+    promisc: config.HostOnlyPromiscMode || 'deny',
+    report,
+  });
+  const nic = info.nics.find((n) => n.slot === 2);
+  const same =
+    nic &&
+    nic.adapterType === attachment.nicType &&
+    (attachment.kind === 'hostonlynet'
+      ? nic.attachment === 'hostonlynetwork' && nic.hostOnlyNetwork === attachment.name
+      : nic.attachment === 'hostonly' && nic.hostOnlyAdapter === attachment.name);
+  if (!same) await be.attachHostOnly(vm, 2, attachment);
+  return attachment;
+}
+
+/**
+ * Windows VirtualBox sometimes loses the adapter's address when a VM starts (docker-machine stopped
+ * the VM, reconfigured and restarted it): put the address back on the host side, the VM keeps running.
+ */
+export async function repairAdapter(ops: NetworkOps, name: string, cidr: string, report: Report): Promise<void> {
+  const c = validateHostOnlyCidr(cidr);
+  const adapter = (await ops.listHostOnlyIfs()).find((i) => i.name === name);
+  if (!adapter || (adapter.ip === c.ipStr && adapter.mask === c.maskStr)) return;
+  report(`VirtualBox lost the address of ${name} (${adapter.ip}/${adapter.mask}); restoring ${cidr}`);
+  await ops.ipconfigHostOnlyIf(name, c.ipStr, c.maskStr);
 }

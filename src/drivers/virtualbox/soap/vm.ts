@@ -1,23 +1,21 @@
 import type * as VB from 'virtualbox-soap';
-import { MachineError } from '../../core/errors.js';
-import { sleep } from '../../core/wait.js';
-import type { Report } from '../driver.js';
-import { errorKind, type HostOnlyAttachment, type VBoxBackend, VBoxError, type VmSpec } from './backend.js';
+import { MachineError } from '../../../core/errors.js';
+import type { Report } from '../../driver.js';
+import { errorKind, type HostOnlyAttachment, type VBoxBackend, VBoxError, type VmSpec } from '../backend.js';
 import {
-  type DhcpServer,
   type Forward,
-  type HostOnlyIf,
-  type HostOnlyNet,
   normalizeMac,
   parseForward,
-  parseVersion,
   shortStateName,
   type StorageSlot,
   type VBoxVersion,
   type VmInfo,
   type VmRef,
-} from './parse.js';
-import { makeDiskWithVBoxManage, type VBoxManage } from './vboxmanage.js';
+} from '../parse.js';
+import { makeDiskWithVBoxManage, type VBoxManage } from '../vboxmanage.js';
+import { ADAPTER_TYPES, ATTACHMENT_NAMES, BOOT_NAMES, en, PROMISC } from './enums.js';
+import { SoapNetworkOps } from './network.js';
+import { clientOf, opt, ref, type SoapConnection, waitProgress, wrap } from './transport.js';
 
 /**
  * The `soap` backend: vboxwebsrv through virtualbox-soap 5.0.0, loaded on first use (parsing its
@@ -30,307 +28,16 @@ import { makeDiskWithVBoxManage, type VBoxManage } from './vboxmanage.js';
  * What the web service cannot do at all, importing raw data into a disk, goes through VBoxManage.
  */
 
-type Soap = typeof VB;
-
-/** A string for a const-enum parameter (the enums do not exist at run time). */
-function en<T>(value: string): T {
-  return value as unknown as T;
-}
-
-/** The managed object reference behind a wrapper object. */
-function ref(obj: unknown): string {
-  return (obj as { __object: string }).__object;
-}
-
-function clientOf(obj: unknown): unknown {
-  return (obj as { __client: unknown }).__client;
-}
-
-/**
- * virtualbox-soap's plain getters read `__result.returnval` and throw a TypeError when VirtualBox
- * returns an empty value (no redirects, no host-only interface, an empty string): that is the default.
- */
-async function opt<T>(p: Promise<T>, dflt: T): Promise<T> {
-  try {
-    return (await p) ?? dflt;
-  } catch (err) {
-    if (err instanceof TypeError && /returnval/.test(err.message)) return dflt;
-    throw err;
-  }
-}
-
-let soapModule: Promise<Soap> | undefined;
-export function loadSoap(): Promise<Soap> {
-  soapModule ??= import('virtualbox-soap').then((m) => ((m as unknown as { default?: Soap }).default ?? m) as Soap);
-  return soapModule;
-}
-
-function xmlEscape(s: string): string {
-  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;');
-}
-
-function xmlUnescape(s: string): string {
-  return s
-    .replace(/&lt;/g, '<')
-    .replace(/&gt;/g, '>')
-    .replace(/&quot;/g, '"')
-    .replace(/&apos;/g, "'")
-    .replace(/&amp;/g, '&');
-}
-
-export class SoapFault extends Error {
-  constructor(
-    message: string,
-    readonly code?: number,
-  ) {
-    super(message);
-    this.name = 'SoapFault';
-  }
-}
-
-/** One SOAP operation the bundled WSDL does not describe; returns the <returnval> texts. */
-export async function rawCall(endpoint: string, op: string, args: [string, string | number | boolean][]): Promise<string[]> {
-  const body = args.map(([k, v]) => `<${k}>${xmlEscape(String(v))}</${k}>`).join('');
-  const envelope =
-    '<?xml version="1.0" encoding="UTF-8"?><soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/" xmlns:vbox="http://www.virtualbox.org/">' +
-    `<soap:Body><vbox:${op}>${body}</vbox:${op}></soap:Body></soap:Envelope>`;
-  const res = await fetch(endpoint, {
-    method: 'POST',
-    headers: { 'content-type': 'text/xml; charset=utf-8', soapaction: '""' },
-    body: envelope,
-  });
-  const text = await res.text();
-  // A fault may have no faultstring (vboxwebsrv's refused logon): its faultcode then.
-  const fault = /<faultstring>([\s\S]*?)<\/faultstring>/.exec(text) ?? /<faultcode>([\s\S]*?)<\/faultcode>/.exec(text);
-  if (fault) {
-    const message = xmlUnescape(fault[1]!);
-    const code = /rc=0x([0-9a-f]{8})/.exec(message);
-    throw new SoapFault(message, code ? parseInt(code[1]!, 16) : undefined);
-  }
-  return [...text.matchAll(/<returnval>([\s\S]*?)<\/returnval>/g)].map((m) => xmlUnescape(m[1]!));
-}
-
-export interface SoapTarget {
-  /** Endpoint without credentials. */
-  endpoint: string;
-  username: string;
-  password: string;
-}
-
-/** url with everything up to its last "@" (user:password) replaced by ***, for messages; also when url does not parse. */
-export function redactUrl(url: string): string {
-  return url.replace(/^([a-z][a-z0-9+.-]*:\/\/)?.*@/is, (_m, scheme?: string) => `${scheme ?? ''}***@`);
-}
-
-/**
- * Split "http://user:pass@host:18083/" (creds, when given, replace what the URL says) and refuse an
- * unauthenticated remote service. The endpoint never carries credentials: it is what messages show.
- */
-export function soapTarget(url: string, creds?: { username?: string; password?: string }): SoapTarget {
-  let u: URL;
-  try {
-    u = new URL(url);
-  } catch {
-    throw new MachineError(`--virtualbox-soap-url ${redactUrl(url)} is not a URL`, { fix: 'give it as http://127.0.0.1:18083/' });
-  }
-  const username = creds?.username || decodeURIComponent(u.username);
-  const password = creds?.password ?? decodeURIComponent(u.password);
-  const loopback = ['127.0.0.1', 'localhost', '[::1]', '::1'].includes(u.hostname);
-  if (!loopback && !username) {
-    throw new MachineError(`The VirtualBox web service at ${u.host} is not on this machine and no credentials were given`, {
-      fix: 'put the host account in the URL (http://user:password@host:18083/); never run vboxwebsrv without authentication on a network address',
-    });
-  }
-  u.username = '';
-  u.password = '';
-  return { endpoint: u.toString(), username, password };
-}
-
-/** A logged-on web session; one per endpoint per process. */
-export class SoapConnection {
-  private sessionChain: Promise<unknown> = Promise.resolve();
-
-  private constructor(
-    readonly soap: Soap,
-    readonly endpoint: string,
-    readonly wsm: VB.IWebsessionManager,
-    readonly vbox: VB.IVirtualBox,
-    readonly api: { major: number; minor: number },
-    readonly version: VBoxVersion,
-  ) {}
-
-  static async open(target: SoapTarget): Promise<SoapConnection> {
-    const soap = await loadSoap();
-    let wsm: VB.IWebsessionManager;
-    let vbox: VB.IVirtualBox;
-    try {
-      wsm = await soap.connect(target.endpoint);
-      vbox = await wsm.logon(target.username, target.password);
-    } catch (err) {
-      // No `cause`: the soap error holds the request, password included (and Node prints causes).
-      const said = (err as Error).message;
-      if (/^SOAP-ENV:Client\b/.test(said)) {
-        throw new MachineError(`The VirtualBox web service at ${target.endpoint} refused the logon of user "${target.username}"`, {
-          fix: 'check the user and password (--virtualbox-soap-url http://user:password@host:18083/)',
-        });
-      }
-      const safe = target.password ? said.split(target.password).join('***') : said;
-      throw new MachineError(`Could not log on to the VirtualBox web service at ${target.endpoint}: ${safe}`, {
-        fix: 'check that vboxwebsrv runs there, or use --virtualbox-api vboxmanage',
-      });
-    }
-    const [apiText, versionText, revision] = await Promise.all([vbox.getAPIVersion(), vbox.getVersion(), vbox.getRevision()]);
-    const [major, minor] = String(apiText).split('_').map(Number) as [number, number];
-    const version = parseVersion(`${versionText}r${revision}`);
-    if (!version) throw new MachineError(`The VirtualBox web service reports version "${versionText}", which is not a version`);
-    if (major < 7) {
-      await wsm.logoff(vbox).catch(() => undefined);
-      throw new MachineError(`The soap backend needs VirtualBox 7.0 or later (the web service is ${versionText})`, {
-        fix: 'use --virtualbox-api vboxmanage',
-      });
-    }
-    return new SoapConnection(soap, target.endpoint, wsm, vbox, { major, minor }, version);
-  }
-
-  /** Whether IPlatform/IFirmwareSettings exist (API 7_1 and later). */
-  get platformApi(): boolean {
-    return this.api.major > 7 || (this.api.major === 7 && this.api.minor >= 1);
-  }
-
-  raw(op: string, args: [string, string | number | boolean][]): Promise<string[]> {
-    return rawCall(this.endpoint, op, args);
-  }
-
-  /** The web session has one ISession: whatever uses it runs one at a time. */
-  serial<T>(fn: (session: VB.ISession) => Promise<T>): Promise<T> {
-    const run = async () => fn(await this.wsm.getSessionObject(this.vbox));
-    const next = this.sessionChain.then(run, run);
-    this.sessionChain = next.catch(() => undefined);
-    return next;
-  }
-
-  /** Run fn with the session locking the machine (Write: settings; Shared: a running VM's console). */
-  withLock<T>(vm: string, lockType: 'Write' | 'Shared', fn: (mutable: VB.IMachine, session: VB.ISession) => Promise<T>): Promise<T> {
-    return this.serial(async (session) => {
-      const machine = await this.vbox.findMachine(vm);
-      for (let attempt = 1; ; attempt++) {
-        try {
-          await machine.lockMachine(session, en(lockType));
-          break;
-        } catch (err) {
-          // Right after a power-off the VM process may still hold its lock for a moment.
-          if (attempt < 25 && errorKind((err as Error).message) === 'locked') {
-            await sleep(200);
-            continue;
-          }
-          throw err;
-        }
-      }
-      try {
-        return await fn(await session.getMachine(), session);
-      } finally {
-        await session.unlockMachine().catch(() => undefined);
-      }
-    });
-  }
-
-  async logoff(): Promise<void> {
-    await this.wsm.logoff(this.vbox).catch(() => undefined);
-  }
-}
-
-const connections = new Map<string, Promise<SoapConnection>>();
-
-/** One logged-on web session per endpoint and process, shared by every driver (e.g. `ls`). */
-export function sharedSoapConnection(target: SoapTarget): Promise<SoapConnection> {
-  const key = `${target.username}@${target.endpoint}`;
-  let c = connections.get(key);
-  if (!c) {
-    c = SoapConnection.open(target);
-    connections.set(key, c);
-    c.catch(() => connections.delete(key));
-  }
-  return c;
-}
-
-/** Log off every shared web session (tests, bench; a CLI process just exits). */
-export async function closeSoapConnections(): Promise<void> {
-  const all = [...connections.values()];
-  connections.clear();
-  await Promise.all(all.map(async (c) => (await c.catch(() => undefined))?.logoff()));
-}
-
-/** VBoxManage's NIC type names → INetworkAdapter.adapterType. */
-const ADAPTER_TYPES: Record<string, string> = {
-  Am79C970A: 'Am79C970A',
-  Am79C973: 'Am79C973',
-  Am79C960: 'Am79C960',
-  '82540EM': 'I82540EM',
-  '82543GC': 'I82543GC',
-  '82545EM': 'I82545EM',
-  virtio: 'Virtio',
-};
-const PROMISC: Record<string, string> = { deny: 'Deny', 'allow-vms': 'AllowNetwork', 'allow-all': 'AllowAll' };
-const ATTACHMENT_NAMES: Record<string, string> = {
-  NAT: 'nat',
-  HostOnly: 'hostonly',
-  HostOnlyNetwork: 'hostonlynetwork',
-  Bridged: 'bridged',
-  Internal: 'intnet',
-  NATNetwork: 'natnetwork',
-  Generic: 'generic',
-  Cloud: 'cloudnetwork',
-  Null: 'null',
-};
-const BOOT_NAMES: Record<string, string> = { DVD: 'dvd', HardDisk: 'disk', Floppy: 'floppy', Network: 'net' };
-
-/** VirtualBox API errors as VBoxError, with VBoxManage-like kinds. */
-function wrap(err: unknown, what: string): VBoxError {
-  if (err instanceof VBoxError) return err;
-  const message = (err as Error)?.message ?? String(err);
-  const code = (err as { code?: number }).code;
-  let kind = errorKind(message);
-  if (code === 0x80bb0007) kind = 'locked';
-  return new VBoxError(`${what} failed: ${message.replace(/^VirtualBox error: (apirc=0x[0-9a-f]+ )?/, '')}`, kind, message);
-}
-
-async function waitProgress(progress: VB.IProgress | null, what: string, timeoutMs = -1): Promise<void> {
-  if (!progress) return;
-  await progress.waitForCompletion(timeoutMs);
-  const rc = Number(await progress.getResultCode());
-  if (rc !== 0) {
-    const info = await progress.getErrorInfo().catch(() => null);
-    const text = info ? await info.getText().catch(() => '') : '';
-    throw new VBoxError(`${what} failed: ${text || `result code ${rc}`}`, errorKind(text), text || String(rc));
-  }
-}
-
-export class SoapBackend implements VBoxBackend {
+export class SoapBackend extends SoapNetworkOps implements VBoxBackend {
   readonly kind = 'soap';
   readonly notes = ['the userdata disk is imported with VBoxManage convertfromraw (the web service cannot write raw data into a disk)'];
-  private connection: Promise<SoapConnection> | undefined;
 
   constructor(
-    private readonly connect: () => Promise<SoapConnection>,
+    connect: () => Promise<SoapConnection>,
     /** For what the web service cannot do (raw disk import). */
     private readonly vbm: VBoxManage | undefined,
-  ) {}
-
-  conn(): Promise<SoapConnection> {
-    this.connection ??= this.connect().catch((err) => {
-      this.connection = undefined;
-      throw err;
-    });
-    return this.connection;
-  }
-
-  private async call<T>(what: string, fn: (c: SoapConnection) => Promise<T>): Promise<T> {
-    const c = await this.conn();
-    try {
-      return await fn(c);
-    } catch (err) {
-      throw wrap(err, what);
-    }
+  ) {
+    super(connect);
   }
 
   async version(): Promise<{ version: VBoxVersion; api: string }> {
@@ -720,20 +427,8 @@ export class SoapBackend implements VBoxBackend {
     return this.call('deleting the VM', async (c) => {
       const machine = await this.find(c, vm);
       if (!machine) return 'absent';
-      let media: VB.IMedium[];
-      for (let attempt = 1; ; attempt++) {
-        try {
-          media = await machine.unregister(en('DetachAllReturnHardDisksOnly'));
-          break;
-        } catch (err) {
-          // The session of a VM that just powered off stays locked for a moment.
-          if (attempt < 25 && wrap(err, '').kind === 'locked') {
-            await sleep(200);
-            continue;
-          }
-          throw err;
-        }
-      }
+      // Locked right after a power-off: the driver tries again (remove()).
+      const media = await machine.unregister(en('DetachAllReturnHardDisksOnly'));
       await waitProgress(await machine.deleteConfig(media), 'IMachine.deleteConfig');
       return 'deleted';
     });
@@ -758,133 +453,5 @@ export class SoapBackend implements VBoxBackend {
     } catch (err) {
       throw wrap(err, 'closing a medium');
     }
-  }
-
-  // ----- host-only networking
-
-  async listHostOnlyIfs(): Promise<HostOnlyIf[]> {
-    return this.call('IHost.findHostNetworkInterfacesOfType', async (c) => {
-      const host = await c.vbox.getHost();
-      const ifs = await host.findHostNetworkInterfacesOfType(en('HostOnly'));
-      return Promise.all(
-        ifs.map(async (i) => {
-          const [name, guid, dhcp, ip, mask, mac, status, networkName] = await Promise.all([
-            i.getName(),
-            opt(i.getId(), ''),
-            i.getDHCPEnabled(),
-            opt(i.getIPAddress(), ''),
-            opt(i.getNetworkMask(), ''),
-            opt(i.getHardwareAddress(), ''),
-            i.getStatus(),
-            i.getNetworkName(),
-          ]);
-          return {
-            name: String(name),
-            guid: String(guid),
-            dhcp: Boolean(dhcp),
-            ip: String(ip),
-            mask: String(mask),
-            mac: mac ? normalizeMac(String(mac)) : undefined,
-            status: String(status),
-            networkName: String(networkName),
-          };
-        }),
-      );
-    });
-  }
-
-  async createHostOnlyIf(): Promise<string | undefined> {
-    return this.call('IHost.createHostOnlyNetworkInterface', async (c) => {
-      const host = await c.vbox.getHost();
-      const { hostInterface, returnval } = await host.createHostOnlyNetworkInterface();
-      await waitProgress(returnval, 'IHost.createHostOnlyNetworkInterface', 180_000);
-      return hostInterface ? String(await hostInterface.getName()) : undefined;
-    });
-  }
-
-  async removeHostOnlyIf(name: string): Promise<void> {
-    await this.call('IHost.removeHostOnlyNetworkInterface', async (c) => {
-      const host = await c.vbox.getHost();
-      const i = await host.findHostNetworkInterfaceByName(name);
-      await waitProgress(
-        await host.removeHostOnlyNetworkInterface(String(await i.getId())),
-        'IHost.removeHostOnlyNetworkInterface',
-        180_000,
-      );
-    });
-  }
-
-  async ipconfigHostOnlyIf(name: string, ip: string, mask: string): Promise<void> {
-    await this.call('IHostNetworkInterface.enableStaticIPConfig', async (c) => {
-      const host = await c.vbox.getHost();
-      await (await host.findHostNetworkInterfaceByName(name)).enableStaticIPConfig(ip, mask);
-    });
-  }
-
-  async listDhcpServers(): Promise<DhcpServer[]> {
-    return this.call('IVirtualBox.getDHCPServers', async (c) => {
-      const servers = await c.vbox.getDHCPServers();
-      return Promise.all(
-        servers.map(async (s) => {
-          const [networkName, ip, mask, lower, upper, enabled] = await Promise.all([
-            s.getNetworkName(),
-            opt(s.getIPAddress(), ''),
-            opt(s.getNetworkMask(), ''),
-            opt(s.getLowerIP(), ''),
-            opt(s.getUpperIP(), ''),
-            s.getEnabled(),
-          ]);
-          return {
-            networkName: String(networkName),
-            ip: String(ip),
-            mask: String(mask),
-            lower: String(lower),
-            upper: String(upper),
-            enabled: Boolean(enabled),
-          };
-        }),
-      );
-    });
-  }
-
-  async putDhcpServer(s: DhcpServer, exists: boolean): Promise<void> {
-    await this.call('configuring the DHCP server', async (c) => {
-      const server = exists ? await c.vbox.findDHCPServerByNetworkName(s.networkName) : await c.vbox.createDHCPServer(s.networkName);
-      await server.setConfiguration(s.ip, s.mask, s.lower, s.upper);
-      await server.setEnabled(true);
-    });
-  }
-
-  async listHostOnlyNets(): Promise<HostOnlyNet[]> {
-    return this.call('IVirtualBox.getHostOnlyNetworks', async (c) => {
-      const nets = await c.vbox.getHostOnlyNetworks();
-      return Promise.all(
-        nets.map(async (n) => {
-          const [name, mask, lower, upper, enabled] = await Promise.all([
-            n.getNetworkName(),
-            opt(n.getNetworkMask(), ''),
-            opt(n.getLowerIP(), ''),
-            opt(n.getUpperIP(), ''),
-            n.getEnabled(),
-          ]);
-          return { name: String(name), mask: String(mask), lower: String(lower), upper: String(upper), enabled: Boolean(enabled) };
-        }),
-      );
-    });
-  }
-
-  async addHostOnlyNet(n: HostOnlyNet): Promise<void> {
-    await this.call('IVirtualBox.createHostOnlyNetwork', async (c) => {
-      const net = await c.vbox.createHostOnlyNetwork(n.name);
-      await net.setNetworkMask(n.mask);
-      await net.setLowerIP(n.lower);
-      await net.setUpperIP(n.upper);
-      await net.setEnabled(true);
-    });
-  }
-
-  /** The web session is shared (sharedSoapConnection); closeSoapConnections logs it off. */
-  async close(): Promise<void> {
-    this.connection = undefined;
   }
 }
