@@ -2,7 +2,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { MachineError } from '../core/errors.js';
 import type { ClientTls, DockerEndpoint } from '../docker/api.js';
-import type { Driver } from '../drivers/driver.js';
+import type { DiskSpec, Driver, Report } from '../drivers/driver.js';
 import { loadDriver } from '../drivers/registry.js';
 import type { SshTarget } from '../ssh/client.js';
 import type { HostConfig } from '../store/config.js';
@@ -129,5 +129,29 @@ export class Host {
 
   async save(): Promise<void> {
     await this.store.save(this.config);
+  }
+
+  // Lifecycle goes through the machine, which saves what the driver changed in its config
+  // (ports chosen at start, the VM's id at create, an address forgotten at stop).
+
+  async create(spec: DiskSpec, report: Report): Promise<void> {
+    await this.driver.create(spec, report);
+    await this.save();
+  }
+
+  async start(report: Report): Promise<void> {
+    await this.driver.start(report);
+    await this.save();
+  }
+
+  async stop(how: 'stop' | 'kill', report: Report): Promise<void> {
+    if (how === 'stop') await this.driver.stop(report);
+    else await this.driver.kill();
+    await this.save();
+  }
+
+  /** The VM and its disk (the store entry is the caller's). */
+  async remove(): Promise<void> {
+    await this.driver.remove();
   }
 }

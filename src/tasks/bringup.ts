@@ -183,7 +183,6 @@ export async function bringUp(host: Host, report: Report, signal?: AbortSignal):
 
 /** Take the VM down (ACPI stop, or kill), then its port forwarder (which would also exit by itself). */
 export async function shutDown(host: Host, how: 'stop' | 'kill', report: Report): Promise<void> {
-  if (how === 'stop') await host.driver.stop(report);
-  else await host.driver.kill();
+  await host.stop(how, report);
   await stopForwarder(host);
 }

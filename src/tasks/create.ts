@@ -178,12 +178,10 @@ async function createUnder(store: Store, req: CreateRequest, progress: Progress,
             // No ISO for drivers of existing hosts: nothing to put on a disk.
             const iso = ctx.iso;
             const head = iso ? await diskHead(ctx.publicKey!, iso.preseed ? await preseedOf(host) : undefined) : Buffer.alloc(0);
-            await driver.create({ head, isoPath: path.join(dir, 'boot2docker.iso') }, report);
-            await host.save();
+            await host.create({ head, isoPath: path.join(dir, 'boot2docker.iso') }, report);
           }),
           step('Starting the VM', async (report) => {
-            await driver.start(report);
-            await host.save();
+            await host.start(report);
           }),
           step('Waiting for SSH and provisioning Docker', async (report) => {
             const ssh = await waitSshStep(host, report, signal);
@@ -225,7 +223,7 @@ async function createUnder(store: Store, req: CreateRequest, progress: Progress,
 /** Undo a failed or interrupted create: the forwarder, the VM (and any process of its folder), the folder. */
 async function removeHalfMade(host: Host): Promise<void> {
   await stopForwarder(host).catch(() => undefined);
-  await host.driver.remove().catch(() => undefined);
+  await host.remove().catch(() => undefined);
   await stopMachineProcesses(host.store, host.name).catch(() => undefined);
   await host.store.remove(host.name).catch(() => undefined);
 }

@@ -39,12 +39,9 @@ async function act(host: Host, action: Action, report: Report, signal: AbortSign
   if (action === 'restart' && !isDown(state)) await shutDown(host, 'stop', report);
   if (action === 'start' || action === 'restart') {
     signal.throwIfAborted();
-    await driver.start(report);
-    await host.save(); // ports chosen at start
+    await host.start(report);
     await bringUp(host, report, signal);
   }
-  if (action === 'stop' || action === 'kill') driver.config.IPAddress = '';
-  await host.save();
   return `Machine "${host.name}" was ${VERB[action].ed}.`;
 }
 

@@ -95,8 +95,7 @@ export async function upgrade(store: Store, names: string[], progress: Progress)
         report(`Upgrading machine "${name}" to ${iso.info.volumeId}...`);
         await installIso(iso, host.dir);
         report('Starting machine back up...');
-        await host.driver.start(report);
-        await host.save();
+        await host.start(report);
         await bringUp(host, report, signal);
       }),
     ),

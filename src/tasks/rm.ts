@@ -50,7 +50,7 @@ async function removeOne(store: Store, name: string, opts: RmOptions, progress: 
     try {
       const host = await Host.load(store, name);
       await stopForwarder(host);
-      await host.driver.remove();
+      await host.remove();
     } catch (err) {
       if (!opts.force) throw err;
       progress.notice(`Error removing the VM of "${name}": ${messageOf(err)}`);
