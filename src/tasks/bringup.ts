@@ -175,6 +175,7 @@ export async function bringUp(host: Host, report: Report, signal?: AbortSignal):
     ssh.close();
   }
   signal?.throwIfAborted();
+  await host.save(); // what the driver learnt on the way (an address found in the guest)
   await startForwarder(host);
   // A docker context made by `machine use` follows the machine to a new address or port.
   await refreshMachineContext(host.store, host.name, await host.url());
