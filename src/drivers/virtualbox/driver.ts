@@ -29,7 +29,7 @@ import { avoidOwnWebService } from './websrv.js';
 
 /**
  * config.json "Driver" of a VirtualBox machine: docker-machine's fields with docker-machine's names
- * (drivers/virtualbox, §3.8), so stores move both ways, then ours.
+ * (docker/machine drivers/virtualbox/virtualbox.go, the Driver struct), so stores move both ways, then ours.
  */
 export interface VirtualBoxConfig extends BaseDriverConfig {
   VBoxManager: Record<string, never>;

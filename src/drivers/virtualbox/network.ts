@@ -18,7 +18,7 @@ import {
 } from './parse.js';
 
 /**
- * The host-only network: docker-machine's setupHostOnlyNetwork (§1.7 of the reference) with its
+ * The host-only network: docker-machine's setupHostOnlyNetwork (docker/machine drivers/virtualbox/virtualbox.go) with its
  * faults fixed. Adapters and DHCP servers are shared by every VM of the host, so this runs under a
  * cross-process lock, reuses what exists, never leaks a new adapter per failed attempt, keeps a fixed
  * DHCP server address, only changes a DHCP server whose settings differ, and never disables one.
