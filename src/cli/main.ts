@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Command, Option } from 'commander';
+import { PROJECT_ROOT } from '../core/paths.js';
 import { DRIVERS, defaultDriverName } from '../drivers/registry.js';
-import { PROJECT_ROOT } from '../iso/recipe.js';
 import { defaultStoragePath } from '../store/store.js';
 import { action, line, out } from './action.js';
 import { registerHostCommands } from './host-commands.js';
