@@ -1,11 +1,11 @@
 import path from 'node:path';
 import { withFileLock } from '../../core/lock.js';
 import { runDir } from '../../core/paths.js';
+import type { HostEnv } from '../../core/system.js';
 import { MachineError } from '../../core/errors.js';
 import { sleep } from '../../core/wait.js';
 import type { Report } from '../driver.js';
 import { type HostOnlyAttachment, type NetworkOps, VBoxError } from './backend.js';
-import type { HostEnv } from './hostenv.js';
 import { dedupeHostOnlyIfs, type DhcpServer, type HostOnlyIf, parseNetworksConf, type VBoxVersion, versionAtLeast } from './parse.js';
 
 /**
