@@ -1,10 +1,12 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { once } from 'node:events';
+import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { processAlive, processStartToken, terminate } from '../../src/core/process.js';
+import { exec, pathDirs, realHostEnv, which } from '../../src/core/system.js';
 import { poll, timedOut, WaitTimeout } from '../../src/core/wait.js';
 
-/** core/wait.ts's poll, the one wait loop, and core/process.ts's terminate, the one way to end a process. */
+/** core/wait.ts's poll, the one wait loop; core/process.ts's terminate, the one way to end a process; core/system.ts's exec and PATH search. */
 
 describe('poll', () => {
   it('returns the first value other than undefined, trying again after errors', async () => {
@@ -108,4 +110,25 @@ describe('terminate', () => {
       expect(processAlive(c.pid)).toBe(false);
     },
   );
+});
+
+describe('exec (core/system.ts)', () => {
+  it('gives output and exit code, never throws: a missing program is spawnError, a slow one timedOut', async () => {
+    expect(await exec('sh', ['-c', 'cat; echo "$LC_ALL" >&2; exit 3'], { input: 'in' })).toEqual({
+      stdout: 'in',
+      stderr: 'C\n',
+      exitCode: 3,
+      timedOut: false,
+    });
+    expect(await exec('/nonexistent/program', [])).toMatchObject({ exitCode: 127, spawnError: 'ENOENT' });
+    const t0 = Date.now();
+    expect(await exec('sleep', ['10'], { timeoutMs: 200 })).toMatchObject({ timedOut: true });
+    expect(Date.now() - t0).toBeLessThan(5000);
+  });
+
+  it('finds a program on PATH the way the platform does', async () => {
+    const host = { ...realHostEnv(), env: { PATH: ['/nonexistent', path.dirname(process.execPath)].join(':') } };
+    expect(await which(host, ['no-such-program', path.basename(process.execPath)])).toBe(process.execPath);
+    expect(pathDirs({ Path: 'C:\\a;"C:\\Program Files\\b";;' }, 'win32')).toEqual(['C:\\a', 'C:\\Program Files\\b']);
+  });
 });
