@@ -1,6 +1,7 @@
 import path from 'node:path';
 import type { ClientCertPaths } from '../certs/bootstrap.js';
 import { MachineError } from '../core/errors.js';
+import { pathDirs } from '../core/system.js';
 import { Store } from '../store/store.js';
 
 export interface CommandContext {
@@ -20,7 +21,7 @@ export type TlsPaths = Partial<ClientCertPaths>;
  */
 export function programName(argv1 = process.argv[1] ?? 'machine'): string {
   const dir = path.dirname(argv1);
-  const onPath = (process.env.PATH ?? '').split(path.delimiter).some((p) => p && path.resolve(p) === dir);
+  const onPath = pathDirs().some((p) => path.resolve(p) === dir);
   const name = onPath ? path.basename(argv1) : argv1;
   return /[\s\\]/.test(name) ? `"${name}"` : name;
 }

@@ -4,7 +4,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { MachineError } from './errors.js';
 import { processAlive, processStartToken } from './process.js';
-import { sleep } from './wait.js';
+import { poll, sleep, WaitTimeout, withTimeout } from './wait.js';
 
 /**
  * Cross-process locks as files naming their owner (pid, start time, command). A lock whose owner
@@ -105,30 +105,39 @@ export async function acquire(file: string, opts: LockOptions): Promise<() => Pr
   await fs.mkdir(path.dirname(file), { recursive: true, mode: 0o700 });
   const mine = await me();
   const content = JSON.stringify(mine);
-  const started = Date.now();
-  const deadline = started + (opts.waitMs ?? 10_000);
-  let told = false;
-  for (let delay = 25; ; delay = Math.min(delay * 2, 500)) {
-    if (await createExclusive(file, content)) {
-      return async () => {
-        const owner = await readOwner(file);
-        if (owner?.pid === mine.pid && owner.at === mine.at) await fs.rm(file, { force: true });
-      };
-    }
+  const release = async () => {
     const owner = await readOwner(file);
-    if (!owner) continue; // released just now
-    if (!(await ownerAlive(owner))) {
+    if (owner?.pid === mine.pid && owner.at === mine.at) await fs.rm(file, { force: true });
+  };
+  /** The lock, or its live owner. A dead owner's lock is taken over at once, whatever the wait. */
+  const take = async (): Promise<typeof release | LockOwner> => {
+    for (;;) {
+      if (await createExclusive(file, content)) return release;
+      const owner = await readOwner(file);
+      if (!owner) continue; // released just now
+      if (await ownerAlive(owner)) return owner;
       await removeStale(file, owner);
       await sleep(5); // another taker may hold the takeover guard for a moment: do not spin
-      continue;
     }
-    if (Date.now() >= deadline) throw opts.busy(owner);
+  };
+  const started = Date.now();
+  let holder: LockOwner | undefined;
+  let told = false;
+  const attempt = async () => {
+    const got = await take();
+    if (typeof got === 'function') return got;
+    holder = got;
     if (!told && Date.now() - started > 1000) {
       told = true;
-      opts.onWait?.(owner);
+      opts.onWait?.(got);
     }
-    await sleep(delay);
-  }
+    return undefined;
+  };
+  // Errors (a folder we may not write) are final: only a live owner is waited for.
+  const wait = { timeoutMs: opts.waitMs ?? 10_000, intervalMs: 25, maxIntervalMs: 500, what: `the lock ${file}`, fatal: () => true };
+  return poll(attempt, wait).catch((err) => {
+    throw err instanceof WaitTimeout && holder ? opts.busy(holder) : err;
+  });
 }
 
 /** Run fn holding the lock file: re-entrant within one async call chain, queued between siblings. */
@@ -142,8 +151,7 @@ export async function withFileLock<T>(file: string, opts: LockOptions, fn: () =>
   const chain = before.then(() => turn);
   queues.set(file, chain);
   try {
-    const waitMs = opts.waitMs ?? 10_000;
-    const queued = await Promise.race([before.then(() => true), new Promise<false>((r) => setTimeout(r, waitMs, false).unref())]);
+    const queued = await withTimeout(before, opts.waitMs ?? 10_000, 'the queue').then(() => true, () => false);
     if (!queued) throw opts.busy(await me());
     const release = await acquire(file, opts);
     try {

@@ -1,7 +1,20 @@
-import { promises as fs } from 'node:fs';
+import { existsSync, promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { MachineError } from './errors.js';
+
+/** Where machine keeps things outside the store: its own files, the run directory. */
+
+/** The repository (or installed package) root: the nearest directory above us with package.json. */
+export const PROJECT_ROOT = findRoot(path.dirname(fileURLToPath(import.meta.url)));
+
+function findRoot(dir: string): string {
+  for (let d = dir; ; d = path.dirname(d)) {
+    if (existsSync(path.join(d, 'package.json'))) return d;
+    if (path.dirname(d) === d) return dir;
+  }
+}
 
 /**
  * This user's private run directory, for sockets and locks that cannot live in the store (a QMP

@@ -1,15 +1,12 @@
-import { execFile } from 'node:child_process';
 import { promises as fs, readFileSync } from 'node:fs';
-import { promisify } from 'node:util';
-import { sleep } from './wait.js';
+import { exec } from './system.js';
+import { poll, timedOut } from './wait.js';
 
 /**
  * Processes of this user, by pid: alive, which program, started when, and how to end one. Pids
  * are recycled, so "the process in qemu.pid" is checked against its command line and a lock's
  * owner against its start time.
  */
-
-const run = promisify(execFile);
 
 /**
  * True when a process with this pid exists and runs (it may belong to another user). A zombie, dead
@@ -42,8 +39,8 @@ export async function processStartToken(pid: number): Promise<string | undefined
     return stat?.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
   }
   if (process.platform === 'win32') return undefined;
-  const out = await run('ps', ['-o', 'lstart=', '-p', String(pid)]).catch(() => undefined);
-  return out?.stdout.trim() || undefined;
+  const out = await exec('ps', ['-o', 'lstart=', '-p', String(pid)]);
+  return (out.exitCode === 0 && out.stdout.trim()) || undefined;
 }
 
 /** The command line of a process, arguments joined by spaces; undefined when it is gone or unreadable. */
@@ -81,11 +78,11 @@ async function readProcesses(): Promise<ProcessInfo[]> {
   }
   if (process.platform === 'win32') {
     const ps = 'Get-CimInstance Win32_Process | ForEach-Object { "$($_.ProcessId) $($_.CommandLine)" }';
-    const out = await run('powershell.exe', ['-NoProfile', '-NonInteractive', '-Command', ps], { maxBuffer: 32 << 20 }).catch(() => undefined);
-    return parseList(out?.stdout ?? '');
+    const out = await exec('powershell.exe', ['-NoProfile', '-NonInteractive', '-Command', ps]);
+    return out.exitCode === 0 ? parseList(out.stdout) : [];
   }
-  const out = await run('ps', ['-axww', '-o', 'pid=,command='], { maxBuffer: 32 << 20 }).catch(() => undefined);
-  return parseList(out?.stdout ?? '');
+  const out = await exec('ps', ['-axww', '-o', 'pid=,command=']);
+  return out.exitCode === 0 ? parseList(out.stdout) : [];
 }
 
 function parseList(text: string): ProcessInfo[] {
@@ -102,29 +99,41 @@ export async function findProcesses(test: (command: string) => boolean): Promise
 }
 
 /** Wait until pid is gone; true when it went within ms. */
-export async function waitForExit(pid: number, ms: number): Promise<boolean> {
-  for (const deadline = Date.now() + ms; processAlive(pid); ) {
-    if (Date.now() >= deadline) return false;
-    await sleep(50);
-  }
-  return true;
+export function waitForExit(pid: number, ms: number): Promise<boolean> {
+  const gone = async () => (processAlive(pid) ? undefined : true);
+  return poll(gone, { timeoutMs: ms, intervalMs: 50, maxIntervalMs: 50, what: `process ${pid} to exit` }).catch(timedOut(false));
 }
 
 /**
- * End a process: SIGTERM, then SIGKILL after graceMs. True when it is gone (false only when even
- * SIGKILL did not end it within 5 s, e.g. it belongs to another user).
+ * End a process: SIGTERM, then SIGKILL after graceMs (0: SIGKILL at once). Pids are recycled, so
+ * the process is told by its start token (`start`: the one the caller saw when it found the pid;
+ * read here otherwise) and a pid that has come to name another process is never signalled. True
+ * when it is gone (false only when even SIGKILL did not end it within 5 s, e.g. it belongs to
+ * another user).
  */
-export async function terminate(pid: number, graceMs = 3000): Promise<boolean> {
-  const signal = (s: NodeJS.Signals) => {
+export async function terminate(pid: number, graceMs = 3000, start?: string): Promise<boolean> {
+  const token = start ?? (await processStartToken(pid));
+  /** false when the process is gone (or the pid is someone else's now): nothing to wait for. */
+  const signal = async (s: NodeJS.Signals): Promise<boolean> => {
+    if (!processAlive(pid)) return false;
+    if (token !== undefined && (await processStartToken(pid)) !== token) return false;
     try {
       process.kill(pid, s);
     } catch {
       // gone already, or not ours: waitForExit tells
     }
+    return true;
   };
-  if (!processAlive(pid)) return true;
-  signal('SIGTERM');
-  if (await waitForExit(pid, graceMs)) return true;
-  signal('SIGKILL');
+  if (graceMs > 0) {
+    if (!(await signal('SIGTERM'))) return true;
+    if (await waitForExit(pid, graceMs)) return true;
+  }
+  if (!(await signal('SIGKILL'))) return true;
   return waitForExit(pid, 5000);
+}
+
+/** terminate each at once; the pids that would not end. */
+export async function terminateAll(pids: number[], graceMs?: number): Promise<number[]> {
+  const ended = await Promise.all(pids.map((pid) => terminate(pid, graceMs)));
+  return pids.filter((_, i) => !ended[i]);
 }

@@ -52,8 +52,19 @@ export interface PollOptions {
   fatal?: (err: unknown) => boolean;
 }
 
+/** What poll throws when its time is up: names what it waited for. */
+export class WaitTimeout extends MachineError {}
+
+/** For a wait whose timeout is an answer, not an error (kill it, fall back): `poll(...).catch(timedOut(false))`. */
+export const timedOut =
+  <T>(value: T) =>
+  (err: unknown): T => {
+    if (err instanceof WaitTimeout) return value;
+    throw err;
+  };
+
 /**
- * Call `attempt` until it returns a value other than undefined, or throw a MachineError naming
+ * Call `attempt` until it returns a value other than undefined, or throw a WaitTimeout naming
  * what we waited for and the last error seen. The one wait loop of the code base.
  */
 export async function poll<T>(attempt: () => Promise<T | undefined>, opts: PollOptions): Promise<T> {
@@ -74,7 +85,7 @@ export async function poll<T>(attempt: () => Promise<T | undefined>, opts: PollO
     if (left <= 0) {
       const last = lastError instanceof Error ? ` (last error: ${lastError.message})` : '';
       const fix = opts.fixLater ? await opts.fixLater().catch(() => opts.fix) : opts.fix;
-      throw new MachineError(`Timed out after ${Math.round(opts.timeoutMs / 1000)}s waiting for ${opts.what}${last}`, {
+      throw new WaitTimeout(`Timed out after ${Math.round(opts.timeoutMs / 1000)}s waiting for ${opts.what}${last}`, {
         fix,
         cause: lastError,
       });

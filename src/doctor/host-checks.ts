@@ -1,5 +1,6 @@
 import { messageOf } from '../core/errors.js';
-import { findVBoxManage, searchPath as which } from '../drivers/virtualbox/hostenv.js';
+import { which } from '../core/system.js';
+import { findVBoxManage } from '../drivers/virtualbox/hostenv.js';
 import {
   DEFAULT_ALLOWED,
   defaultCidr,

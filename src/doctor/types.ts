@@ -2,7 +2,7 @@ import { constants, promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { portIsFree } from '../core/ports.js';
-import { type HostEnv, realHostEnv } from '../drivers/virtualbox/hostenv.js';
+import { type HostEnv, realHostEnv } from '../core/system.js';
 
 /**
  * ok: works as it should. warn: works, but slower, riskier or about to break. fail: something
@@ -63,7 +63,9 @@ export function realDoctorHost(): DoctorHost {
       // The kernel machines boot, from the built ISO: an empty VM runs even where Linux hangs.
       const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'machine-doctor-'));
       try {
-        const iso = await IsoImage.open(await builtIsoPath()).catch(() => undefined);
+        const iso = await builtIsoPath()
+          .then((file) => IsoImage.open(file))
+          .catch(() => undefined);
         const entry = iso && (await isolinuxBootEntry(iso));
         const kernel = path.join(dir, 'vmlinuz');
         const extracted = entry && (await iso.extract(entry.kernel, kernel));

@@ -1,5 +1,5 @@
 import { promises as fs } from 'node:fs';
-import { execa } from 'execa';
+import { exec } from '../core/system.js';
 
 /** One process above ours: what shell detection looks at. */
 export interface ProcessInfo {
@@ -88,19 +88,14 @@ export function realAncestors(platform: NodeJS.Platform = process.platform): Anc
   }
   if (platform === 'win32') {
     return async (pid, depth) => {
-      const res = await execa('powershell.exe', ['-NoProfile', '-NonInteractive', '-Command', windowsProbe(pid, depth)], {
-        reject: false,
-        timeout: 15_000,
-        windowsHide: true,
-        stdin: 'ignore',
-      });
-      return res.exitCode === 0 ? parseWindowsProbe(String(res.stdout)) : [];
+      const res = await exec('powershell.exe', ['-NoProfile', '-NonInteractive', '-Command', windowsProbe(pid, depth)], { timeoutMs: 15_000 });
+      return res.exitCode === 0 ? parseWindowsProbe(res.stdout) : [];
     };
   }
   return async (pid, depth) => {
-    const res = await execa('ps', ['-A', '-o', 'pid=,ppid=,comm='], { reject: false, timeout: 5000, stdin: 'ignore' });
+    const res = await exec('ps', ['-A', '-o', 'pid=,ppid=,comm='], { timeoutMs: 5000 });
     if (res.exitCode !== 0) return [];
-    const table = parsePsTable(String(res.stdout));
+    const table = parsePsTable(res.stdout);
     return walk(pid, depth, (p) => table.get(p));
   };
 }

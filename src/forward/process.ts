@@ -2,10 +2,10 @@ import { spawn } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
 import path from 'node:path';
 import { readOwner } from '../core/lock.js';
+import { PROJECT_ROOT } from '../core/paths.js';
 import { findProcesses, processAlive, processCommandLine, terminate } from '../core/process.js';
-import { sleep } from '../core/wait.js';
+import { poll, timedOut } from '../core/wait.js';
 import type { Host } from '../host/host.js';
-import { PROJECT_ROOT } from '../iso/recipe.js';
 import type { Store } from '../store/store.js';
 
 export const FORWARDER_COMMAND = '__port-forwarder';
@@ -47,13 +47,10 @@ export async function startForwarder(host: Host): Promise<number | undefined> {
     const child = spawn(process.execPath, args, { detached: true, stdio: ['ignore', log, log] });
     child.unref();
     closeSync(log); // the child has its own copy
-    for (let i = 0; i < 100; i++) {
-      const pid = await forwarderPid(host);
-      if (pid) return pid;
-      if (child.exitCode !== null) return undefined; // it found another forwarder, or failed (see its log)
-      await sleep(50);
-    }
-    return child.pid;
+    // null: it exited (it found another forwarder, or failed: see its log).
+    const started = async () => (await forwarderPid(host)) ?? (child.exitCode !== null ? null : undefined);
+    const wait = { timeoutMs: 5000, intervalMs: 50, maxIntervalMs: 50, what: 'the port forwarder to take its lock' };
+    return (await poll(started, wait).catch(timedOut(child.pid))) ?? undefined;
   });
 }
 

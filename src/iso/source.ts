@@ -5,10 +5,11 @@ import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
 import { MachineError } from '../core/errors.js';
 import { copyFileAtomic, exists } from '../core/files.js';
+import { PROJECT_ROOT } from '../core/paths.js';
 import { download } from './download.js';
 import { OUR_ISO_PUBLISHER } from './identity.js';
 import { type IsoInfo, readIsoInfo } from './iso9660.js';
-import { builtIsoPath, PROJECT_ROOT, RECIPE_DIR } from './recipe.js';
+import { builtIsoPath, RECIPE_DIR } from './recipe.js';
 
 
 export interface ResolvedIso {

@@ -1,5 +1,5 @@
 import { MachineError } from '../core/errors.js';
-import { terminate } from '../core/process.js';
+import { terminateAll } from '../core/process.js';
 import { DRIVERS } from '../drivers/registry.js';
 import { forwarderProcesses } from '../forward/process.js';
 import type { Store } from '../store/store.js';
@@ -16,8 +16,7 @@ export async function machineProcesses(store: Store, name: string): Promise<numb
 
 /** End them all; an error naming the survivors when one would not end (rm must not report success then). */
 export async function stopMachineProcesses(store: Store, name: string): Promise<void> {
-  const pids = await machineProcesses(store, name);
-  const survivors = (await Promise.all(pids.map(async (pid) => ((await terminate(pid)) ? undefined : pid)))).filter(Boolean);
+  const survivors = await terminateAll(await machineProcesses(store, name));
   if (survivors.length) {
     throw new MachineError(`Process ${survivors.join(', ')} of machine "${name}" is still running`, {
       fix: `end it by hand (kill -9 ${survivors.join(' ')}) and run "machine rm -f ${name}" again`,

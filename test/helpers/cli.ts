@@ -2,7 +2,7 @@ import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { execa, type Options, type Result } from 'execa';
-import { PROJECT_ROOT } from '../../src/iso/recipe.js';
+import { PROJECT_ROOT } from '../../src/core/paths.js';
 import { baseDriverConfig, defaultEngineOptions, defaultSwarmOptions } from '../../src/store/config.js';
 
 export const ROOT = PROJECT_ROOT;

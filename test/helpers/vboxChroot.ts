@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { type ExecResult, type HostEnv, realHostEnv } from '../../src/drivers/virtualbox/hostenv.js';
+import { type ExecResult, type HostEnv, realHostEnv } from '../../src/core/system.js';
 import { webUser } from '../../src/drivers/virtualbox/weblogin.js';
 
 /**

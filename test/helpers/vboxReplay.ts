@@ -1,7 +1,7 @@
 import { readdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { Exec, ExecResult, HostEnv } from '../../src/drivers/virtualbox/hostenv.js';
+import type { Exec, ExecResult, HostEnv } from '../../src/core/system.js';
 import { FIXTURES, fixture } from './fixtures.js';
 import { RECORDED } from './vboxRecorded.js';
 

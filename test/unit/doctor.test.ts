@@ -7,7 +7,7 @@ import { testIso } from '../helpers/vm.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureClientCerts, certPathsIn } from '../../src/certs/bootstrap.js';
 import { ensureServerCert, machineCertPaths } from '../../src/certs/server.js';
-import type { ExecResult } from '../../src/drivers/virtualbox/hostenv.js';
+import type { ExecResult } from '../../src/core/system.js';
 import { renderDoctor } from '../../src/doctor/index.js';
 import {
   accelCheck,

@@ -2,12 +2,12 @@ import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { execa } from 'execa';
 import { MachineError } from '../../core/errors.js';
 import { exists, readIfExists } from '../../core/files.js';
 import { runDir } from '../../core/paths.js';
-import { findProcesses, processAlive, processCommandLine, terminate, waitForExit } from '../../core/process.js';
-import { sleep } from '../../core/wait.js';
+import { findProcesses, processAlive, processCommandLine, terminate, terminateAll, waitForExit } from '../../core/process.js';
+import { exec } from '../../core/system.js';
+import { poll, sleep, timedOut } from '../../core/wait.js';
 import { IsoImage, isolinuxBootEntry } from '../../iso/iso9660.js';
 import { writeRawDisk } from '../../iso/userdata.js';
 import type { BaseDriverConfig } from '../../store/config.js';
@@ -71,9 +71,9 @@ export async function qemuProcesses(machineDir: string): Promise<number[]> {
 
 /** What `--version` says, or an error when the binary is missing or not QEMU. */
 export async function qemuVersion(binary: string): Promise<string> {
-  const res = await execa(binary, ['--version'], { reject: false, timeout: 10_000, stdin: 'ignore' });
+  const res = await exec(binary, ['--version'], { timeoutMs: 10_000 });
   const version = /QEMU emulator version (\S+)/.exec(res.stdout)?.[1];
-  if (res.failed && (res as { code?: string }).code === 'ENOENT') {
+  if (res.spawnError === 'ENOENT') {
     throw new MachineError(`QEMU (${binary}) was not found`, {
       exitCode: 3,
       fix: process.platform === 'darwin' ? 'install it with "brew install qemu"' : 'install it, e.g. "apt-get install qemu-system-x86"',
@@ -326,13 +326,12 @@ export class QemuDriver implements Driver, PortForwarder {
 
   /** True once the console log has content; false after ms of silence (or when QEMU exited). */
   private async printsWithin(ms: number): Promise<boolean> {
-    for (const deadline = Date.now() + ms; Date.now() < deadline; ) {
-      this.env.signal?.throwIfAborted();
+    const printed = async () => {
       if (((await fs.stat(this.consoleLog()).catch(() => undefined))?.size ?? 0) > 0) return true;
-      if (!(await this.pid())) return true; // exited: the SSH wait reports why
-      await sleep(200);
-    }
-    return false;
+      return (await this.pid()) ? undefined : true; // exited: the SSH wait reports why
+    };
+    const what = `the console of machine "${this.config.MachineName}" to show output`;
+    return poll(printed, { timeoutMs: ms, intervalMs: 200, maxIntervalMs: 200, signal: this.env.signal, what }).catch(timedOut(false));
   }
 
   private async launch(accel: Accel, report: Report): Promise<void> {
@@ -344,7 +343,7 @@ export class QemuDriver implements Driver, PortForwarder {
     await fs.chmod(this.consoleLog(), 0o600);
     for (let attempt = 1; ; attempt++) {
       await chooseForwardPorts(this.config, report);
-      const res = await execa(this.binary, await this.args(accel), { reject: false, stdin: 'ignore', cwd: this.env.machineDir });
+      const res = await exec(this.binary, await this.args(accel), { cwd: this.env.machineDir });
       if (res.exitCode === 0) break;
       const detail =
         (res.stderr || res.stdout)
@@ -416,17 +415,9 @@ export class QemuDriver implements Driver, PortForwarder {
     const pids = new Set(await qemuProcesses(this.env.machineDir));
     const pid = await this.pid();
     if (pid) pids.add(pid);
-    for (const p of pids) {
-      try {
-        process.kill(p, 'SIGKILL');
-      } catch {
-        // gone already
-      }
-    }
-    for (const p of pids) {
-      if (!(await waitForExit(p, 5000))) {
-        throw new MachineError(`QEMU (pid ${p}) of machine "${this.config.MachineName}" could not be stopped`, { fix: `end it by hand ("kill -9 ${p}")` });
-      }
+    const [p] = await terminateAll([...pids], 0);
+    if (p) {
+      throw new MachineError(`QEMU (pid ${p}) of machine "${this.config.MachineName}" could not be stopped`, { fix: `end it by hand ("kill -9 ${p}")` });
     }
     await fs.rm(await this.qmpSocket(), { force: true });
   }

@@ -2,7 +2,7 @@ import type { Report } from '../driver.js';
 import type { DhcpServer, Forward, HostOnlyIf, HostOnlyNet, VBoxVersion, VmInfo, VmRef } from './parse.js';
 
 /**
- * How the driver talks to VirtualBox. Two implementations: `vboxmanage` (the CLI, through execa) and
+ * How the driver talks to VirtualBox. Two implementations: `vboxmanage` (the CLI, through core/system.ts) and
  * `soap` (vboxwebsrv, through virtualbox-soap). Both take VM names or UUIDs wherever a VM is named.
  * Errors are VBoxError: `kind` says what the driver may do about them.
  */

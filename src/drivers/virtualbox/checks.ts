@@ -1,5 +1,5 @@
 import { MachineError } from '../../core/errors.js';
-import type { HostEnv } from './hostenv.js';
+import type { HostEnv } from '../../core/system.js';
 import { type VBoxVersion, versionAtLeast } from './parse.js';
 
 /**

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { MachineError } from '../../core/errors.js';
-import type { HostEnv } from './hostenv.js';
+import type { HostEnv } from '../../core/system.js';
 import { errorLines, hardeningProblem, hyperVProblemInLog, lastLogError, parseFrontendError, vtxProblemInLog } from './parse.js';
 
 /**

@@ -1,97 +1,12 @@
-import { promises as fs } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { execa } from 'execa';
 import { MachineError } from '../../core/errors.js';
+import { type HostEnv, which } from '../../core/system.js';
 import { parseRegQuery } from './parse.js';
 
-/**
- * Everything the VirtualBox driver asks of the host, injectable so that the Windows and macOS logic
- * runs (and is tested) on Linux: the platform, the environment, how programs run, what files say.
- */
-
-export interface ExecResult {
-  stdout: string;
-  stderr: string;
-  exitCode: number;
-  /** Set when the program could not be run at all (ENOENT, EACCES). */
-  spawnError?: string;
-  timedOut?: boolean;
-}
-
-export interface ExecOptions {
-  input?: string | Buffer;
-  timeoutMs?: number;
-}
-
-export type Exec = (file: string, args: string[], opts?: ExecOptions) => Promise<ExecResult>;
-
-export interface HostEnv {
-  platform: NodeJS.Platform;
-  arch: string;
-  env: NodeJS.ProcessEnv;
-  exec: Exec;
-  /** undefined when the file does not exist or cannot be read. */
-  readFile(file: string): Promise<string | undefined>;
-  isFile(file: string): Promise<boolean>;
-  cpus: number;
-  homedir: string;
-  /** Host interfaces (for the host-only CIDR collision check). */
-  networkInterfaces(): NodeJS.Dict<os.NetworkInterfaceInfo[]>;
-}
-
-export const defaultExec: Exec = async (file, args, opts = {}) => {
-  const res = await execa(file, args, {
-    reject: false,
-    input: opts.input,
-    stdin: opts.input === undefined ? 'ignore' : undefined,
-    timeout: opts.timeoutMs,
-    stripFinalNewline: false,
-    windowsHide: true,
-    // Messages we parse are English; VBoxManage translates them otherwise.
-    env: { LC_ALL: 'C', LANG: 'C' },
-  });
-  const code = (res as { code?: string }).code;
-  if (res.exitCode === undefined && !res.timedOut) {
-    return { stdout: '', stderr: String(res.stderr ?? ''), exitCode: 127, spawnError: code ?? res.shortMessage };
-  }
-  return { stdout: String(res.stdout ?? ''), stderr: String(res.stderr ?? ''), exitCode: res.exitCode ?? 1, timedOut: res.timedOut };
-};
-
-export function realHostEnv(): HostEnv {
-  return {
-    platform: process.platform,
-    arch: process.arch,
-    env: process.env,
-    exec: defaultExec,
-    readFile: (file) => fs.readFile(file, 'utf8').catch(() => undefined),
-    isFile: (file) =>
-      fs.stat(file).then(
-        (s) => s.isFile(),
-        () => false,
-      ),
-    cpus: os.cpus().length,
-    homedir: os.homedir(),
-    networkInterfaces: () => os.networkInterfaces(),
-  };
-}
+/** Where the VirtualBox programs are, asked of the host through the system facade (core/system.ts). */
 
 function pathMod(platform: NodeJS.Platform): path.PlatformPath {
   return platform === 'win32' ? path.win32 : path.posix;
-}
-
-/** The first of `names` found in a directory of PATH. */
-export async function searchPath(host: HostEnv, names: string[]): Promise<string | undefined> {
-  const p = pathMod(host.platform);
-  const pathVar = host.env.PATH ?? host.env.Path ?? '';
-  const dirs = pathVar.split(host.platform === 'win32' ? ';' : ':').filter(Boolean);
-  for (const dir of dirs) {
-    for (const name of names) {
-      const file = p.join(dir.replace(/^"(.*)"$/, '$1'), name);
-      if (await host.isFile(file)) return file;
-    }
-  }
-  return undefined;
 }
 
 export interface Discovered {
@@ -134,11 +49,11 @@ export async function findVBoxManage(host: HostEnv, override?: string): Promise<
       const file = w.join(dir, 'VBoxManage.exe');
       if (await host.isFile(file)) return { path: file, source: 'registry' };
     }
-    const inPath = await searchPath(host, ['VBoxManage.exe']);
+    const inPath = await which(host, ['VBoxManage.exe']);
     if (inPath) return { path: inPath, source: 'PATH' };
     throw notFound(host);
   }
-  const inPath = await searchPath(host, ['VBoxManage', 'vboxmanage']);
+  const inPath = await which(host, ['VBoxManage', 'vboxmanage']);
   if (inPath) return { path: inPath, source: 'PATH' };
   const usual =
     host.platform === 'darwin'
@@ -171,5 +86,5 @@ export async function findSibling(host: HostEnv, vboxManage: string, name: strin
     const file = p.join(p.dirname(vboxManage), n);
     if (await host.isFile(file)) return file;
   }
-  return searchPath(host, names);
+  return which(host, names);
 }

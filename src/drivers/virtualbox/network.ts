@@ -1,12 +1,12 @@
 import path from 'node:path';
 import { withFileLock } from '../../core/lock.js';
 import { runDir } from '../../core/paths.js';
+import type { HostEnv } from '../../core/system.js';
 import { MachineError } from '../../core/errors.js';
 import { sleep } from '../../core/wait.js';
 import type { Report } from '../driver.js';
 import { type HostOnlyAttachment, type NetworkOps, type VBoxBackend, VBoxError } from './backend.js';
 import type { VirtualBoxConfig } from './driver.js';
-import type { HostEnv } from './hostenv.js';
 import {
   dedupeHostOnlyIfs,
   type DhcpServer,

@@ -1,7 +1,7 @@
 import { promises as fs } from 'node:fs';
+import type { Exec, ExecResult } from '../../core/system.js';
 import { sleep } from '../../core/wait.js';
 import { errorKind, type HostOnlyAttachment, type VBoxBackend, VBoxError, type VmSpec } from './backend.js';
-import type { Exec, ExecResult } from './hostenv.js';
 import {
   apiVersionOf,
   type DhcpServer,
