@@ -1,5 +1,6 @@
 import { readIfExists } from '../core/files.js';
-import { type ForwarderState, stateFile } from '../forward/forwarder.js';
+import type { ForwarderState } from '../forward/forwarder.js';
+import { stateFile } from '../forward/process.js';
 import { forwarderPid } from '../forward/process.js';
 import { Host } from '../host/host.js';
 import type { Store } from '../store/store.js';

@@ -1,5 +1,4 @@
 import { promises as fs } from 'node:fs';
-import path from 'node:path';
 import { messageOf } from '../core/errors.js';
 import { readIfExists, writeFileAtomic } from '../core/files.js';
 import { dockerRequest } from '../docker/api.js';
@@ -7,6 +6,7 @@ import { followEvents } from '../docker/events.js';
 import { canForward, type Forward, type PortForwarder } from '../drivers/driver.js';
 import type { Host } from '../host/host.js';
 import { SshSession } from '../ssh/client.js';
+import { stateFile } from './process.js';
 import { SshTunnels } from './tunnel.js';
 
 /** What the forwarder publishes for `machine ports` (and a restarted forwarder's cleanup). */
@@ -17,7 +17,6 @@ export interface ForwarderState {
   updatedAt: string;
 }
 
-export const stateFile = (host: Host) => path.join(host.dir, 'forwarder.json');
 
 interface ContainerPort {
   IP?: string;

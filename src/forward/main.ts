@@ -4,8 +4,8 @@ import { MachineError, messageOf } from '../core/errors.js';
 import { sleep } from '../core/wait.js';
 import { Host } from '../host/host.js';
 import type { Store } from '../store/store.js';
-import { PortForwardService, stateFile } from './forwarder.js';
-import { forwarderLockFile } from './process.js';
+import { PortForwardService } from './forwarder.js';
+import { forwarderLockFile, stateFile } from './process.js';
 
 /**
  * The forwarder process: follow the daemon while the VM runs. A restart of dockerd (provisioning)

@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
 import path from 'node:path';
+import { readIfExists } from '../core/files.js';
 import { readOwner } from '../core/lock.js';
 import { PROJECT_ROOT } from '../core/paths.js';
 import { findProcesses, processAlive, processCommandLine, terminate } from '../core/process.js';
@@ -12,6 +13,8 @@ export const FORWARDER_COMMAND = '__port-forwarder';
 /** Held by the running forwarder for its whole life: at most one per machine. */
 export const forwarderLockFile = (machineDir: string) => path.join(machineDir, 'forwarder.lock');
 export const forwarderLog = (host: Host) => path.join(host.dir, 'forwarder.log');
+/** What the forwarder forwards (and could not), rewritten after each reconcile. */
+export const stateFile = (host: Host) => path.join(host.dir, 'forwarder.json');
 
 /** Is this command line the forwarder of that machine of that store? */
 function isForwarderOf(command: string, store: Store, name: string): boolean {
@@ -35,7 +38,8 @@ export function forwarderProcesses(store: Store, name: string): Promise<number[]
  * Start the machine's port forwarder in the background (detached, logging to forwarder.log) unless
  * it runs already or the machine opted out. Called under the machine lock, so parallel commands
  * start one; the forwarder's own lock makes a second one exit at once anyway. Waits until the new
- * forwarder holds its lock, so the next command sees it.
+ * forwarder holds its lock, so the next command sees it, and has put the forwards of the running
+ * containers in place, so what follows `machine env` reaches them.
  */
 export async function startForwarder(host: Host): Promise<number | undefined> {
   if (host.config.HostOptions.NoPortForward) return undefined;
@@ -50,7 +54,11 @@ export async function startForwarder(host: Host): Promise<number | undefined> {
     // null: it exited (it found another forwarder, or failed: see its log).
     const started = async () => (await forwarderPid(host)) ?? (child.exitCode !== null ? null : undefined);
     const wait = { timeoutMs: 5000, intervalMs: 50, maxIntervalMs: 50, what: 'the port forwarder to take its lock' };
-    return (await poll(started, wait).catch(timedOut(child.pid))) ?? undefined;
+    const pid = (await poll(started, wait).catch(timedOut(child.pid))) ?? undefined;
+    // Its first reconcile writes the state with its pid; a slow daemon must not hold env up long.
+    const forwarding = async () => ((await readIfExists(stateFile(host)))?.includes(`"pid": ${pid},`) ? true : child.exitCode !== null || undefined);
+    if (pid) await poll(forwarding, { ...wait, timeoutMs: 10_000, what: 'the port forwarder to forward the published ports' }).catch(timedOut(false));
+    return pid;
   });
 }
 
