@@ -92,17 +92,11 @@ export async function runDoctor(store: Store, names: string[] = [], host: Doctor
   const all = await store.names();
   const wanted = names.length ? names : all;
   for (const n of names) if (!all.includes(n)) throw store.notFound(n);
-  const cidrs = await Promise.all(
-    wanted.map(async (n) => {
-      const c = await store.load(n).catch(() => undefined);
-      return {
-        machine: n,
-        cidr:
-          c?.DriverName === 'virtualbox' && !(c.Driver as { NoHostOnly?: boolean }).NoHostOnly ? String(c.Driver.HostOnlyCIDR ?? '') : '',
-      };
-    }),
+  const configs = await Promise.all(wanted.map((n) => store.load(n).catch(() => undefined)));
+  const { results: hostResults, facts } = await hostChecks(
+    host,
+    configs.filter((c) => c !== undefined),
   );
-  const { results: hostResults, facts } = await hostChecks(host, cidrs);
   const perMachine = await Promise.all(wanted.map((n) => machineChecks(host, store, n, facts)));
   const checks = [...hostResults, ...perMachine.flatMap((p) => p.results)];
   checks.push(
