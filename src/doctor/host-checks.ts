@@ -2,7 +2,8 @@ import type { DoctorTopic } from '../drivers/driver.js';
 import { findProgram } from '../drivers/host.js';
 import { defaultDriverName, DRIVERS } from '../drivers/registry.js';
 import type { HostConfig } from '../store/config.js';
-import { check, type CheckResult, type DoctorHost } from './types.js';
+import { check, type CheckResult } from '../core/check.js';
+import type { DoctorHost } from './types.js';
 
 const TOPICS: DoctorTopic[] = ['install', 'hardware', 'kernel', 'conflicts', 'network'];
 

@@ -2,9 +2,11 @@ import { dockerTarget } from '../context/machine.js';
 import type { Store } from '../store/store.js';
 import { hostChecks } from './host-checks.js';
 import { machineChecks, type MachineFacts } from './machine-checks.js';
-import { check, type CheckResult, type DoctorHost, type DoctorReport, realDoctorHost, type Verdict } from './types.js';
+import { check, type CheckResult, type Verdict } from '../core/check.js';
+import { type DoctorHost, type DoctorReport, realDoctorHost } from './types.js';
 
-export type { CheckResult, DoctorReport, Verdict } from './types.js';
+export type { CheckResult, Verdict } from '../core/check.js';
+export type { DoctorReport } from './types.js';
 
 /** Which daemon the docker CLI of this shell talks to, and whether that still is where the machine is. */
 export async function targetCheck(store: Store, host: DoctorHost, machines: MachineFacts[]): Promise<CheckResult> {

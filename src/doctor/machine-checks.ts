@@ -10,7 +10,8 @@ import { Host } from '../host/host.js';
 import { passwordLogin } from '../iso/identity.js';
 import type { Store } from '../store/store.js';
 import type { HostFacts } from './host-checks.js';
-import { check, type CheckResult, type DoctorHost } from './types.js';
+import { check, type CheckResult } from '../core/check.js';
+import type { DoctorHost } from './types.js';
 
 /** What doctor learned about one machine, for the checks that look across machines. */
 export interface MachineFacts {

@@ -114,8 +114,7 @@ export async function createMachine(store: Store, req: CreateRequest): Promise<C
 }
 
 async function createUnder(store: Store, req: CreateRequest, signal: AbortSignal): Promise<CreateResult> {
-  const definition = driverDefinition(req.driverName);
-  const mod = await definition.load();
+  const mod = await driverDefinition(req.driverName).load();
   const dir = store.machineDir(req.name);
   const keyPath = path.join(dir, 'id_ed25519');
   const driverConfig = await mod.configFromFlags(req.flags, baseDriverConfig(req.name, store.root, keyPath), { store, machineDir: dir });
@@ -125,7 +124,7 @@ async function createUnder(store: Store, req: CreateRequest, signal: AbortSignal
   const guest = (command: string) => host.guestRun(command);
   const driver: Driver = mod.load(driverConfig, { store, machineDir: dir, signal, guest });
   const host: Host = new Host(store, newHostConfig(store, req, driverConfig), driver);
-  const bootsIso = definition.features.bootsIso;
+  const bootsIso = driverDefinition(req.driverName).features.bootsIso;
   const ctx: Ctx = { host, timings: [] };
   const started = Date.now();
 

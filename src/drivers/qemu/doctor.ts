@@ -1,7 +1,8 @@
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { check, type CheckResult, type DoctorHost, guarded } from '../../doctor/types.js';
+import { check, type CheckResult, guarded } from '../../core/check.js';
+import type { DoctorHost } from '../../doctor/types.js';
 import type { DoctorContext, DoctorProbe } from '../driver.js';
 import { findProgram } from '../host.js';
 

@@ -1,4 +1,5 @@
-import { check, type CheckResult, type DoctorHost, guarded } from '../../doctor/types.js';
+import { check, type CheckResult, guarded } from '../../core/check.js';
+import type { DoctorHost } from '../../doctor/types.js';
 import type { DoctorContext, DoctorProbe } from '../driver.js';
 import { probeVirtualization, vboxdrvLoaded, type Virtualization } from './checks.js';
 import { findVBoxManage } from './hostenv.js';
