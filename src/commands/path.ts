@@ -1,3 +1,4 @@
+import { driverDefinition } from '../drivers/registry.js';
 import { defaultShares } from '../drivers/shares.js';
 import { type HostShare, hostToVmPath } from '../env/paths.js';
 import type { Store } from '../store/store.js';
@@ -7,26 +8,11 @@ export interface PathResult {
   warnings: string[];
 }
 
-/** A share as a driver stores it: QEMU's {hostPath, guestPath}, VirtualBox's {Name, HostPath, GuestPath}. */
-interface StoredShare {
-  hostPath?: string;
-  guestPath?: string;
-  HostPath?: string;
-  GuestPath?: string;
-}
-
 /** The host folders a machine shares with its VM (VirtualBox shared folders, QEMU 9p; generic has none). */
 export async function machineShares(store: Store, name: string, platform: NodeJS.Platform = process.platform): Promise<HostShare[]> {
   const config = await store.load(name);
-  const driver = config.Driver as { Shares?: StoredShare[]; ShareFolder?: string; NoShare?: boolean };
-  let shares = Array.isArray(driver.Shares) ? driver.Shares : undefined;
-  if (!shares && config.DriverName === 'virtualbox') {
-    const { sharesFromConfig } = await import('../drivers/virtualbox/shares.js');
-    shares = sharesFromConfig({ ShareFolder: driver.ShareFolder ?? '', NoShare: Boolean(driver.NoShare) }, platform);
-  }
-  return (shares ?? [])
-    .map((s) => ({ hostPath: s.hostPath ?? s.HostPath ?? '', guestPath: s.guestPath ?? s.GuestPath ?? '' }))
-    .filter((s) => s.hostPath && s.guestPath);
+  const shares = await driverDefinition(config.DriverName).shares(config.Driver, platform);
+  return shares.filter((s) => s.hostPath && s.guestPath);
 }
 
 /**

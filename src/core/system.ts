@@ -123,3 +123,8 @@ export async function which(host: HostEnv, names: string[]): Promise<string | un
   }
   return undefined;
 }
+
+/** A program on PATH, with Windows' .exe. */
+export function findProgram(host: HostEnv, name: string): Promise<string | undefined> {
+  return which(host, host.platform === 'win32' ? [`${name}.exe`, name] : [name]);
+}

@@ -2,9 +2,11 @@ import { dockerTarget } from '../context/machine.js';
 import type { Store } from '../store/store.js';
 import { hostChecks } from './host-checks.js';
 import { machineChecks, type MachineFacts } from './machine-checks.js';
-import { check, type CheckResult, type DoctorHost, type DoctorReport, realDoctorHost, type Verdict } from './types.js';
+import { check, type CheckResult, type Verdict } from '../core/check.js';
+import { type DoctorHost, type DoctorReport, realDoctorHost } from './types.js';
 
-export type { CheckResult, DoctorReport, Verdict } from './types.js';
+export type { CheckResult, Verdict } from '../core/check.js';
+export type { DoctorReport } from './types.js';
 
 /** Which daemon the docker CLI of this shell talks to, and whether that still is where the machine is. */
 export async function targetCheck(store: Store, host: DoctorHost, machines: MachineFacts[]): Promise<CheckResult> {
@@ -92,17 +94,11 @@ export async function runDoctor(store: Store, names: string[] = [], host: Doctor
   const all = await store.names();
   const wanted = names.length ? names : all;
   for (const n of names) if (!all.includes(n)) throw store.notFound(n);
-  const cidrs = await Promise.all(
-    wanted.map(async (n) => {
-      const c = await store.load(n).catch(() => undefined);
-      return {
-        machine: n,
-        cidr:
-          c?.DriverName === 'virtualbox' && !(c.Driver as { NoHostOnly?: boolean }).NoHostOnly ? String(c.Driver.HostOnlyCIDR ?? '') : '',
-      };
-    }),
+  const configs = await Promise.all(wanted.map((n) => store.load(n).catch(() => undefined)));
+  const { results: hostResults, facts } = await hostChecks(
+    host,
+    configs.filter((c) => c !== undefined),
   );
-  const { results: hostResults, facts } = await hostChecks(host, cidrs);
   const perMachine = await Promise.all(wanted.map((n) => machineChecks(host, store, n, facts)));
   const checks = [...hostResults, ...perMachine.flatMap((p) => p.results)];
   checks.push(

@@ -4,11 +4,14 @@ import { readIfExists } from '../core/files.js';
 import { withTimeout } from '../core/wait.js';
 import { type DockerEndpoint, dockerRequest } from '../docker/api.js';
 import type { MachineState } from '../drivers/driver.js';
+import { savedForwardPorts } from '../drivers/ports.js';
+import { driverDefinition } from '../drivers/registry.js';
 import { Host } from '../host/host.js';
 import { passwordLogin } from '../iso/identity.js';
 import type { Store } from '../store/store.js';
 import type { HostFacts } from './host-checks.js';
-import { check, type CheckResult, type DoctorHost } from './types.js';
+import { check, type CheckResult } from '../core/check.js';
+import type { DoctorHost } from './types.js';
 
 /** What doctor learned about one machine, for the checks that look across machines. */
 export interface MachineFacts {
@@ -23,16 +26,13 @@ const date = (d: Date) => d.toISOString().slice(0, 10);
 
 /** The 127.0.0.1 ports a machine forwards (SSH, Docker): in use while it runs, free while it is stopped. */
 export async function portsCheck(host: DoctorHost, machine: Host, state: MachineState): Promise<CheckResult | undefined> {
-  const d = machine.config.Driver as { SSHPort?: number; DockerPort?: number; IPAddress?: string };
-  const ports = [
-    ['SSH', d.SSHPort],
-    ['Docker', d.DockerPort],
-  ].filter((p): p is [string, number] => typeof p[1] === 'number' && p[1] > 0);
-  if (!ports.length || machine.config.DriverName === 'generic') return undefined;
-  const list = ports.map(([what, port]) => `${what} 127.0.0.1:${port}`).join(', ');
+  if (!driverDefinition(machine.config.DriverName).features.forwardsPorts) return undefined;
+  const ports = savedForwardPorts(machine.config.Driver);
+  if (!ports.length) return undefined;
+  const list = ports.map(({ what, port }) => `${what} 127.0.0.1:${port}`).join(', ');
   if (state === 'Running') return check('ports', 'ports', 'ok', `${list} forwarded to the running VM`, { machine: machine.name });
   const taken = [];
-  for (const [what, port] of ports) if (!(await host.portFree(port))) taken.push(`${what} ${port}`);
+  for (const { what, port } of ports) if (!(await host.portFree(port))) taken.push(`${what} ${port}`);
   if (!taken.length) return check('ports', 'ports', 'ok', `${list} are free for its next start`, { machine: machine.name });
   return check('ports', 'ports', 'warn', `${taken.join(', ')} taken by another program: the next start moves the machine to new ports`, {
     machine: machine.name,
@@ -237,7 +237,8 @@ const loopbackProxy = (url: string) => /\/\/(?:[^@/]*@)?(localhost|127\.\d+\.\d+
 export function machineProxyCheck(
   host: DoctorHost,
   name: string,
-  driver: string,
+  /** The host as the VM reaches it (its driver's hostAddress()), if it can. */
+  hostAddress: string | undefined,
   dockerUrl: string,
   d: DaemonFacts,
 ): CheckResult | undefined {
@@ -268,7 +269,7 @@ export function machineProxyCheck(
   }
   const used = d.info.HttpsProxy || d.info.HttpProxy || '';
   if (loopbackProxy(used)) {
-    const gw = driver === 'qemu' || driver === 'virtualbox' ? '10.0.2.2' : "the host's address";
+    const gw = hostAddress ?? "the host's address";
     return check('proxy', 'proxy', 'warn', `the VM's Docker uses ${used}, which is the VM itself, not this computer`, {
       machine: name,
       fix: `give the proxy's address as the VM sees it (${gw} for this computer) with --engine-env HTTP_PROXY=..., or drop that --engine-env so the host's proxy is carried in`,
@@ -345,7 +346,7 @@ export async function machineChecks(
     info.url = await m.url();
     const d = await withTimeout(askDaemon(host, await m.dockerEndpoint()), 25_000, 'the daemon');
     results.push(apiCheck(host, name, facts.docker, d), clockCheck(name, d));
-    const proxy = machineProxyCheck(host, name, m.config.DriverName, info.url, d);
+    const proxy = machineProxyCheck(host, name, m.driver.hostAddress?.(), info.url, d);
     if (proxy) results.push(proxy);
   } catch (err) {
     results.push(

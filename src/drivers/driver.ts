@@ -1,4 +1,6 @@
 import type { MachineError } from '../core/errors.js';
+import type { CheckResult } from '../core/check.js';
+import type { DoctorHost } from '../doctor/types.js';
 import type { BaseDriverConfig } from '../store/config.js';
 import type { Store } from '../store/store.js';
 
@@ -43,11 +45,6 @@ export interface DiskSpec {
  */
 export interface Driver {
   readonly name: string;
-  /**
-   * False for drivers of existing hosts (generic): no ISO, no userdata disk, no generated SSH key.
-   * Absent means true.
-   */
-  readonly bootsIso?: boolean;
   /** Serialised as config.json "Driver"; mutated by start (ports, IP). */
   readonly config: BaseDriverConfig;
   /** Checks before anything is created; failures exit with code 3 as docker-machine's did. */
@@ -75,6 +72,10 @@ export interface Driver {
   guestMounts?(): GuestMount[];
   /** The host as the guest reaches it (NAT gateway), for rewriting localhost in proxy settings. */
   hostAddress?(): string | undefined;
+  /** The port dockerd listens on in the guest, when it is not 2376 (enginePort() reads it). */
+  enginePort?(): number;
+  /** What to try when the VM boots but never answers, beyond reading its console (a setting of this driver). */
+  bootHangFix?(): string | undefined;
   /** Why a VM that is booting can never answer (its process exited, a disk write failed), if so. */
   bootProblem?(): Promise<MachineError | undefined>;
   /** Called by long-lived background processes (the forwarder): start no helper service of its own. */
@@ -93,6 +94,11 @@ export interface PortForwarder {
   /** Forward; throws a MachineError naming the port when it cannot be bound. */
   addForward(f: Forward): Promise<void>;
   removeForward(f: Forward): Promise<void>;
+}
+
+/** The port dockerd listens on in the guest: 2376 unless the driver says otherwise. */
+export function enginePort(driver: Driver): number {
+  return driver.enginePort?.() ?? 2376;
 }
 
 export function canForward(driver: Driver): driver is Driver & PortForwarder {
@@ -126,10 +132,42 @@ export interface DriverModule {
   load(config: BaseDriverConfig, env: DriverEnv): Driver;
 }
 
+/** What a driver can do, as data: callers ask this, never the driver's name. */
+export interface DriverFeatures {
+  /** Boots our ISO: a userdata disk and a generated SSH key (false for existing hosts: generic). */
+  bootsIso: boolean;
+  /** Forwards the guest's sshd and dockerd to 127.0.0.1 ports saved in its config (SSHPort, DockerPort). */
+  forwardsPorts: boolean;
+}
+
+/** Where a driver's checks go in the doctor report: by topic, whichever driver they come from. */
+export type DoctorTopic = 'install' | 'hardware' | 'kernel' | 'conflicts' | 'network';
+
+export interface DoctorContext {
+  /** The platform's default driver is this one. */
+  isDefault: boolean;
+  /** Another driver's hypervisor is installed, so this one missing matters less. */
+  othersInstalled: boolean;
+  /** This driver's machines (those doctor looks at). */
+  machines: { name: string; config: BaseDriverConfig }[];
+}
+
+/** What a driver's doctor module learned of the host, and the checks it makes of that. */
+export interface DoctorProbe {
+  /** Its hypervisor is installed (working or not). */
+  installed: boolean;
+  checks(ctx: DoctorContext): Promise<{ topic: DoctorTopic; result: CheckResult }[]>;
+}
+
 export interface DriverDefinition {
   name: string;
   description: string;
   flags: FlagSpec[];
+  features: DriverFeatures;
+  /** The host folders a machine's config shares with its VM, and where they appear in the guest. */
+  shares(config: BaseDriverConfig, platform: NodeJS.Platform): Promise<Share[]>;
+  /** This driver's part of `machine doctor`: ask the host (its module is loaded on use). */
+  doctor?(host: DoctorHost): Promise<DoctorProbe>;
   /** Loaded on use, so commands pay only for the drivers they touch. */
   load(): Promise<DriverModule>;
   /**

@@ -1,3 +1,4 @@
+import type { BaseDriverConfig } from '../store/config.js';
 import type { Report } from './driver.js';
 import { freePort, portIsFree } from '../core/ports.js';
 
@@ -13,4 +14,13 @@ export async function chooseForwardPorts(config: { SSHPort: number; DockerPort?:
     if (port) report(`Port ${port} is in use, using ${next} for ${key === 'SSHPort' ? 'SSH' : 'Docker'}`);
     config[key] = next;
   }
+}
+
+/** The 127.0.0.1 ports a driver that forwards ports saved for SSH and Docker (none yet before its first start). */
+export function savedForwardPorts(config: BaseDriverConfig): { what: 'SSH' | 'Docker'; port: number }[] {
+  const ports = [
+    { what: 'SSH' as const, port: config.SSHPort },
+    { what: 'Docker' as const, port: config.DockerPort },
+  ];
+  return ports.filter((p): p is { what: 'SSH' | 'Docker'; port: number } => typeof p.port === 'number' && p.port > 0);
 }

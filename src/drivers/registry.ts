@@ -9,8 +9,8 @@ import { virtualboxDefinition } from './virtualbox/flags.js';
 export const DRIVERS: DriverDefinition[] = [virtualboxDefinition, qemuDefinition, genericDefinition];
 
 /** The platform's default driver: VirtualBox on Windows and macOS, QEMU on Linux. */
-export function defaultDriverName(): string {
-  return process.platform === 'linux' ? 'qemu' : 'virtualbox';
+export function defaultDriverName(platform = process.platform): string {
+  return platform === 'linux' ? 'qemu' : 'virtualbox';
 }
 
 export function driverDefinition(name: string): DriverDefinition {

@@ -80,6 +80,8 @@ export interface BaseDriverConfig {
   SwarmMaster: boolean;
   SwarmHost: string;
   SwarmDiscovery: string;
+  /** The ISO to boot (create's --boot2docker-url or the driver's flag); drivers that boot none have none. */
+  Boot2DockerURL?: string;
   [key: string]: unknown;
 }
 

@@ -2,7 +2,7 @@ import { promises as fs } from 'node:fs';
 import { ensureClientCerts } from '../certs/bootstrap.js';
 import { ensureServerCert, machineCertPaths, type ServerCerts } from '../certs/server.js';
 import { dockerPing, TlsCertificateError } from '../docker/api.js';
-import type { Report } from '../drivers/driver.js';
+import { enginePort, type Report } from '../drivers/driver.js';
 import type { Host } from '../host/host.js';
 import { detectBoot2docker, provisionBoot2docker, type ProvisionResult } from '../provision/boot2docker.js';
 import { renderProfile } from '../provision/profile.js';
@@ -38,8 +38,8 @@ export async function lastConsoleLine(host: Host): Promise<string | undefined> {
 /** The likely fix for a VM that never answered: what it printed last, where to look, the accelerator. */
 async function bootFix(host: Host): Promise<string> {
   const last = await lastConsoleLine(host);
-  const accel = host.config.DriverName === 'qemu' && host.config.Driver.Accel !== 'tcg' ? '; if it hangs under KVM/HVF, create it with --qemu-accel tcg' : '';
-  return `${last ? `its console last said "${last}"` : 'its console is empty'}; see "machine logs ${host.name}"${accel}`;
+  const hang = host.driver.bootHangFix?.();
+  return `${last ? `its console last said "${last}"` : 'its console is empty'}; see "machine logs ${host.name}"${hang ? `; ${hang}` : ''}`;
 }
 
 /**
@@ -102,9 +102,8 @@ export async function certsStep(
 export function profileOf(host: Host): string {
   const opts = host.config.HostOptions;
   checkEngineOptions(opts.EngineOptions, opts.HostProxy);
-  const port = Number(host.config.Driver.EnginePort) || 2376; // the generic driver's --generic-engine-port
   const env = daemonEnv(opts.EngineOptions.Env ?? [], opts.HostProxy ?? [], host.driver.hostAddress?.());
-  return renderProfile(opts.EngineOptions, host.config.DriverName, env, port);
+  return renderProfile(opts.EngineOptions, host.config.DriverName, env, enginePort(host.driver));
 }
 
 export async function provisionStep(

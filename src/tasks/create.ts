@@ -130,7 +130,7 @@ async function createUnder(store: Store, req: CreateRequest, progress: Progress,
   const guest = (command: string) => host.guestRun(command);
   const driver: Driver = mod.load(driverConfig, { store, machineDir: dir, signal, guest });
   const host: Host = new Host(store, newHostConfig(store, req, driverConfig), driver);
-  const bootsIso = driver.bootsIso !== false;
+  const bootsIso = driverDefinition(req.driverName).features.bootsIso;
   const ctx: Ctx = { host, timings: [] };
   const started = Date.now();
 

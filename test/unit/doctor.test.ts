@@ -1,30 +1,27 @@
-import { existsSync, promises as fs, readFileSync } from 'node:fs';
+import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { execa } from 'execa';
-import { IsoImage, isolinuxBootEntry } from '../../src/iso/iso9660.js';
-import { testIso } from '../helpers/vm.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureClientCerts, certPathsIn } from '../../src/certs/bootstrap.js';
 import { ensureServerCert, machineCertPaths } from '../../src/certs/server.js';
 import type { ExecResult } from '../../src/core/system.js';
-import { renderDoctor } from '../../src/doctor/index.js';
+import { accelCheck, findQemu } from '../../src/drivers/qemu/doctor.js';
+import { probeVirtualization } from '../../src/drivers/virtualbox/checks.js';
 import {
-  accelCheck,
   conflictsCheck,
-  dockerCliCheck,
-  findHypervisors,
-  hostChecks,
+  findVirtualBox,
   hostOnlyCheck,
-  proxyCheck,
   vboxDriverCheck,
   virtualizationCheck,
-} from '../../src/doctor/host-checks.js';
+} from '../../src/drivers/virtualbox/doctor.js';
+import { renderDoctor, runDoctor } from '../../src/doctor/index.js';
+import { dockerCliCheck, hostChecks, proxyCheck } from '../../src/doctor/host-checks.js';
 import { apiCheck, certsCheck, clockCheck, machineProxyCheck } from '../../src/doctor/machine-checks.js';
 import type { DoctorHost } from '../../src/doctor/types.js';
 import type { Host } from '../../src/host/host.js';
+import type { HostConfig } from '../../src/store/config.js';
+import { Store } from '../../src/store/store.js';
 import { machine, tempStore } from '../helpers/cli.js';
-import { onPath } from '../helpers/shells.js';
 
 /** A computer described by its files, programs and environment. */
 function fakeHost(o: {
@@ -65,22 +62,18 @@ const WIN_PROBE = (hv: boolean, fw = true, vbs = '0') =>
 
 describe('host checks, on made-up computers', () => {
   it('Windows with Hyper-V/WSL2 on: VirtualBox 7 works through it (warn), VirtualBox 5 cannot (fail)', async () => {
-    const win = new Map(Object.entries({ HypervisorPresent: 'True', VBSStatus: '2' }));
-    const host = fakeHost({ platform: 'win32' });
+    const host = fakeHost({ platform: 'win32', exec: (file) => (file === 'powershell.exe' ? { stdout: WIN_PROBE(true, true, '2') } : undefined) });
+    const win = await probeVirtualization(host);
     const v7 = await conflictsCheck(
       host,
-      { virtualbox: { path: 'VBoxManage.exe', raw: '7.2.4r170995', version: { raw: '7.2.4r170995', major: 7, minor: 2, patch: 4 } } },
+      { path: 'VBoxManage.exe', raw: '7.2.4r170995', version: { raw: '7.2.4r170995', major: 7, minor: 2, patch: 4 } },
       win,
     );
     expect(v7).toMatchObject({ status: 'warn', fix: expect.stringContaining('bcdedit /set hypervisorlaunchtype off') });
     expect(v7.message).toMatch(/Hyper-V, WSL2.*and Virtualization-Based Security/);
-    const v5 = await conflictsCheck(
-      host,
-      { virtualbox: { path: 'x', raw: '5.2.44', version: { raw: '5.2.44', major: 5, minor: 2, patch: 44 } } },
-      win,
-    );
+    const v5 = await conflictsCheck(host, { path: 'x', raw: '5.2.44', version: { raw: '5.2.44', major: 5, minor: 2, patch: 44 } }, win);
     expect(v5.status).toBe('fail');
-    expect((await virtualizationCheck(host, win)).status).toBe('ok');
+    expect(virtualizationCheck(host, win)).toMatchObject({ status: 'ok', message: 'held by the Windows hypervisor (see the Hyper-V line)' });
   });
 
   it('Windows: VT-x off in the firmware; the VBoxSup service stopped', async () => {
@@ -99,23 +92,23 @@ describe('host checks, on made-up computers', () => {
       platform: 'win32',
       exec: (file) => (file === 'sc' ? { stdout: 'STATE              : 1  STOPPED' } : undefined),
     });
-    expect(await vboxDriverCheck(vboxHost, { virtualbox: { path: 'x', raw: '7.2.4' } })).toMatchObject({
+    expect(await vboxDriverCheck(vboxHost, { path: 'x', raw: '7.2.4' })).toMatchObject({
       status: 'fail',
       fix: expect.stringContaining('sc start vboxsup'),
     });
   });
 
   it('Linux: VT-x and a working KVM; a VM without nested virtualization; a KVM that hangs', async () => {
-    const qemu = { qemu: { path: '/usr/bin/qemu-system-x86_64', version: '8.2.2' } };
+    const qemu = { path: '/usr/bin/qemu-system-x86_64', version: '8.2.2' };
     const good = fakeHost({ files: { '/proc/cpuinfo': 'flags\t\t: fpu vme vmx sse\n' }, paths: ['/dev/kvm'] });
-    expect((await virtualizationCheck(good)).status).toBe('ok');
+    expect(virtualizationCheck(good, await probeVirtualization(good)).status).toBe('ok');
     expect((await accelCheck(good, qemu)).status).toBe('ok');
     const nested = fakeHost({
       files: { '/proc/cpuinfo': 'flags\t\t: fpu vme sse hypervisor\n' },
       paths: ['/dev/kvm'],
       accel: { accel: 'tcg', reason: 'kvm did not run an empty VM within 2500 ms' },
     });
-    expect(await virtualizationCheck(nested)).toMatchObject({
+    expect(virtualizationCheck(nested, await probeVirtualization(nested))).toMatchObject({
       status: 'warn',
       message: expect.stringContaining('itself a virtual machine'),
     });
@@ -124,26 +117,26 @@ describe('host checks, on made-up computers', () => {
       message: expect.stringMatching(/^\/dev\/kvm exists but is unusable \(kvm did not run/),
     });
     const bare = fakeHost({ files: { '/proc/cpuinfo': 'flags\t\t: fpu vme sse\n' } });
-    expect((await virtualizationCheck(bare)).status).toBe('fail');
+    expect(virtualizationCheck(bare, await probeVirtualization(bare)).status).toBe('fail');
     expect((await accelCheck(bare, qemu)).message).toMatch(/^\/dev\/kvm does not exist/);
   });
 
   it('Linux: KVM that takes VT-x at load (6.12+) stops VirtualBox; no vboxdrv', async () => {
-    const vbox = { virtualbox: { path: '/usr/bin/VBoxManage', raw: '7.2.4', version: { raw: '7.2.4', major: 7, minor: 2, patch: 4 } } };
+    const vbox = { path: '/usr/bin/VBoxManage', raw: '7.2.4', version: { raw: '7.2.4', major: 7, minor: 2, patch: 4 } };
     const host = fakeHost({
       files: { '/sys/module/kvm/parameters/enable_virt_at_load': 'Y\n', '/proc/modules': 'kvm_intel 1 0\n' },
       paths: ['/sys/module/kvm_intel'],
     });
-    expect(await conflictsCheck(host, vbox)).toMatchObject({ status: 'fail', fix: expect.stringContaining('kvm.enable_virt_at_load=0') });
+    expect(await conflictsCheck(host, vbox, await probeVirtualization(host))).toMatchObject({ status: 'fail', fix: expect.stringContaining('kvm.enable_virt_at_load=0') });
     expect(await vboxDriverCheck(host, vbox)).toMatchObject({
       status: 'fail',
       message: 'no VirtualBox kernel driver: the vboxdrv module is not loaded',
     });
-    expect((await vboxDriverCheck(host, {})).status).toBe('info');
+    expect((await vboxDriverCheck(host, undefined)).status).toBe('info');
   });
 
   it("host-only ranges: VirtualBox 7 on Linux without networks.conf refuses docker-machine's 192.168.99.1/24", async () => {
-    const vbox = { virtualbox: { path: '/usr/bin/VBoxManage', raw: '7.2.4', version: { raw: '7.2.4', major: 7, minor: 2, patch: 4 } } };
+    const vbox = { path: '/usr/bin/VBoxManage', raw: '7.2.4', version: { raw: '7.2.4', major: 7, minor: 2, patch: 4 } };
     const host = fakeHost({});
     expect(await hostOnlyCheck(host, vbox, [{ machine: 'old', cidr: '192.168.99.1/24' }])).toMatchObject({
       status: 'fail',
@@ -186,9 +179,8 @@ describe('host checks, on made-up computers', () => {
             ? { stdout: '7.2.4r170995\n' }
             : undefined,
     });
-    const hv = await findHypervisors(host);
-    expect(hv.qemu).toEqual({ path: '/usr/bin/qemu-system-x86_64', version: '8.2.2' });
-    expect(hv.virtualbox?.version?.raw).toBe('7.2.4r170995');
+    expect(await findQemu(host)).toEqual({ path: '/usr/bin/qemu-system-x86_64', version: '8.2.2' });
+    expect((await findVirtualBox(host))?.version?.raw).toBe('7.2.4r170995');
     const { results } = await hostChecks(fakeHost({ env: { PATH: '/nowhere' } }), []);
     expect(results.filter((r) => r.id === 'qemu' || r.id === 'virtualbox').map((r) => r.status)).toEqual(['fail', 'fail']);
   });
@@ -225,23 +217,26 @@ describe('machine checks', () => {
 
   it("proxies: the host has one and the VM's daemon not; a loopback proxy in the VM; NO_PROXY for a host-only address", () => {
     const env = { HTTPS_PROXY: 'http://proxy.corp:3128' };
-    expect(machineProxyCheck(fakeHost({ env }), 'default', 'qemu', 'tcp://127.0.0.1:5000', d({}))).toMatchObject({
+    expect(machineProxyCheck(fakeHost({ env }), 'default', '10.0.2.2', 'tcp://127.0.0.1:5000', d({}))).toMatchObject({
       status: 'warn',
       fix: expect.stringContaining('machine provision --proxy-from-env default'),
     });
     expect(
-      machineProxyCheck(fakeHost({ env }), 'default', 'qemu', 'tcp://127.0.0.1:5000', d({ proxy: 'http://127.0.0.1:3128' }))?.status,
-    ).toBe('warn');
+      machineProxyCheck(fakeHost({ env }), 'default', '10.0.2.2', 'tcp://127.0.0.1:5000', d({ proxy: 'http://127.0.0.1:3128' })),
+    ).toMatchObject({ status: 'warn', fix: expect.stringContaining('(10.0.2.2 for this computer)') });
     expect(
-      machineProxyCheck(fakeHost({ env }), 'vb', 'virtualbox', 'tcp://192.168.59.100:2376', d({ proxy: 'http://proxy.corp:3128' })),
+      machineProxyCheck(fakeHost({ env }), 'gen', undefined, 'tcp://203.0.113.5:2376', d({ proxy: 'http://localhost:3128' }))?.fix,
+    ).toContain("(the host's address for this computer)");
+    expect(
+      machineProxyCheck(fakeHost({ env }), 'vb', '10.0.2.2', 'tcp://192.168.59.100:2376', d({ proxy: 'http://proxy.corp:3128' })),
     ).toMatchObject({
       status: 'warn',
       fix: 'eval $(machine env --no-proxy vb)',
     });
     expect(
-      machineProxyCheck(fakeHost({ env }), 'default', 'qemu', 'tcp://127.0.0.1:5000', d({ proxy: 'http://10.0.2.2:3128' }))?.status,
+      machineProxyCheck(fakeHost({ env }), 'default', '10.0.2.2', 'tcp://127.0.0.1:5000', d({ proxy: 'http://10.0.2.2:3128' }))?.status,
     ).toBe('ok');
-    expect(machineProxyCheck(fakeHost({ env: {} }), 'default', 'qemu', 'tcp://127.0.0.1:5000', d({}))).toBeUndefined();
+    expect(machineProxyCheck(fakeHost({ env: {} }), 'default', '10.0.2.2', 'tcp://127.0.0.1:5000', d({}))).toBeUndefined();
   });
 
   describe('certificates', () => {
@@ -302,58 +297,139 @@ describe('rendering', () => {
   });
 });
 
+/** A store's whole report, as [id, verdict, message] rows, on a computer given by its facts. */
+async function doctorOn(host: DoctorHost): Promise<{ rows: [string, string, string][]; text: string }> {
+  const root = await tempStore('doctor-');
+  try {
+    const report = await runDoctor(new Store(root), [], { ...host, env: { ...host.env, DOCKER_CONFIG: path.join(root, 'docker') } });
+    return { rows: report.checks.map((c) => [c.id, c.status, c.message]), text: renderDoctor(report) };
+  } finally {
+    await fs.rm(root, { recursive: true, force: true });
+  }
+}
+
+describe('machine doctor: exact verdicts for given facts', () => {
+  it('a Debian VM without nested virtualization: QEMU installed, KVM present but hanging, docker CLI, no VirtualBox', async () => {
+    const { rows, text } = await doctorOn(
+      fakeHost({
+        files: { '/proc/cpuinfo': 'processor\t: 0\nflags\t\t: fpu vme sse sse2 hypervisor\n' },
+        paths: ['/dev/kvm', '/usr/bin/qemu-system-x86_64', '/usr/bin/docker'],
+        exec: (file, args) =>
+          file === '/usr/bin/qemu-system-x86_64'
+            ? { stdout: 'QEMU emulator version 7.2.15 (Debian 1:7.2+dfsg-7+deb12u12)\n' }
+            : file === '/usr/bin/docker' && args.includes('version')
+              ? { stdout: '{"Version":"28.2.2","ApiVersion":"1.50"}\n' }
+              : undefined,
+        accel: { accel: 'tcg', reason: 'kvm did not boot the kernel within 5000 ms' },
+      }),
+    );
+    expect(rows).toEqual([
+      ['qemu', 'ok', 'QEMU 7.2.15 at /usr/bin/qemu-system-x86_64'],
+      ['virtualbox', 'info', 'not installed (VBoxManage not found): needed only for -d virtualbox'],
+      ['vtx', 'warn', 'not available: this computer is itself a virtual machine whose hypervisor does not pass VT-x/AMD-V on'],
+      [
+        'accel',
+        'warn',
+        '/dev/kvm exists but is unusable (kvm did not boot the kernel within 5000 ms): QEMU machines use software emulation (several times slower)',
+      ],
+      ['vbox-driver', 'info', 'no VirtualBox kernel driver: the vboxdrv module is not loaded (needed only for -d virtualbox)'],
+      ['conflicts', 'ok', 'no conflict: VirtualBox is not installed'],
+      ['host-only', 'info', 'VirtualBox is not installed: no host-only network rules apply'],
+      ['proxy', 'ok', 'no proxy variables are set on this computer'],
+      ['docker-cli', 'ok', 'docker 28.2.2 (API 1.50) at /usr/bin/docker'],
+      ['target', 'info', 'the docker CLI uses its default context'],
+    ]);
+    expect(text.split('\n')[0]).toBe('ok   QEMU               QEMU 7.2.15 at /usr/bin/qemu-system-x86_64');
+    expect(text).toMatch(/\n4 ok, 2 warnings, 0 failed, 4 info\n$/);
+  });
+
+  it('Windows with VirtualBox 7 beside Hyper-V, no QEMU, no docker CLI', async () => {
+    const vboxManage = 'C:\\Program Files\\Oracle\\VirtualBox\\VBoxManage.exe';
+    const { rows } = await doctorOn(
+      fakeHost({
+        platform: 'win32',
+        env: { PATH: 'C:\\Windows', VBOX_MSI_INSTALL_PATH: 'C:\\Program Files\\Oracle\\VirtualBox\\' },
+        paths: [vboxManage],
+        exec: (file, args) =>
+          file === 'powershell.exe'
+            ? { stdout: WIN_PROBE(true) }
+            : file === vboxManage
+              ? { stdout: '7.1.6r167084\r\n' }
+              : file === 'sc' && args[1] === 'vboxsup'
+                ? { stdout: 'STATE              : 4  RUNNING' }
+                : undefined,
+      }),
+    );
+    expect(rows.map(([id, status]) => `${id} ${status}`)).toEqual([
+      'qemu info',
+      'virtualbox ok',
+      'vtx ok',
+      'accel info',
+      'vbox-driver ok',
+      'conflicts warn',
+      'host-only ok',
+      'proxy ok',
+      'docker-cli warn',
+      'target info',
+    ]);
+    expect(rows[1]![2]).toBe(`VirtualBox 7.1.6r167084 at ${vboxManage}`);
+    expect(rows[5]![2]).toMatch(/^the Windows hypervisor \(Hyper-V, WSL2, Virtual Machine Platform or Windows Sandbox\) is running: /);
+  });
+
+  it("a macOS computer with neither hypervisor: both missing fail; the VirtualBox machines' host-only networks reach its check", async () => {
+    const { rows } = await doctorOn(fakeHost({ platform: 'darwin', exec: (file) => (file === 'sysctl' ? { stdout: '1\n' } : undefined) }));
+    expect(rows.slice(0, 3)).toEqual([
+      ['qemu', 'fail', 'qemu-system-x86_64 not found'],
+      ['virtualbox', 'fail', 'not installed (VBoxManage not found), the default driver here'],
+      ['vtx', 'ok', 'Hypervisor.framework is available (kern.hv_support=1)'],
+    ]);
+
+    const linux = fakeHost({
+      paths: ['/usr/bin/VBoxManage'],
+      exec: (file) => (file === '/usr/bin/VBoxManage' ? { stdout: '7.2.4r170995\n' } : undefined),
+    });
+    const vm = (name: string, DriverName: string, Driver: Record<string, unknown>) => ({ Name: name, DriverName, Driver }) as unknown as HostConfig;
+    const { results } = await hostChecks(linux, [
+      vm('old', 'virtualbox', { HostOnlyCIDR: '192.168.99.1/24' }),
+      vm('natonly', 'virtualbox', { HostOnlyCIDR: '192.168.98.1/24', NoHostOnly: true }),
+      vm('q', 'qemu', { HostOnlyCIDR: '192.168.97.1/24' }),
+    ]);
+    expect(results.find((r) => r.id === 'host-only')).toMatchObject({
+      status: 'fail',
+      message: 'VirtualBox 7.2.4r170995 allows host-only networks only in 192.168.56.0/21; machine "old" uses 192.168.99.1/24',
+    });
+  });
+});
+
 /**
- * The real `machine doctor` on this computer, each verdict checked against facts gathered here
- * independently (on the Debian 12 VM it was written on: KVM present but hanging, no vmx flag, no
- * VirtualBox kernel driver, docker CLI 28 and no daemon).
+ * The real `machine doctor` on this computer: the CLI wires the real host in, answers in time, lists
+ * every check in order and exits 1 exactly when one failed. (The verdicts are tested above, on given facts.)
  */
 describe('machine doctor on this computer', () => {
-  it('gives true verdicts', async () => {
+  it('runs every check and exits by its verdicts', async () => {
     const store = await tempStore('doctor-');
     try {
+      const env = { DOCKER_HOST: '', DOCKER_CONTEXT: '', DOCKER_CONFIG: path.join(store, 'docker') };
       const started = Date.now();
-      const res = await machine(store, ['doctor', '--format', 'json'], {
-        env: { DOCKER_HOST: '', DOCKER_CONTEXT: '', DOCKER_CONFIG: path.join(store, 'docker') },
-      });
-      const ms = Date.now() - started;
-      const report = JSON.parse(String(res.stdout));
-      const byId = (id: string) => report.checks.find((c: { id: string }) => c.id === id);
+      const res = await machine(store, ['doctor', '--format', 'json'], { env });
+      expect(Date.now() - started).toBeLessThan(15_000);
+      const report = JSON.parse(String(res.stdout)) as { checks: { id: string; status: string }[]; summary: { fail: number } };
+      expect(report.checks.map((c) => c.id)).toEqual([
+        'qemu',
+        'virtualbox',
+        'vtx',
+        'accel',
+        'vbox-driver',
+        'conflicts',
+        'host-only',
+        'proxy',
+        'docker-cli',
+        'target',
+      ]);
       expect(res.exitCode).toBe(report.summary.fail ? 1 : 0);
+      expect(report.summary.fail).toBe(report.checks.filter((c) => c.status === 'fail').length);
 
-      const qemu = onPath('qemu-system-x86_64');
-      expect(byId('qemu').status).toBe(qemu ? 'ok' : 'fail');
-      const flags = readFileSync('/proc/cpuinfo', 'utf8');
-      const vtx = /\b(vmx|svm)\b/.test(flags);
-      expect(byId('vtx').status).toBe(vtx ? 'ok' : /\bhypervisor\b/.test(flags) ? 'warn' : 'fail');
-      if (qemu && existsSync('/dev/kvm')) {
-        // KVM works when it boots the machines' own kernel: its banner reaches the serial console
-        // (an empty VM runs even where every Linux guest hangs, as on this kind of host).
-        const kernel = path.join(store, 'vmlinuz');
-        const iso = await IsoImage.open(await testIso());
-        await iso.extract((await isolinuxBootEntry(iso))!.kernel, kernel);
-        await iso.close();
-        const probe = await execa(
-          qemu,
-          ['-accel', 'kvm', '-M', 'pc', '-cpu', 'host', '-m', '256', '-nodefaults', '-display', 'none', '-serial', 'stdio', '-no-reboot', '-kernel', kernel, '-append', 'console=ttyS0 earlyprintk=serial,ttyS0 panic=-1'],
-          { reject: false, timeout: 8000, killSignal: 'SIGKILL', stdin: 'ignore' },
-        );
-        const booted = /Linux version/.test(probe.stdout);
-        // Near the driver's 5 s line either verdict is true.
-        if (!booted || probe.durationMs < 3000) expect(byId('accel').status).toBe(booted ? 'ok' : 'warn');
-        else expect(['ok', 'warn']).toContain(byId('accel').status);
-      }
-      expect(byId('vbox-driver').status).toBe(existsSync('/dev/vboxdrv') ? 'ok' : onPath('VBoxManage') ? 'fail' : 'info');
-      const docker = onPath('docker');
-      expect(byId('docker-cli').status).toBe(docker ? 'ok' : 'warn');
-      if (docker)
-        expect(byId('docker-cli').message).toContain(`docker ${(await execa(docker, ['--version'])).stdout.match(/version ([\w.]+)/)![1]}`);
-      expect(byId('target')).toMatchObject({ status: 'info', message: 'the docker CLI uses its default context' });
-      expect(ms).toBeLessThan(15_000);
-
-      const text = await machine(store, ['doctor'], {
-        env: { DOCKER_HOST: '', DOCKER_CONTEXT: '', DOCKER_CONFIG: path.join(store, 'docker') },
-      });
-      const lines = String(text.stdout).split('\n');
+      const lines = String((await machine(store, ['doctor'], { env })).stdout).split('\n');
       expect(lines[0]).toMatch(/^(ok|warn|FAIL|info) +QEMU +/);
       expect(lines.at(-1)).toMatch(/^\d+ ok, \d+ warnings?, \d+ failed, \d+ info$/);
     } finally {

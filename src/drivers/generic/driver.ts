@@ -20,7 +20,6 @@ const notSupported = (what: string) =>
  */
 export class GenericDriver implements Driver {
   readonly name = 'generic';
-  readonly bootsIso = false;
 
   constructor(
     readonly config: GenericConfig,
@@ -88,7 +87,11 @@ export class GenericDriver implements Driver {
     return { host: this.config.IPAddress, port: this.config.SSHPort };
   }
   async dockerEndpoint(): Promise<Endpoint> {
-    return { host: this.config.IPAddress, port: this.config.EnginePort };
+    return { host: this.config.IPAddress, port: this.enginePort() };
+  }
+  /** --generic-engine-port (2376 for a config.json without it). */
+  enginePort(): number {
+    return Number(this.config.EnginePort) || 2376;
   }
   async ip(): Promise<string> {
     return this.config.IPAddress;

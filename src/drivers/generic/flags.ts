@@ -24,5 +24,8 @@ export const genericDefinition: DriverDefinition = {
       description: 'Docker engine port',
     },
   ],
+  // An existing host: its own business, none of it is ours to boot, forward or share.
+  features: { bootsIso: false, forwardsPorts: false },
   load: () => import('./index.js'),
+  shares: async () => [],
 };

@@ -438,6 +438,11 @@ export class QemuDriver implements Driver, PortForwarder {
     return [GUEST_IP];
   }
 
+  /** A kernel that hangs under KVM/HVF boots under software emulation. */
+  bootHangFix(): string | undefined {
+    return this.config.Accel !== 'tcg' ? 'if it hangs under KVM/HVF, create it with --qemu-accel tcg' : undefined;
+  }
+
   /** slirp's gateway is the host's loopback; unreachable when the network is restricted. */
   hostAddress(): string | undefined {
     return this.config.Network === 'restricted' ? undefined : '10.0.2.2';

@@ -1,4 +1,4 @@
-import type { DriverDefinition } from '../driver.js';
+import type { DriverDefinition, Share } from '../driver.js';
 
 export const qemuDefinition: DriverDefinition = {
   name: 'qemu',
@@ -76,6 +76,10 @@ export const qemuDefinition: DriverDefinition = {
       description: "Boot the ISO's kernel directly (fast) or through its boot loader",
     },
   ],
+  features: { bootsIso: true, forwardsPorts: true },
   load: () => import('./index.js'),
+  // 9p shares, as create stored them (no driver code to load).
+  shares: async (config) => (Array.isArray(config.Shares) ? (config.Shares as Share[]) : []),
+  doctor: async (host) => (await import('./doctor.js')).probe(host),
   processes: async (machineDir) => (await import('./driver.js')).qemuProcesses(machineDir),
 };

@@ -26,6 +26,53 @@ export function checkVersion(v: VBoxVersion | undefined, raw: string): string[] 
   return [];
 }
 
+/**
+ * Hardware virtualization as the OS reports it: one probe for the pre-create check and doctor, which
+ * word their verdicts differently. vtx: 'vmx'/'svm' (CPU flags), 'nested-off' (a VM whose hypervisor
+ * does not pass VT-x on), 'absent' (the processor has none), 'unlisted' (cpuinfo lists no flags),
+ * 'firmware-off' (Windows: off in the BIOS), 'on' (Windows: nothing against; macOS: kern.hv_support=1),
+ * 'off' (macOS: kern.hv_support=0), 'unknown' (the OS could not be asked).
+ */
+export interface Virtualization {
+  vtx: 'vmx' | 'svm' | 'nested-off' | 'absent' | 'unlisted' | 'firmware-off' | 'on' | 'off' | 'unknown';
+  /** Windows: the Windows hypervisor runs (Hyper-V, WSL2, Virtual Machine Platform, Windows Sandbox). */
+  hypervisor?: boolean;
+  /** Windows: Virtualization-Based Security (Memory Integrity) runs. */
+  vbs?: boolean;
+}
+
+export async function probeVirtualization(host: HostEnv): Promise<Virtualization> {
+  if (host.platform === 'darwin') {
+    const r = await host.exec('sysctl', ['-n', 'kern.hv_support'], { timeoutMs: 5000 });
+    const hv = r.exitCode === 0 ? r.stdout.trim() : '';
+    return { vtx: hv === '1' ? 'on' : hv === '0' ? 'off' : 'unknown' };
+  }
+  if (host.platform === 'win32') {
+    const r = await host.exec('powershell.exe', ['-NoProfile', '-NonInteractive', '-Command', WINDOWS_PROBE], { timeoutMs: 30_000 });
+    if (r.exitCode !== 0) return { vtx: 'unknown' };
+    const kv = parseKeyValues(r.stdout);
+    const vtx =
+      kv.get('VMMonitorModeExtensions') === 'False'
+        ? 'absent'
+        : kv.get('VirtualizationFirmwareEnabled') === 'False'
+          ? 'firmware-off'
+          : 'on';
+    return { vtx, hypervisor: kv.get('HypervisorPresent') === 'True', vbs: kv.get('VBSStatus') === '2' };
+  }
+  const cpuinfo = await host.readFile('/proc/cpuinfo');
+  if (cpuinfo === undefined) return { vtx: 'unknown' };
+  const flags = new Set(
+    cpuinfo
+      .split('\n')
+      .filter((l) => /^flags\s*:/.test(l))
+      .flatMap((l) => l.split(':')[1]!.trim().split(/\s+/)),
+  );
+  if (flags.has('vmx')) return { vtx: 'vmx' };
+  if (flags.has('svm')) return { vtx: 'svm' };
+  if (flags.has('hypervisor')) return { vtx: 'nested-off' };
+  return { vtx: flags.size ? 'absent' : 'unlisted' };
+}
+
 export interface VirtualizationVerdict {
   warnings: string[];
 }
@@ -36,18 +83,14 @@ export interface VirtualizationVerdict {
  * firmware, a hypervisor holding it), so it is the verdict where the platform checks find nothing.
  */
 export async function checkVirtualization(host: HostEnv, v: VBoxVersion, vboxHwVirt?: boolean): Promise<VirtualizationVerdict> {
-  switch (host.platform) {
-    case 'darwin':
-      await checkMac(host);
-      break;
-    case 'win32': {
-      // With Hyper-V present VirtualBox sees no VT-x, and runs through it anyway (6.0+): say so, go on.
-      const verdict = await checkWindows(host, v);
-      if (verdict.warnings.length) return verdict;
-      break;
-    }
-    default:
-      await checkCpuinfo(host);
+  if (host.platform === 'darwin') await checkAppleSilicon(host);
+  const virt = await probeVirtualization(host);
+  if (host.platform === 'win32') {
+    // With Hyper-V present VirtualBox sees no VT-x, and runs through it anyway (6.0+): say so, go on.
+    const warnings = windowsVerdict(virt, v);
+    if (warnings.length) return { warnings };
+  } else {
+    vtxVerdict(virt, host.platform);
   }
   if (vboxHwVirt === false) {
     throw new MachineError(
@@ -61,7 +104,7 @@ export async function checkVirtualization(host: HostEnv, v: VBoxVersion, vboxHwV
   return { warnings: [] };
 }
 
-async function checkMac(host: HostEnv): Promise<void> {
+async function checkAppleSilicon(host: HostEnv): Promise<void> {
   let appleSilicon = host.arch === 'arm64';
   if (!appleSilicon) {
     // An x64 Node under Rosetta still runs on Apple Silicon.
@@ -72,13 +115,6 @@ async function checkMac(host: HostEnv): Promise<void> {
     throw new MachineError('VirtualBox on Apple Silicon runs only ARM guests, and the boot2docker ISO is x86_64', {
       exitCode: 3,
       fix: `use the QEMU driver ("machine create -d qemu NAME"), ${SKIP}`,
-    });
-  }
-  const hv = await host.exec('sysctl', ['-n', 'kern.hv_support'], { timeoutMs: 5000 });
-  if (hv.exitCode === 0 && hv.stdout.trim() === '0') {
-    throw new MachineError("This computer doesn't have VT-X/AMD-v enabled (kern.hv_support is 0)", {
-      exitCode: 3,
-      fix: `VirtualBox needs Intel VT-x; on a Mac virtual machine enable nested virtualization in its host, ${SKIP}`,
     });
   }
 }
@@ -99,13 +135,9 @@ export const WINDOWS_PROBE =
   "'HypervisorPresent=' + $c.HypervisorPresent; 'VirtualizationFirmwareEnabled=' + $p.VirtualizationFirmwareEnabled; " +
   "'VMMonitorModeExtensions=' + $p.VMMonitorModeExtensions; 'VBSStatus=' + $d.VirtualizationBasedSecurityStatus";
 
-async function checkWindows(host: HostEnv, v: VBoxVersion): Promise<VirtualizationVerdict> {
-  const r = await host.exec('powershell.exe', ['-NoProfile', '-NonInteractive', '-Command', WINDOWS_PROBE], { timeoutMs: 30_000 });
-  if (r.exitCode !== 0) return { warnings: ['Could not check hardware virtualization and Hyper-V (PowerShell failed); continuing'] };
-  const kv = parseKeyValues(r.stdout);
-  const hypervisor = kv.get('HypervisorPresent') === 'True';
-  const vbs = kv.get('VBSStatus') === '2';
-  if (hypervisor || vbs) {
+function windowsVerdict(virt: Virtualization, v: VBoxVersion): string[] {
+  if (virt.vtx === 'unknown') return ['Could not check hardware virtualization and Hyper-V (PowerShell failed); continuing'];
+  if (virt.hypervisor || virt.vbs) {
     const what = 'Hyper-V (or WSL2, Virtual Machine Platform, Windows Sandbox, Memory Integrity/VBS) is active';
     if (v.major < 6) {
       throw new MachineError(`This computer is running Hyper-V: ${what}, and VirtualBox ${v.raw} cannot run a 64-bit VM beside it`, {
@@ -113,54 +145,48 @@ async function checkWindows(host: HostEnv, v: VBoxVersion): Promise<Virtualizati
         fix: `upgrade to VirtualBox 7, or turn Hyper-V off ("bcdedit /set hypervisorlaunchtype off" as administrator, then restart), ${SKIP}`,
       });
     }
-    return {
-      warnings: [
-        `${what}: VirtualBox ${v.major}.${v.minor} runs on top of it through the Windows Hypervisor Platform, which works but is much slower. ` +
-          'For full speed turn them off ("bcdedit /set hypervisorlaunchtype off", Memory Integrity off) and restart',
-      ],
-    };
+    return [
+      `${what}: VirtualBox ${v.major}.${v.minor} runs on top of it through the Windows Hypervisor Platform, which works but is much slower. ` +
+        'For full speed turn them off ("bcdedit /set hypervisorlaunchtype off", Memory Integrity off) and restart',
+    ];
   }
-  if (kv.get('VMMonitorModeExtensions') === 'False') {
-    throw new MachineError("This computer's processor has no VT-X/AMD-v", {
-      exitCode: 3,
-      fix: `VirtualBox needs it for 64-bit guests, ${SKIP}`,
-    });
-  }
-  if (kv.get('VirtualizationFirmwareEnabled') === 'False') {
-    throw new MachineError("This computer doesn't have VT-X/AMD-v enabled", {
-      exitCode: 3,
-      fix: `Enabling it in the BIOS/UEFI setup is mandatory (Intel VT-x / AMD-V, sometimes called SVM), ${SKIP}`,
-    });
-  }
-  return { warnings: [] };
+  vtxVerdict(virt, 'win32');
+  return [];
 }
 
-async function checkCpuinfo(host: HostEnv): Promise<void> {
-  const cpuinfo = await host.readFile('/proc/cpuinfo');
-  if (cpuinfo === undefined) return;
-  const flags = new Set(
-    cpuinfo
-      .split('\n')
-      .filter((l) => /^flags\s*:/.test(l))
-      .flatMap((l) => l.split(':')[1]!.trim().split(/\s+/)),
-  );
-  if (flags.size === 0 || flags.has('vmx') || flags.has('svm')) return;
-  if (flags.has('hypervisor')) {
-    throw new MachineError("This computer doesn't have VT-X/AMD-v enabled: it is a virtual machine without nested virtualization", {
-      exitCode: 3,
-      fix: `enable nested virtualization where this VM runs, or use the QEMU driver (-d qemu), ${SKIP}`,
-    });
+/** The pre-create verdict on VT-x: what cannot work throws; what could not be asked passes. */
+function vtxVerdict(virt: Virtualization, platform: NodeJS.Platform): void {
+  const fail = (message: string, fix: string) => new MachineError(message, { exitCode: 3, fix: `${fix}, ${SKIP}` });
+  switch (virt.vtx) {
+    case 'off':
+      throw fail(
+        "This computer doesn't have VT-X/AMD-v enabled (kern.hv_support is 0)",
+        'VirtualBox needs Intel VT-x; on a Mac virtual machine enable nested virtualization in its host',
+      );
+    case 'nested-off':
+      throw fail(
+        "This computer doesn't have VT-X/AMD-v enabled: it is a virtual machine without nested virtualization",
+        'enable nested virtualization where this VM runs, or use the QEMU driver (-d qemu)',
+      );
+    case 'absent':
+      if (platform === 'win32') throw fail("This computer's processor has no VT-X/AMD-v", 'VirtualBox needs it for 64-bit guests');
+      throw fail("This computer doesn't have VT-X/AMD-v enabled", 'Enabling it in the BIOS/UEFI setup is mandatory (Intel VT-x / AMD-V)');
+    case 'firmware-off':
+      throw fail(
+        "This computer doesn't have VT-X/AMD-v enabled",
+        'Enabling it in the BIOS/UEFI setup is mandatory (Intel VT-x / AMD-V, sometimes called SVM)',
+      );
   }
-  throw new MachineError("This computer doesn't have VT-X/AMD-v enabled", {
-    exitCode: 3,
-    fix: `Enabling it in the BIOS/UEFI setup is mandatory (Intel VT-x / AMD-V), ${SKIP}`,
-  });
 }
 
 /** Linux: VMs cannot start without /dev/vboxdrv; say it before creating anything (a warning only). */
 export async function kernelDriverWarning(host: HostEnv): Promise<string | undefined> {
-  if (host.platform !== 'linux') return undefined;
-  const modules = await host.readFile('/proc/modules');
-  if (modules === undefined || /^vboxdrv\s/m.test(modules)) return undefined;
+  if (host.platform !== 'linux' || (await vboxdrvLoaded(host)) !== false) return undefined;
   return 'The vboxdrv kernel module is not loaded: VirtualBox will not start VMs until it is ("sudo modprobe vboxdrv")';
+}
+
+/** Linux: is the vboxdrv kernel module loaded (undefined: /proc/modules cannot be read)? Pre-create and doctor ask. */
+export async function vboxdrvLoaded(host: HostEnv): Promise<boolean | undefined> {
+  const modules = await host.readFile('/proc/modules');
+  return modules === undefined ? undefined : /^vboxdrv\s/m.test(modules);
 }

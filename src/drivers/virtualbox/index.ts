@@ -1,8 +1,9 @@
 import { parseShare } from '../shares.js';
 import { MachineError } from '../../core/errors.js';
 import type { BaseDriverConfig } from '../../store/config.js';
-import type { DriverEnv, FlagValues } from '../driver.js';
+import type { DriverEnv, FlagValues, Share } from '../driver.js';
 import { VirtualBoxDriver, type VirtualBoxConfig } from './driver.js';
+import { sharesFromConfig } from './shares.js';
 import { validateHostOnlyCidr } from './network.js';
 import { soapTarget } from './soap/transport.js';
 
@@ -80,4 +81,13 @@ export async function configFromFlags(flags: FlagValues, base: BaseDriverConfig)
 
 export function load(config: BaseDriverConfig, env: DriverEnv): VirtualBoxDriver {
   return new VirtualBoxDriver(config as VirtualBoxConfig, env);
+}
+
+/** The shared folders create resolved, else what the config asks for (a docker-machine machine not started by us). */
+export function shares(config: BaseDriverConfig, platform: NodeJS.Platform): Share[] {
+  const c = config as Partial<VirtualBoxConfig>;
+  const stored = Array.isArray(c.Shares)
+    ? c.Shares
+    : sharesFromConfig({ ShareFolder: c.ShareFolder ?? '', NoShare: Boolean(c.NoShare) }, platform);
+  return stored.map((s) => ({ hostPath: s.HostPath ?? '', guestPath: s.GuestPath ?? '' }));
 }

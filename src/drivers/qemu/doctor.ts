@@ -1,0 +1,113 @@
+import { promises as fs } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { check, type CheckResult, guarded } from '../../core/check.js';
+import type { DoctorHost } from '../../doctor/types.js';
+import type { DoctorContext, DoctorProbe } from '../driver.js';
+import { findProgram } from '../../core/system.js';
+
+/** The QEMU driver's part of `machine doctor`: is QEMU installed, does its accelerator work. */
+
+export interface QemuFound {
+  path: string;
+  version: string;
+}
+
+export async function findQemu(host: DoctorHost): Promise<QemuFound | undefined> {
+  const qemuPath = host.env.QEMU_BINARY || (await findProgram(host, 'qemu-system-x86_64'));
+  if (!qemuPath) return undefined;
+  const r = await host.exec(qemuPath, ['--version'], { timeoutMs: 10_000 });
+  const m = /version\s+(\S+)/i.exec(r.stdout);
+  return r.exitCode === 0 && m ? { path: qemuPath, version: m[1]! } : undefined;
+}
+
+function installQemu(platform: NodeJS.Platform): string {
+  if (platform === 'darwin') return 'install it with "brew install qemu"';
+  if (platform === 'win32') return 'install QEMU for Windows (https://qemu.weilnetz.de) and put its folder on PATH';
+  return 'install it: "sudo apt-get install qemu-system-x86" (Debian/Ubuntu) or "sudo dnf install qemu-system-x86" (Fedora)';
+}
+
+/** Present, where, which version; missing is a failure when no other hypervisor is installed either. */
+export function qemuCheck(host: DoctorHost, qemu: QemuFound | undefined, ctx: Omit<DoctorContext, 'machines'>): CheckResult {
+  if (qemu) return check('qemu', 'QEMU', 'ok', `QEMU ${qemu.version} at ${qemu.path}`, { details: { ...qemu } });
+  const status = !ctx.othersInstalled ? 'fail' : ctx.isDefault ? 'warn' : 'info';
+  return check('qemu', 'QEMU', status, `qemu-system-x86_64 not found${ctx.isDefault ? ' (the default driver here)' : ''}`, {
+    fix:
+      status === 'info'
+        ? undefined
+        : `${installQemu(host.platform)}${ctx.othersInstalled ? ', or create machines with -d virtualbox' : ''}`,
+  });
+}
+
+/** Does QEMU's accelerator work (KVM on Linux, HVF on macOS)? /dev/kvm can exist and hang. */
+export async function accelCheck(host: DoctorHost, qemu: QemuFound | undefined): Promise<CheckResult> {
+  const accel = host.platform === 'darwin' ? 'HVF' : 'KVM';
+  if (host.platform === 'win32')
+    return check('accel', 'QEMU accel', 'info', 'QEMU on Windows runs without KVM/HVF (WHPX is not used): machines use VirtualBox there');
+  if (host.platform === 'linux' && !(await host.exists('/dev/kvm'))) {
+    return check(
+      'accel',
+      accel,
+      qemu ? 'warn' : 'info',
+      '/dev/kvm does not exist: QEMU machines use software emulation (several times slower)',
+      {
+        fix: 'load the module ("sudo modprobe kvm_intel" or "kvm_amd") after turning on VT-x/AMD-V; in a VM, nested virtualization must be on',
+      },
+    );
+  }
+  if (!qemu)
+    return check(
+      'accel',
+      accel,
+      'info',
+      host.platform === 'linux' ? '/dev/kvm exists; QEMU is not installed to try it' : 'QEMU is not installed to try it',
+    );
+  const verdict = await (host.probeAccel ?? probeKernelAccel)(qemu.path);
+  if (verdict.accel === 'unknown') return check('accel', accel, 'info', verdict.reason);
+  if (verdict.accel !== 'tcg')
+    return check('accel', accel, 'ok', `${verdict.reason}: QEMU machines run at full speed`, { details: verdict });
+  const where = host.platform === 'linux' ? '/dev/kvm exists but is unusable' : 'HVF is unusable';
+  return check('accel', accel, 'warn', `${where} (${verdict.reason}): QEMU machines use software emulation (several times slower)`, {
+    fix:
+      host.platform !== 'linux'
+        ? 'on a Mac VM, turn on nested virtualization where it runs'
+        : /not accessible|[Pp]ermission/.test(verdict.reason)
+          ? 'give your user access ("sudo usermod -aG kvm $USER", then log in again)'
+          : 'this computer is probably a VM whose hypervisor does not nest VT-x/AMD-V: turn on nested virtualization where it runs',
+    details: verdict,
+  });
+}
+
+/** The QEMU driver's accelerator probe (without its cache) on the kernel machines boot, from the built ISO. */
+async function probeKernelAccel(qemu: string): Promise<{ accel: string; reason: string }> {
+  const { probeAccel } = await import('./accel.js');
+  const { builtIsoPath } = await import('../../iso/recipe.js');
+  const { IsoImage, isolinuxBootEntry } = await import('../../iso/iso9660.js');
+  // An empty VM runs even where Linux hangs: the probe boots the real kernel.
+  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'machine-doctor-'));
+  try {
+    // builtIsoPath asks iso/build.sh (the one place the recipe key is computed): none where bash cannot run.
+    const iso = await builtIsoPath()
+      .then((file) => IsoImage.open(file))
+      .catch(() => undefined);
+    const entry = iso && (await isolinuxBootEntry(iso));
+    const kernel = path.join(dir, 'vmlinuz');
+    const extracted = entry && (await iso.extract(entry.kernel, kernel));
+    await iso?.close();
+    if (!extracted) return { accel: 'unknown', reason: 'not tried yet: no machine ISO to boot its kernel (machine create tries it)' };
+    return await probeAccel(qemu, kernel);
+  } finally {
+    await fs.rm(dir, { recursive: true, force: true });
+  }
+}
+
+export async function probe(host: DoctorHost): Promise<DoctorProbe> {
+  const qemu = await findQemu(host);
+  return {
+    installed: Boolean(qemu),
+    checks: async (ctx) => [
+      { topic: 'install', result: qemuCheck(host, qemu, ctx) },
+      { topic: 'kernel', result: await guarded('accel', 'KVM', accelCheck(host, qemu)) },
+    ],
+  };
+}
