@@ -86,16 +86,18 @@ export interface Element {
 }
 
 export function read(der: Buffer, offset = 0): Element {
+  if (offset + 2 > der.length) throw new Error('truncated DER');
   const tag = der[offset]!;
   let len = der[offset + 1]!;
   let start = offset + 2;
   if (len & 0x80) {
     const n = len & 0x7f;
-    len = 0;
-    for (let i = 0; i < n; i++) len = len * 256 + der[start + i]!;
+    if (n < 1 || n > 4) throw new Error('not DER: indefinite or huge length');
+    if (start + n > der.length) throw new Error('truncated DER');
+    len = der.readUIntBE(start, n);
     start += n;
   }
-  if (tag === undefined || start + len > der.length) throw new Error('truncated DER');
+  if (start + len > der.length) throw new Error('truncated DER');
   return { tag, content: der.subarray(start, start + len), der: der.subarray(offset, start + len) };
 }
 

@@ -317,7 +317,7 @@ describe('certificates, checked with the openssl CLI', () => {
     const long = der.tlv(0x04, Buffer.alloc(300));
     expect(hex(long.subarray(0, 4))).toBe('0482012c');
     expect(der.read(long).content.length).toBe(300);
-    expect(() => der.read(long.subarray(0, 100))).toThrow(/truncated/);
+    for (const cut of [100, 3, 1]) expect(() => der.read(long.subarray(0, cut)), `${cut}`).toThrow(/truncated/);
   });
 
   it('IPv6 addresses, mapped IPv4 ones too, go in as 16 bytes', async () => {
