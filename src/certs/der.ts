@@ -13,7 +13,6 @@ export const TAG = {
   oid: 0x06,
   utf8String: 0x0c,
   printableString: 0x13,
-  ia5String: 0x16,
   utcTime: 0x17,
   generalizedTime: 0x18,
   sequence: 0x30,
