@@ -1,28 +1,8 @@
 import { promises as fs } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { certPathsIn, ensureClientCerts } from '../src/certs/bootstrap.js';
-import { ensureServerCert, machineCertPaths } from '../src/certs/server.js';
 import { MACHINE, machine, tempStore } from '../test/helpers/cli.js';
 import { testIso } from '../test/helpers/vm.js';
-import { median, timeAsync, timeCommand } from './lib.js';
-
-/** Certificate generation: the shared CA and client pair, and one machine's server certificate. */
-export async function benchCerts(): Promise<Record<string, number>> {
-  const ca: number[] = [];
-  const server: number[] = [];
-  for (let i = 0; i < 5; i++) {
-    const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'bench-certs-'));
-    const client = await timeAsync(() => ensureClientCerts(certPathsIn(path.join(dir, 'certs'))));
-    ca.push(client.ms);
-    server.push(
-      (await timeAsync(() => ensureServerCert(machineCertPaths(path.join(dir, 'm')), client.value, 'm', ['localhost', '127.0.0.1', 'm'])))
-        .ms,
-    );
-    await fs.rm(dir, { recursive: true, force: true });
-  }
-  return { ca_and_client_ms: median(ca), server_cert_ms: median(server) };
-}
+import { timeCommand } from './lib.js';
 
 export interface CreateBench {
   results: Record<string, number>;
