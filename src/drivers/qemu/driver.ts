@@ -9,7 +9,6 @@ import { findProcesses, processAlive, processCommandLine, terminate, terminateAl
 import { exec } from '../../core/system.js';
 import { poll, sleep, timedOut } from '../../core/wait.js';
 import { IsoImage, isolinuxBootEntry } from '../../iso/iso9660.js';
-import { writeRawDisk } from '../../iso/userdata.js';
 import type { BaseDriverConfig } from '../../store/config.js';
 import { chooseForwardPorts } from '../ports.js';
 import type { DiskSpec, Driver, DriverEnv, Endpoint, Forward, GuestMount, MachineState, PortForwarder, Report, Share } from '../driver.js';
@@ -151,6 +150,7 @@ export class QemuDriver implements Driver, PortForwarder {
 
   async create(disk: DiskSpec, report: Report): Promise<void> {
     report(`Creating a ${this.config.DiskSize} MB sparse disk`);
+    const { writeRawDisk } = await import('../../iso/userdata.js'); // tar: only create pays for it
     await writeRawDisk(this.diskPath, disk.head, this.config.DiskSize);
   }
 
