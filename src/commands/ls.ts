@@ -1,6 +1,5 @@
 import { MachineError, messageOf } from '../core/errors.js';
 import { withTimeout } from '../core/wait.js';
-import { dockerVersion } from '../docker/api.js';
 import type { MachineState } from '../drivers/driver.js';
 import { Host } from '../host/host.js';
 import type { EngineOptions, SwarmOptions } from '../store/config.js';
@@ -141,6 +140,7 @@ async function evaluate(store: Store, name: string, needVersion: boolean, rule: 
       if (needVersion && !halfCreated) {
         try {
           // Well within the row's own timeout, so an unresponsive daemon is reported as such.
+          const { dockerVersion } = await import('../docker/api.js'); // https: only for running machines
           row.DockerVersion = `v${(await dockerVersion(await host.dockerEndpoint(), 5_000)).Version}`;
         } catch (err) {
           row.Error = `Unable to query docker version: ${messageOf(err)}`;
