@@ -2,7 +2,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { MachineError } from '../../core/errors.js';
 import { portIsFree } from '../../core/ports.js';
-import { poll } from '../../core/wait.js';
+import { poll, timedOut } from '../../core/wait.js';
 import type { BaseDriverConfig } from '../../store/config.js';
 import type {
   DiskSpec,
@@ -307,18 +307,14 @@ export class VirtualBoxDriver implements Driver, PortForwarder {
     await be.acpiPowerButton(this.vm);
     const timeoutMs = (this.config.StopTimeout ?? 60) * 1000;
     // Only the timeout leads to the hard power-off: an error reading the VM, or an abort, ends stop.
-    let failed = false;
     const stopped = await poll(async () => (STOPPED.has((await this.info()).state) ? true : undefined), {
       timeoutMs,
       intervalMs: this.pollMs,
       maxIntervalMs: this.pollMs,
       signal: this.env.signal,
       what: `VM "${this.config.MachineName}" to power off`,
-      fatal: () => (failed = true),
-    }).catch((err: unknown) => {
-      if (failed || this.env.signal?.aborted) throw err;
-      return false;
-    });
+      fatal: () => true,
+    }).catch(timedOut(false));
     if (!stopped) {
       report(`The VM did not power off within ${timeoutMs / 1000}s; turning it off`);
       await this.kill();
