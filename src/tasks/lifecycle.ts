@@ -49,9 +49,9 @@ async function act(host: Host, action: Action, report: Report, signal: AbortSign
  * start/stop/restart/kill of one or more machines, concurrently, each under its machine lock.
  * Unlike docker-machine's start, a start re-checks the certificates and the daemon's config, so a
  * changed address never leaves a certificate behind (#531). Each machine's result line is said as
- * it is done (also when another machine fails).
+ * it is done (also when another machine fails); they are also what it returns.
  */
-export async function lifecycle(store: Store, names: string[], action: Action, progress: Progress): Promise<void> {
+export async function lifecycle(store: Store, names: string[], action: Action, progress: Progress): Promise<string[]> {
   names = [...new Set(names)];
   // Names that are no machine fail before any progress is shown (one line each, as before).
   const failures: unknown[] = [];
@@ -61,6 +61,7 @@ export async function lifecycle(store: Store, names: string[], action: Action, p
     else failures.push(store.notFound(name));
   }
   if (!present.length) throw combineErrors(failures);
+  const done: string[] = [];
   await interruptible(async (signal) => {
     const steps: Step[] = present.map((name) => ({
       title: `${VERB[action].ing} "${name}"`,
@@ -71,6 +72,7 @@ export async function lifecycle(store: Store, names: string[], action: Action, p
             async () => act(await Host.load(store, name, signal), action, report, signal),
             { onWait: (owner) => report(`Waiting for "${owner.command}" (pid ${owner.pid}) to finish with "${name}"`) },
           );
+          done.push(message);
           progress.result(message);
         } catch (err) {
           failures.push(err);
@@ -86,4 +88,5 @@ export async function lifecycle(store: Store, names: string[], action: Action, p
       progress.result(`${verb} machines may have new IP addresses. You may need to re-run the \`machine env\` command.`);
     }
   }, 'stopping');
+  return done;
 }
