@@ -68,7 +68,7 @@ log() { printf '[%4ds] %s\n' "$(($(date +%s) - T0))" "$*" >&2; }
 
 W=$(mktemp -d "$CACHE/iso/.build.XXXXXX") # same filesystem as the output: rename is atomic
 # MACHINE_ISO_KEEP_WORK=1 keeps the work directory for debugging
-[[ -n ${MACHINE_ISO_KEEP_WORK:-} ]] && log "work directory: $W" || trap 'rm -rf "$W"' EXIT
+if [[ -n ${MACHINE_ISO_KEEP_WORK:-} ]]; then log "work directory: $W"; else trap 'rm -rf "$W"' EXIT; fi
 
 # ---------------------------------------------------------------------------------------------
 # Packages. Explicit list: dependencies of these packages that we do not need (adduser, perl,
@@ -273,7 +273,8 @@ while :; do
 		[[ $(head -c4 "$f") == $'\x7fELF' ]] || continue
 		dyn=$(readelf -d "$f" 2>/dev/null) || continue
 		runpath=$(sed -n 's/.*(R\(UN\)\{0,1\}PATH).*\[\(.*\)\]/\2/p' <<<"$dyn" | tr ':' ' ')
-		for so in $(sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p' <<<"$dyn"); do
+		mapfile -t needed < <(sed -n 's/.*(NEEDED).*\[\(.*\)\]/\1/p' <<<"$dyn")
+		for so in "${needed[@]}"; do
 			found=0
 			for d in $runpath "${LIBDIRS[@]}"; do [[ -e $R$d/$so ]] && found=1; done
 			((found)) && continue
@@ -380,14 +381,14 @@ EOF
 # window finds what the big Go binaries share. Not wider: the kernel allocates the window while
 # unpacking, and --long=27 (128 MiB) panics a 512 MiB VM.
 # MACHINE_ISO_ZSTD overrides the options for experiments only (it is not part of the key).
-ZSTD_OPTS=${MACHINE_ISO_ZSTD:--12 --long=25}
-log "initramfs (cpio + zstd $ZSTD_OPTS)"
+read -ra ZSTD_OPTS <<<"${MACHINE_ISO_ZSTD:--12 --long=25}"
+log "initramfs (cpio + zstd ${ZSTD_OPTS[*]})"
 find "$R" -exec touch -h -d "@$SOURCE_DATE_EPOCH" {} +
 ISOROOT=$W/isoroot
 mkdir -p "$ISOROOT"/{boot,isolinux}
 (cd "$R" && find . -mindepth 1 -print0 | sort -z |
 	cpio --null --create --format=newc --reproducible --owner=0:0 --quiet) |
-	zstd -q -T0 $ZSTD_OPTS >"$ISOROOT/boot/initrd.img"
+	zstd -q -T0 "${ZSTD_OPTS[@]}" >"$ISOROOT/boot/initrd.img"
 cp "$S/boot/vmlinuz-$KVER" "$ISOROOT/boot/vmlinuz"
 
 # ---------------------------------------------------------------------------------------------

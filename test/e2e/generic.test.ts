@@ -48,7 +48,10 @@ describe('the generic driver provisions an existing boot2docker host', () => {
       'gen',
     ]);
     expect(res.exitCode, String(res.all)).toBe(0);
-    expect(String(res.all)).not.toContain('Getting the boot2docker ISO');
+    expect(String(res.stdout)).toContain('Docker is up and running!');
+    // An existing host boots no ISO: none is fetched into the store's cache or installed for it.
+    expect(await fs.readdir(store)).not.toContain('cache');
+    expect(await fs.readdir(path.join(store, 'machines', 'gen'))).not.toContain('boot2docker.iso');
     const ls = String((await machine(store, ['ls', '--format', '{{.Name}} {{.DriverName}} {{.State}} {{.URL}}'])).stdout).trim();
     expect(ls).toBe(`gen generic Running tcp://127.0.0.1:${enginePort}`);
     expect(String((await machine(store, ['ssh', 'gen', '--', 'hostname'])).stdout).trim()).toBe('gen');

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { exists } from '../../src/core/files.js';
 import { poll } from '../../src/core/wait.js';
 import { machine } from '../helpers/cli.js';
-import { buildDist, makeIso, registry, setupVBoxChroot, taggedProcesses, type VBoxChroot } from '../helpers/vboxChroot.js';
+import { makeIso, registry, setupVBoxChroot, taggedProcesses, type VBoxChroot } from '../helpers/vboxChroot.js';
 
 /**
  * The real CLI (bin/machine → dist/) creating a VirtualBox machine against the real VirtualBox 7.2
@@ -23,7 +23,6 @@ beforeAll(async () => {
     return;
   }
   c = r;
-  await buildDist(); // the CLI runs dist/
 }, 900_000);
 
 afterAll(async () => {

@@ -18,7 +18,7 @@ import { avoidOwnWebService, ownWebService, startOwnWebService, stopOwnWebServic
 import { baseDriverConfig } from '../../src/store/config.js';
 import { Store } from '../../src/store/store.js';
 import { machine, ROOT } from '../helpers/cli.js';
-import { buildDist, makeIso, setupVBoxChroot, taggedProcesses, type VBoxChroot } from '../helpers/vboxChroot.js';
+import { makeIso, setupVBoxChroot, taggedProcesses, type VBoxChroot } from '../helpers/vboxChroot.js';
 
 /**
  * The web service the driver starts for itself, against the REAL vboxwebsrv 7.2 on 127.0.0.1: only
@@ -37,7 +37,6 @@ beforeAll(async () => {
     return;
   }
   c = r;
-  await buildDist(); // the child scripts and the CLI run dist/
 }, 900_000);
 
 afterAll(async () => {

@@ -14,8 +14,9 @@ export async function tempStore(prefix = 'mstore-'): Promise<string> {
 }
 
 /**
- * Run the real CLI (bin/machine → dist/) against a store. VMs get QEMU's restricted user-mode
- * network: the guest reaches nothing; only the 127.0.0.1 port forwards reach it.
+ * Run the real CLI (bin/machine → dist/, which vitest's globalSetup builds) against a store. VMs get
+ * QEMU's restricted user-mode network: the guest reaches nothing; only the 127.0.0.1 port forwards
+ * reach it.
  */
 export function machine(store: string, args: string[], opts: Options = {}): Promise<Result> {
   return execa(MACHINE, args, {

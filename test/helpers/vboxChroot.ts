@@ -108,17 +108,6 @@ export async function setupVBoxChroot(): Promise<VBoxChroot | { skip: string }> 
   return c;
 }
 
-/** Build dist/ (what bin/machine and child node scripts run) when a source file is newer than it. */
-export async function buildDist(): Promise<void> {
-  const built = (await fs.stat(path.join(REPO, 'dist', 'src', 'cli', 'main.js')).catch(() => undefined))?.mtimeMs ?? 0;
-  const src = path.join(REPO, 'src');
-  const files = (await fs.readdir(src, { recursive: true })).filter((f) => f.endsWith('.ts'));
-  const newest = Math.max(...(await Promise.all(files.map(async (f) => (await fs.stat(path.join(src, f))).mtimeMs))));
-  if (newest <= built) return;
-  const res = await execIn('npx', ['tsc', '-p', 'tsconfig.json'], { timeoutMs: 300_000, cwd: REPO });
-  if (res.exitCode !== 0) throw new Error(`tsc failed: ${res.stdout}${res.stderr}`);
-}
-
 /** Pids of the processes whose environment holds MACHINE_TEST_TAG=tag (a test's command and what it started). */
 export async function taggedProcesses(tag: string): Promise<number[]> {
   const pids = (await fs.readdir('/proc')).filter((d) => /^\d+$/.test(d));
