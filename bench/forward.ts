@@ -1,7 +1,7 @@
 import http from 'node:http';
 import { freePort } from '../src/core/ports.js';
 import { poll } from '../src/core/wait.js';
-import { Host } from '../src/host/host.js';
+import { Machine } from '../src/machine/machine.js';
 import { SshTunnels } from '../src/forward/tunnel.js';
 import { SshSession } from '../src/ssh/client.js';
 import { Store } from '../src/store/store.js';
@@ -55,7 +55,7 @@ async function guestSeconds(store: string, name: string, cmd: string, before = '
  */
 async function throughputs(store: string, name: string, port: number): Promise<Record<string, number>> {
   const forward = mbPerS(await download(port, 'big'));
-  const host = await Host.load(new Store(store), name);
+  const host = await Machine.load(new Store(store), name);
   const ssh = await SshSession.connect(await host.sshTarget());
   const tunnelPort = await freePort();
   const tunnels = new SshTunnels(ssh);

@@ -6,7 +6,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { VirtualBoxDriver } from '../src/drivers/virtualbox/driver.js';
-import { realHostEnv } from '../src/core/system.js';
+import { realSystem } from '../src/core/system.js';
 import { configFromFlags } from '../src/drivers/virtualbox/index.js';
 import { closeSoapConnections } from '../src/drivers/virtualbox/soap/transport.js';
 import { stopOwnWebService } from '../src/drivers/virtualbox/websrv.js';
@@ -60,7 +60,7 @@ export async function benchVirtualbox(): Promise<Record<string, number>> {
   const work = path.join(os.tmpdir(), `machine-vbox-bench-${process.pid}`);
   await fs.mkdir(work, { recursive: true });
   await run('bash', [SCRIPT, 'bind', work]);
-  const host = { ...realHostEnv(), env: { ...process.env, VBOX_MANAGE: kv.VBOX_MANAGE, VBOX_WEBSRV: kv.VBOX_WEBSRV } };
+  const host = { ...realSystem(), env: { ...process.env, VBOX_MANAGE: kv.VBOX_MANAGE, VBOX_WEBSRV: kv.VBOX_WEBSRV } };
   const out: Record<string, number> = {};
   const leftovers: VirtualBoxDriver[] = [];
   try {

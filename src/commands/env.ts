@@ -1,7 +1,7 @@
 import { MachineError } from '../core/errors.js';
-import { type Detected, detectShell, realShellHost, type ShellHost } from '../env/detect.js';
+import { type Detected, detectShell, realShellSystem, type ShellSystem } from '../env/detect.js';
 import { type EnvVar, type Shell } from '../env/shells.js';
-import { Host } from '../host/host.js';
+import { Machine } from '../machine/machine.js';
 import type { Store } from '../store/store.js';
 import { ensureTls } from '../tasks/tls.js';
 
@@ -54,7 +54,7 @@ export async function env(
   names: string[],
   opts: EnvOptions,
   notice: (line: string) => void,
-  host: ShellHost = realShellHost(),
+  host: ShellSystem = realShellSystem(),
 ): Promise<EnvResult> {
   if (opts.swarm) {
     throw new MachineError('Error: --swarm is not supported: classic Swarm was retired by Docker', {
@@ -78,7 +78,7 @@ export async function env(
     if (!names.length) throw new MachineError('Error: No machine name(s) specified and no "default" machine exists');
     throw store.notFound(name);
   }
-  const machine = await Host.loadRunning(store, name, 'Error checking TLS connection: Host is not running');
+  const machine = await Machine.loadRunning(store, name, 'Error checking TLS connection: Host is not running');
   const url = await ensureTls(machine, notice);
   const vars: EnvVar[] = [
     { name: 'DOCKER_TLS_VERIFY', value: '1' },

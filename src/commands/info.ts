@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { forEachMachine, MachineError } from '../core/errors.js';
 import { dockerVersion } from '../docker/api.js';
-import { Host } from '../host/host.js';
+import { Machine } from '../machine/machine.js';
 import { passwordLogin } from '../iso/identity.js';
 import type { HostConfig } from '../store/config.js';
 import type { Store } from '../store/store.js';
@@ -9,18 +9,18 @@ import type { Store } from '../store/store.js';
 /** `machine ip`: one line per machine, in the order given. */
 export async function ip(store: Store, names: string[]): Promise<string[]> {
   return forEachMachine(names, async (name) => {
-    const host = await Host.loadRunning(store, name, 'Error getting IP address: Host is not running');
-    return host.driver.ip();
+    const machine = await Machine.loadRunning(store, name, 'Error getting IP address: Host is not running');
+    return machine.driver.ip();
   });
 }
 
 export async function url(store: Store, name: string): Promise<string> {
-  return (await Host.loadRunning(store, name)).url();
+  return (await Machine.loadRunning(store, name)).url();
 }
 
 export async function status(store: Store, name: string): Promise<string> {
-  const host = await Host.load(store, name);
-  return host.driver.state();
+  const machine = await Machine.load(store, name);
+  return machine.driver.state();
 }
 
 /**
@@ -35,18 +35,18 @@ export async function inspect(store: Store, name: string): Promise<{ config: Hos
 
 /** `machine config`: docker CLI flags for the machine, after checking its TLS connection. */
 export async function config(store: Store, name: string, notice: (line: string) => void): Promise<string> {
-  const host = await Host.loadRunning(store, name, 'Error running connection boilerplate: Host is not running');
+  const machine = await Machine.loadRunning(store, name, 'Error running connection boilerplate: Host is not running');
   const { ensureTls } = await import('../tasks/tls.js'); // the status/ip/url path stays light
-  const url = await ensureTls(host, notice);
+  const url = await ensureTls(machine, notice);
   // The copies in the machine directory (DOCKER_CERT_PATH), quoted like Go's %q.
-  const q = (file: string) => JSON.stringify(path.join(host.dir, file));
+  const q = (file: string) => JSON.stringify(path.join(machine.dir, file));
   return [`--tlsverify`, `--tlscacert=${q('ca.pem')}`, `--tlscert=${q('cert.pem')}`, `--tlskey=${q('key.pem')}`, `-H=${url}`].join('\n');
 }
 
 /** `machine version NAME`: the machine's Docker daemon version. */
 export async function version(store: Store, name: string): Promise<string> {
-  const host = await Host.loadRunning(store, name);
-  return (await dockerVersion(await host.dockerEndpoint())).Version;
+  const machine = await Machine.loadRunning(store, name);
+  return (await dockerVersion(await machine.dockerEndpoint())).Version;
 }
 
 export function notRunning(name: string): MachineError {

@@ -1,7 +1,7 @@
 import { MachineError, messageOf } from '../core/errors.js';
 import { withTimeout } from '../core/wait.js';
 import type { MachineState } from '../drivers/driver.js';
-import { Host } from '../host/host.js';
+import { Machine } from '../machine/machine.js';
 import type { EngineOptions, SwarmOptions } from '../store/config.js';
 import type { Store } from '../store/store.js';
 
@@ -128,20 +128,20 @@ async function evaluate(store: Store, name: string, needVersion: boolean, rule: 
     // A machine whose create was interrupted: say so rather than what its half-booted VM answers.
     const halfCreated = await store.isHalfCreated(name);
     if (halfCreated) row.Error = store.halfCreated(name).line;
-    const host = await Host.load(store, name);
-    row.DriverName = host.config.DriverName;
-    row.SwarmOptions = host.config.HostOptions.SwarmOptions;
-    row.EngineOptions = host.config.HostOptions.EngineOptions;
-    row.State = await host.driver.state();
+    const machine = await Machine.load(store, name);
+    row.DriverName = machine.config.DriverName;
+    row.SwarmOptions = machine.config.HostOptions.SwarmOptions;
+    row.EngineOptions = machine.config.HostOptions.EngineOptions;
+    row.State = await machine.driver.state();
     if (row.State === 'Running') {
-      row.URL = await host.url();
+      row.URL = await machine.url();
       row.ActiveHost = isActive(rule, name, row.URL);
       row.Active = row.ActiveHost ? '*' : '-';
       if (needVersion && !halfCreated) {
         try {
           // Well within the row's own timeout, so an unresponsive daemon is reported as such.
           const { dockerVersion } = await import('../docker/api.js'); // https: only for running machines
-          row.DockerVersion = `v${(await dockerVersion(await host.dockerEndpoint(), 5_000)).Version}`;
+          row.DockerVersion = `v${(await dockerVersion(await machine.dockerEndpoint(), 5_000)).Version}`;
         } catch (err) {
           row.Error = `Unable to query docker version: ${messageOf(err)}`;
         }

@@ -4,7 +4,7 @@ import path from 'node:path';
 import ssh2, { type FileEntryWithStats, type SFTPWrapper, type Stats } from 'ssh2';
 import { MachineError } from '../core/errors.js';
 import { tempSibling } from '../core/files.js';
-import { Host } from '../host/host.js';
+import { Machine } from '../machine/machine.js';
 import { SshSession } from '../ssh/client.js';
 import type { Store } from '../store/store.js';
 import { notRunning } from './info.js';
@@ -50,7 +50,7 @@ export async function scp(store: Store, src: string, dst: string, opts: Options,
   const sessions: SshSession[] = [];
   const open = async (ep: Endpoint): Promise<Place> => {
     if (!ep.machine) return local;
-    const host = await Host.load(store, ep.machine);
+    const host = await Machine.load(store, ep.machine);
     if ((await host.driver.state()) !== 'Running') throw notRunning(ep.machine);
     const target = await host.sshTarget();
     if (ep.user) target.user = ep.user;

@@ -1,4 +1,4 @@
-import { Host } from '../host/host.js';
+import { Machine } from '../machine/machine.js';
 import { SshSession } from '../ssh/client.js';
 import type { Store } from '../store/store.js';
 import { notRunning } from './info.js';
@@ -15,15 +15,15 @@ export interface Stdio {
  * CMD and returns its exit code (docker-machine always returned 1). A leading -t asks for a PTY.
  */
 export async function ssh(store: Store, name: string, command: string[], stdio: Stdio): Promise<number> {
-  const host = await Host.load(store, name);
-  if ((await host.driver.state()) !== 'Running') throw notRunning(name);
+  const machine = await Machine.load(store, name);
+  if ((await machine.driver.state()) !== 'Running') throw notRunning(name);
   let pty = false;
   while (command[0] === '-t' || command[0] === '-tt') {
     pty = true;
     command = command.slice(1);
   }
   if (command[0] === '--') command = command.slice(1);
-  const session = await SshSession.connect(await host.sshTarget());
+  const session = await SshSession.connect(await machine.sshTarget());
   try {
     if (!command.length) {
       if (!stdio.stdin.isTTY)

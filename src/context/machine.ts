@@ -113,9 +113,9 @@ export async function refreshMachineContext(
   const context = contextNameFor(name);
   const meta = await contexts.read(context);
   if (!ours(meta, store, name) || meta.Endpoints.docker?.Host === url) return false;
-  const { Host } = await import('../host/host.js');
-  const host = await Host.load(store, name);
-  await writeContext(contexts, store, name, url, await host.clientTls());
+  const { Machine } = await import('../machine/machine.js');
+  const machine = await Machine.load(store, name);
+  await writeContext(contexts, store, name, url, await machine.clientTls());
   return true;
 }
 

@@ -26,7 +26,7 @@ export interface ExecOptions {
 
 export type Exec = (file: string, args: string[], opts?: ExecOptions) => Promise<ExecResult>;
 
-export interface HostEnv {
+export interface System {
   platform: NodeJS.Platform;
   arch: string;
   env: NodeJS.ProcessEnv;
@@ -85,7 +85,7 @@ export const exec: Exec = (file, args, opts = {}) =>
     }
   });
 
-export function realHostEnv(): HostEnv {
+export function realSystem(): System {
   return {
     platform: process.platform,
     arch: process.arch,
@@ -113,7 +113,7 @@ export function pathDirs(env: NodeJS.ProcessEnv = process.env, platform: NodeJS.
 }
 
 /** The first of `names` found in a directory of PATH. */
-export async function which(host: HostEnv, names: string[]): Promise<string | undefined> {
+export async function which(host: System, names: string[]): Promise<string | undefined> {
   const p = host.platform === 'win32' ? path.win32 : path.posix;
   for (const dir of pathDirs(host.env, host.platform)) {
     for (const name of names) {
@@ -125,6 +125,6 @@ export async function which(host: HostEnv, names: string[]): Promise<string | un
 }
 
 /** A program on PATH, with Windows' .exe. */
-export function findProgram(host: HostEnv, name: string): Promise<string | undefined> {
+export function findProgram(host: System, name: string): Promise<string | undefined> {
   return which(host, host.platform === 'win32' ? [`${name}.exe`, name] : [name]);
 }

@@ -3,7 +3,7 @@ import { findProgram } from '../core/system.js';
 import { defaultDriverName, DRIVERS } from '../drivers/registry.js';
 import type { HostConfig } from '../store/config.js';
 import { check, type CheckResult } from '../core/check.js';
-import type { DoctorHost } from './types.js';
+import type { DoctorSystem } from './types.js';
 
 const TOPICS: DoctorTopic[] = ['install', 'hardware', 'kernel', 'conflicts', 'network'];
 
@@ -13,7 +13,7 @@ export interface HostFacts {
 }
 
 /** The docker CLI: where, which version, which API version (without talking to any daemon). */
-export async function findDockerCli(host: DoctorHost): Promise<HostFacts['docker']> {
+export async function findDockerCli(host: DoctorSystem): Promise<HostFacts['docker']> {
   const docker = await findProgram(host, 'docker');
   if (!docker) return undefined;
   // An address that refuses at once: only the client half of `docker version` matters here.
@@ -30,7 +30,7 @@ export async function findDockerCli(host: DoctorHost): Promise<HostFacts['docker
   return m ? { path: docker, version: m[1]!, apiVersion: '' } : undefined;
 }
 
-export function dockerCliCheck(host: DoctorHost, docker: HostFacts['docker']): CheckResult {
+export function dockerCliCheck(host: DoctorSystem, docker: HostFacts['docker']): CheckResult {
   if (!docker) {
     const how =
       host.platform === 'darwin'
@@ -72,7 +72,7 @@ export function proxyVars(env: NodeJS.ProcessEnv): Record<string, string> {
 }
 
 /** The host side of proxies: what is set, and what cannot work from a VM or for the docker CLI. */
-export function proxyCheck(host: DoctorHost): CheckResult {
+export function proxyCheck(host: DoctorSystem): CheckResult {
   const vars = proxyVars(host.env);
   const names = Object.keys(vars);
   if (!names.length) return check('proxy', 'proxy', 'ok', 'no proxy variables are set on this computer');
@@ -91,7 +91,7 @@ export function proxyCheck(host: DoctorHost): CheckResult {
  * Each driver's host checks, then the proxy and the docker CLI. The drivers' checks are listed by
  * topic and by id within one (QEMU before VirtualBox, KVM before its driver), whatever the drivers' order.
  */
-export async function hostChecks(host: DoctorHost, machines: HostConfig[]): Promise<{ results: CheckResult[]; facts: HostFacts }> {
+export async function hostChecks(host: DoctorSystem, machines: HostConfig[]): Promise<{ results: CheckResult[]; facts: HostFacts }> {
   const withDoctor = DRIVERS.filter((d) => d.doctor);
   const [probes, docker] = await Promise.all([
     Promise.all(withDoctor.map((d) => d.doctor!(host))),

@@ -3,13 +3,13 @@ import type { Store } from '../store/store.js';
 import { hostChecks } from './host-checks.js';
 import { machineChecks, type MachineFacts } from './machine-checks.js';
 import { check, type CheckResult, type Verdict } from '../core/check.js';
-import { type DoctorHost, type DoctorReport, realDoctorHost } from './types.js';
+import { type DoctorSystem, type DoctorReport, realDoctorSystem } from './types.js';
 
 export type { CheckResult, Verdict } from '../core/check.js';
 export type { DoctorReport } from './types.js';
 
 /** Which daemon the docker CLI of this shell talks to, and whether that still is where the machine is. */
-export async function targetCheck(store: Store, host: DoctorHost, machines: MachineFacts[]): Promise<CheckResult> {
+export async function targetCheck(store: Store, host: DoctorSystem, machines: MachineFacts[]): Promise<CheckResult> {
   const t = await dockerTarget(store, host.env);
   const title = 'docker target';
   const byUrl = (url?: string) => machines.find((m) => m.url && m.url === url);
@@ -90,7 +90,7 @@ export async function targetCheck(store: Store, host: DoctorHost, machines: Mach
 }
 
 /** `machine doctor`: the host checks, then each machine's, then where the docker CLI points. */
-export async function runDoctor(store: Store, names: string[] = [], host: DoctorHost = realDoctorHost()): Promise<DoctorReport> {
+export async function runDoctor(store: Store, names: string[] = [], host: DoctorSystem = realDoctorSystem()): Promise<DoctorReport> {
   const all = await store.names();
   const wanted = names.length ? names : all;
   for (const n of names) if (!all.includes(n)) throw store.notFound(n);

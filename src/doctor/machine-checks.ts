@@ -6,12 +6,12 @@ import { type DockerEndpoint, dockerRequest } from '../docker/api.js';
 import type { MachineState } from '../drivers/driver.js';
 import { savedForwardPorts } from '../drivers/ports.js';
 import { driverDefinition } from '../drivers/registry.js';
-import { Host } from '../host/host.js';
+import { Machine } from '../machine/machine.js';
 import { passwordLogin } from '../iso/identity.js';
 import type { Store } from '../store/store.js';
 import type { HostFacts } from './host-checks.js';
 import { check, type CheckResult } from '../core/check.js';
-import type { DoctorHost } from './types.js';
+import type { DoctorSystem } from './types.js';
 
 /** What doctor learned about one machine, for the checks that look across machines. */
 export interface MachineFacts {
@@ -25,7 +25,7 @@ const day = 86_400_000;
 const date = (d: Date) => d.toISOString().slice(0, 10);
 
 /** The 127.0.0.1 ports a machine forwards (SSH, Docker): in use while it runs, free while it is stopped. */
-export async function portsCheck(host: DoctorHost, machine: Host, state: MachineState): Promise<CheckResult | undefined> {
+export async function portsCheck(host: DoctorSystem, machine: Machine, state: MachineState): Promise<CheckResult | undefined> {
   if (!driverDefinition(machine.config.DriverName).features.forwardsPorts) return undefined;
   const ports = savedForwardPorts(machine.config.Driver);
   if (!ports.length) return undefined;
@@ -41,7 +41,7 @@ export async function portsCheck(host: DoctorHost, machine: Host, state: Machine
 }
 
 /** CA, client and server certificates: present, in date, chained, and covering every address in use. */
-export async function certsCheck(host: DoctorHost, machine: Host): Promise<CheckResult> {
+export async function certsCheck(host: DoctorSystem, machine: Machine): Promise<CheckResult> {
   const name = machine.name;
   const auth = machine.config.HostOptions.AuthOptions;
   const [ca, client, server] = await Promise.all([
@@ -167,7 +167,7 @@ interface DaemonFacts {
   askedAt: number;
 }
 
-async function askDaemon(host: DoctorHost, ep: DockerEndpoint): Promise<DaemonFacts> {
+async function askDaemon(host: DoctorSystem, ep: DockerEndpoint): Promise<DaemonFacts> {
   const v = await dockerRequest(ep, 'GET', '/version', { timeoutMs: 10_000 });
   if (v.status !== 200) throw new Error(`GET /version answered ${v.status}`);
   const t0 = host.now();
@@ -183,7 +183,7 @@ const apiNum = (v: string) => {
 };
 
 /** The docker CLI's API version against the daemon's: the CLI negotiates down, within the daemon's minimum. */
-export function apiCheck(host: DoctorHost, name: string, docker: HostFacts['docker'], d: DaemonFacts): CheckResult {
+export function apiCheck(host: DoctorSystem, name: string, docker: HostFacts['docker'], d: DaemonFacts): CheckResult {
   const daemon = `Docker ${d.version.Version} (API ${d.version.ApiVersion}${d.version.MinAPIVersion ? `, oldest client API ${d.version.MinAPIVersion}` : ''})`;
   const pinned = host.env.DOCKER_API_VERSION;
   if (pinned && apiNum(pinned) > apiNum(d.version.ApiVersion)) {
@@ -235,7 +235,7 @@ const loopbackProxy = (url: string) => /\/\/(?:[^@/]*@)?(localhost|127\.\d+\.\d+
 
 /** The host's proxy variables against what the machine's daemon uses (its /info says). */
 export function machineProxyCheck(
-  host: DoctorHost,
+  host: DoctorSystem,
   name: string,
   /** The host as the VM reaches it (its driver's hostAddress()), if it can. */
   hostAddress: string | undefined,
@@ -294,14 +294,14 @@ export function machineProxyCheck(
 
 /** Every check about one machine; a stopped machine gets the ones that need no daemon. */
 export async function machineChecks(
-  host: DoctorHost,
+  host: DoctorSystem,
   store: Store,
   name: string,
   facts: HostFacts,
 ): Promise<{ results: CheckResult[]; machine: MachineFacts }> {
-  let m: Host;
+  let m: Machine;
   try {
-    m = await Host.load(store, name);
+    m = await Machine.load(store, name);
   } catch (err) {
     return { results: [check('machine', 'machine', 'fail', messageOf(err), { machine: name })], machine: { name } };
   }

@@ -1,7 +1,7 @@
 import { constants, promises as fs } from 'node:fs';
 import type { CheckResult, Verdict } from '../core/check.js';
 import { portIsFree } from '../core/ports.js';
-import { type HostEnv, realHostEnv } from '../core/system.js';
+import { type System, realSystem } from '../core/system.js';
 
 export interface DoctorReport {
   platform: NodeJS.Platform;
@@ -15,7 +15,7 @@ export interface DoctorReport {
  * Everything doctor and the drivers' doctor checks ask of the computer, injectable: the drivers'
  * HostEnv (platform, environment, programs, files, interfaces) plus what only doctor needs.
  */
-export interface DoctorHost extends HostEnv {
+export interface DoctorSystem extends System {
   /** A path exists (devices and folders included). */
   exists(file: string): Promise<boolean>;
   /** Can the OS give us 127.0.0.1:port right now? */
@@ -25,9 +25,9 @@ export interface DoctorHost extends HostEnv {
   now(): number;
 }
 
-export function realDoctorHost(): DoctorHost {
+export function realDoctorSystem(): DoctorSystem {
   return {
-    ...realHostEnv(),
+    ...realSystem(),
     exists: (file) =>
       fs.access(file, constants.F_OK).then(
         () => true,

@@ -1,6 +1,6 @@
 import type { MachineError } from '../core/errors.js';
 import type { CheckResult } from '../core/check.js';
-import type { DoctorHost } from '../doctor/types.js';
+import type { DoctorSystem } from '../doctor/types.js';
 import type { BaseDriverConfig } from '../store/config.js';
 import type { Store } from '../store/store.js';
 
@@ -167,7 +167,7 @@ export interface DriverDefinition {
   /** The host folders a machine's config shares with its VM, and where they appear in the guest. */
   shares(config: BaseDriverConfig, platform: NodeJS.Platform): Promise<Share[]>;
   /** This driver's part of `machine doctor`: ask the host (its module is loaded on use). */
-  doctor?(host: DoctorHost): Promise<DoctorProbe>;
+  doctor?(host: DoctorSystem): Promise<DoctorProbe>;
   /** Loaded on use, so commands pay only for the drivers they touch. */
   load(): Promise<DriverModule>;
   /**

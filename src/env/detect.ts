@@ -3,7 +3,7 @@ import { type AncestorLookup, type ProcessInfo, realAncestors } from './process-
 import { knownShell, programBase, type Shell, SHELL_CHOICES } from './shells.js';
 
 /** What shell detection may look at; injectable so the Windows and macOS rules run on Linux. */
-export interface ShellHost {
+export interface ShellSystem {
   platform: NodeJS.Platform;
   env: NodeJS.ProcessEnv;
   /** Our parent's pid. */
@@ -11,7 +11,7 @@ export interface ShellHost {
   ancestors: AncestorLookup;
 }
 
-export function realShellHost(): ShellHost {
+export function realShellSystem(): ShellSystem {
   return { platform: process.platform, env: process.env, ppid: process.ppid, ancestors: realAncestors() };
 }
 
@@ -54,7 +54,7 @@ export function shellFromFlag(flag: string): Shell {
  * - Elsewhere: the parent process when it is a known shell (so a fish or tcsh user whose login
  *   shell is bash gets the right syntax), else $SHELL, else sh/bash syntax with a notice.
  */
-export async function detectShell(host: ShellHost, flag?: string): Promise<Detected> {
+export async function detectShell(host: ShellSystem, flag?: string): Promise<Detected> {
   if (flag) return { shell: shellFromFlag(flag), source: '--shell' };
   const shellVar = host.env.SHELL;
   if (host.platform === 'win32') {

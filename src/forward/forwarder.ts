@@ -4,7 +4,7 @@ import { readIfExists, writeFileAtomic } from '../core/files.js';
 import { dockerRequest } from '../docker/api.js';
 import { followEvents } from '../docker/events.js';
 import { canForward, type Forward, type PortForwarder } from '../drivers/driver.js';
-import type { Host } from '../host/host.js';
+import type { Machine } from '../machine/machine.js';
 import { SshSession } from '../ssh/client.js';
 import { stateFile } from './process.js';
 import { SshTunnels } from './tunnel.js';
@@ -40,17 +40,17 @@ export class PortForwardService {
   private ssh?: SshSession;
 
   constructor(
-    private readonly host: Host,
+    private readonly machine: Machine,
     private readonly log: (line: string) => void,
   ) {}
 
   async run(signal: AbortSignal): Promise<void> {
-    this.forwarder = canForward(this.host.driver)
-      ? this.host.driver
-      : new SshTunnels((this.ssh = await SshSession.connect(await this.host.sshTarget())));
+    this.forwarder = canForward(this.machine.driver)
+      ? this.machine.driver
+      : new SshTunnels((this.ssh = await SshSession.connect(await this.machine.sshTarget())));
     await this.dropStale();
-    const ep = await this.host.dockerEndpoint();
-    this.log(`forwarding published ports of "${this.host.name}" (${canForward(this.host.driver) ? this.host.driver.name : 'ssh tunnels'})`);
+    const ep = await this.machine.dockerEndpoint();
+    this.log(`forwarding published ports of "${this.machine.name}" (${canForward(this.machine.driver) ? this.machine.driver.name : 'ssh tunnels'})`);
     let timer: NodeJS.Timeout | undefined;
     const schedule = () => {
       clearTimeout(timer);
@@ -71,7 +71,7 @@ export class PortForwardService {
 
   /** Forwards a previous (crashed) forwarder left in the VM are removed before we start. */
   private async dropStale(): Promise<void> {
-    const text = await readIfExists(stateFile(this.host));
+    const text = await readIfExists(stateFile(this.machine));
     if (!text) return;
     const old = JSON.parse(text) as ForwarderState;
     for (const f of old.forwards) await this.forwarder.removeForward(f).catch(() => undefined);
@@ -83,7 +83,7 @@ export class PortForwardService {
   }
 
   private async reconcile(): Promise<void> {
-    const ep = await this.host.dockerEndpoint();
+    const ep = await this.machine.dockerEndpoint();
     const res = await dockerRequest(ep, 'GET', '/containers/json');
     if (res.status !== 200) throw new Error(`GET /containers/json answered ${res.status}`);
     const wanted = new Map<string, Forward & { containers: string[] }>();
@@ -132,13 +132,13 @@ export class PortForwardService {
       failures: [...this.failures.values()],
       updatedAt: new Date().toISOString(),
     };
-    await writeFileAtomic(stateFile(this.host), `${JSON.stringify(state, null, 2)}\n`, 0o600);
+    await writeFileAtomic(stateFile(this.machine), `${JSON.stringify(state, null, 2)}\n`, 0o600);
   }
 
   /** On a clean exit the forwards go with us. */
   async shutdown(): Promise<void> {
     for (const f of this.forwards.values()) await this.forwarder.removeForward(f).catch(() => undefined);
     this.forwards.clear();
-    await fs.rm(stateFile(this.host), { force: true });
+    await fs.rm(stateFile(this.machine), { force: true });
   }
 }

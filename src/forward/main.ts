@@ -2,7 +2,7 @@ import { promises as fs } from 'node:fs';
 import { acquire } from '../core/lock.js';
 import { MachineError, messageOf } from '../core/errors.js';
 import { sleep } from '../core/wait.js';
-import { Host } from '../host/host.js';
+import { Machine } from '../machine/machine.js';
 import type { Store } from '../store/store.js';
 import { PortForwardService } from './forwarder.js';
 import { forwarderLockFile, stateFile } from './process.js';
@@ -18,10 +18,10 @@ export async function runForwarder(store: Store, name: string): Promise<void> {
   const abort = new AbortController();
   for (const sig of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) process.on(sig, () => abort.abort());
   // A real machine first (the name rule, a folder that is not a symlink): only then its lock.
-  const host = await Host.load(store, name);
+  const machine = await Machine.load(store, name);
   let release: () => Promise<void>;
   try {
-    release = await acquire(forwarderLockFile(host.dir), {
+    release = await acquire(forwarderLockFile(machine.dir), {
       waitMs: 0,
       busy: (owner) => new MachineError(`another forwarder (pid ${owner.pid}) serves machine "${name}"`),
     });
@@ -30,8 +30,8 @@ export async function runForwarder(store: Store, name: string): Promise<void> {
     return;
   }
   // A long-lived process must not keep a VirtualBox web service of its own running.
-  host.driver.forBackground?.();
-  const gone = async () => (await fs.access(store.configPath(name)).then(() => false, () => true)) || (await host.driver.state()) !== 'Running';
+  machine.driver.forBackground?.();
+  const gone = async () => (await fs.access(store.configPath(name)).then(() => false, () => true)) || (await machine.driver.state()) !== 'Running';
   const watchdog = setInterval(() => {
     void gone().then(
       (g) => g && abort.abort(),
@@ -41,7 +41,7 @@ export async function runForwarder(store: Store, name: string): Promise<void> {
   let service: PortForwardService | undefined;
   while (!abort.signal.aborted) {
     try {
-      service = new PortForwardService(host, log);
+      service = new PortForwardService(machine, log);
       await service.run(abort.signal);
     } catch (err) {
       log(`error: ${messageOf(err)}`);
@@ -50,7 +50,7 @@ export async function runForwarder(store: Store, name: string): Promise<void> {
   }
   clearInterval(watchdog);
   if (!(await gone().catch(() => true))) await service?.shutdown();
-  else await fs.rm(stateFile(host), { force: true });
+  else await fs.rm(stateFile(machine), { force: true });
   await release();
   log('stopped');
 }

@@ -3,7 +3,7 @@ import { ensureClientCerts } from '../certs/bootstrap.js';
 import { ensureServerCert, machineCertPaths, type ServerCerts } from '../certs/server.js';
 import { dockerPing, TlsCertificateError } from '../docker/api.js';
 import { enginePort, type Report } from '../drivers/driver.js';
-import type { Host } from '../host/host.js';
+import type { Machine } from '../machine/machine.js';
 import { detectBoot2docker, provisionBoot2docker, type ProvisionResult } from '../provision/boot2docker.js';
 import { renderProfile } from '../provision/profile.js';
 import { daemonEnv } from '../provision/proxy.js';
@@ -23,8 +23,8 @@ export const SSH_TIMEOUT_MS = 5 * 60_000;
 export const DOCKER_TIMEOUT_MS = 3 * 60_000;
 
 /** The last line the VM printed on its console, if the driver keeps a log. */
-export async function lastConsoleLine(host: Host): Promise<string | undefined> {
-  const log = host.driver.consoleLog?.();
+export async function lastConsoleLine(machine: Machine): Promise<string | undefined> {
+  const log = machine.driver.consoleLog?.();
   if (!log) return undefined;
   const text = await fs.readFile(log, 'utf8').catch(() => '');
   return text
@@ -36,18 +36,18 @@ export async function lastConsoleLine(host: Host): Promise<string | undefined> {
 }
 
 /** The likely fix for a VM that never answered: what it printed last, where to look, the accelerator. */
-async function bootFix(host: Host): Promise<string> {
-  const last = await lastConsoleLine(host);
-  const hang = host.driver.bootHangFix?.();
-  return `${last ? `its console last said "${last}"` : 'its console is empty'}; see "machine logs ${host.name}"${hang ? `; ${hang}` : ''}`;
+async function bootFix(machine: Machine): Promise<string> {
+  const last = await lastConsoleLine(machine);
+  const hang = machine.driver.bootHangFix?.();
+  return `${last ? `its console last said "${last}"` : 'its console is empty'}; see "machine logs ${machine.name}"${hang ? `; ${hang}` : ''}`;
 }
 
 /**
  * Wait for sshd while showing the boot milestones the ISO writes to the serial console. Ends at
  * once when the driver knows the VM will never answer (QEMU exited, the disk filled).
  */
-export async function waitSshStep(host: Host, report: Report, signal?: AbortSignal, timeoutMs = SSH_TIMEOUT_MS): Promise<SshSession> {
-  const log = host.driver.consoleLog?.();
+export async function waitSshStep(machine: Machine, report: Report, signal?: AbortSignal, timeoutMs = SSH_TIMEOUT_MS): Promise<SshSession> {
+  const log = machine.driver.consoleLog?.();
   let seen = 0;
   const timer = log
     ? setInterval(() => {
@@ -64,11 +64,11 @@ export async function waitSshStep(host: Host, report: Report, signal?: AbortSign
       }, 500)
     : undefined;
   try {
-    return await waitForSsh(await host.sshTarget(), {
+    return await waitForSsh(await machine.sshTarget(), {
       timeoutMs,
       signal,
-      problem: host.driver.bootProblem ? () => host.driver.bootProblem!() : undefined,
-      fix: () => bootFix(host),
+      problem: machine.driver.bootProblem ? () => machine.driver.bootProblem!() : undefined,
+      fix: () => bootFix(machine),
     });
   } finally {
     if (timer) clearInterval(timer);
@@ -77,20 +77,20 @@ export async function waitSshStep(host: Host, report: Report, signal?: AbortSign
 
 /** The certificates the machine must serve: reissued when an address is missing from them. */
 export async function certsStep(
-  host: Host,
+  machine: Machine,
   opts: { force?: boolean; forceClient?: boolean } = {},
 ): Promise<ServerCerts & { caCertPem: string }> {
-  const auth = host.config.HostOptions.AuthOptions;
+  const auth = machine.config.HostOptions.AuthOptions;
   const client = await ensureClientCerts(
     { caCert: auth.CaCertPath, caKey: auth.CaPrivateKeyPath, clientCert: auth.ClientCertPath, clientKey: auth.ClientKeyPath },
     { force: opts.forceClient },
   );
   const server = await ensureServerCert(
-    machineCertPaths(host.dir, auth.ServerCertPath, auth.ServerKeyPath),
+    machineCertPaths(machine.dir, auth.ServerCertPath, auth.ServerKeyPath),
     client,
-    host.name,
-    await host.certHosts(),
-    { force: opts.force, mustCover: await host.requiredCertHosts() },
+    machine.name,
+    await machine.certHosts(),
+    { force: opts.force, mustCover: await machine.requiredCertHosts() },
   );
   return { ...server, caCertPem: client.caCertPem };
 }
@@ -99,15 +99,15 @@ export async function certsStep(
  * The profile the machine must have: its engine options, with the proxy settings captured at create
  * carried in. Only config.json decides it: whichever shell runs start or env changes nothing.
  */
-export function profileOf(host: Host): string {
-  const opts = host.config.HostOptions;
+export function profileOf(machine: Machine): string {
+  const opts = machine.config.HostOptions;
   checkEngineOptions(opts.EngineOptions, opts.HostProxy);
-  const env = daemonEnv(opts.EngineOptions.Env ?? [], opts.HostProxy ?? [], host.driver.hostAddress?.());
-  return renderProfile(opts.EngineOptions, host.config.DriverName, env, enginePort(host.driver));
+  const env = daemonEnv(opts.EngineOptions.Env ?? [], opts.HostProxy ?? [], machine.driver.hostAddress?.());
+  return renderProfile(opts.EngineOptions, machine.config.DriverName, env, enginePort(machine.driver));
 }
 
 export async function provisionStep(
-  host: Host,
+  machine: Machine,
   ssh: SshSession,
   report: Report,
   opts: { forceCerts?: boolean; forceClient?: boolean } = {},
@@ -117,32 +117,32 @@ export async function provisionStep(
   const onAbort = () => ssh.close();
   signal?.addEventListener('abort', onAbort, { once: true });
   try {
-    return await provisionWith(host, ssh, report, opts);
+    return await provisionWith(machine, ssh, report, opts);
   } finally {
     signal?.removeEventListener('abort', onAbort);
   }
 }
 
 async function provisionWith(
-  host: Host,
+  machine: Machine,
   ssh: SshSession,
   report: Report,
   opts: { forceCerts?: boolean; forceClient?: boolean },
 ): Promise<ProvisionResult> {
   await detectBoot2docker(ssh);
-  const certs = await certsStep(host, { force: opts.forceCerts, forceClient: opts.forceClient });
+  const certs = await certsStep(machine, { force: opts.forceCerts, forceClient: opts.forceClient });
   if (certs.issued)
-    report(`Issued a server certificate for ${(await host.certHosts()).join(', ')}${certs.reason ? ` (${certs.reason})` : ''}`);
-  const importCa = host.config.HostOptions.ImportHostCA;
+    report(`Issued a server certificate for ${(await machine.certHosts()).join(', ')}${certs.reason ? ` (${certs.reason})` : ''}`);
+  const importCa = machine.config.HostOptions.ImportHostCA;
   return provisionBoot2docker(
     ssh,
     {
-      hostname: host.name,
-      profile: profileOf(host),
+      hostname: machine.name,
+      profile: profileOf(machine),
       caCertPem: certs.caCertPem,
       serverCertPem: certs.certPem,
       serverKeyPem: certs.keyPem,
-      mounts: host.driver.guestMounts?.() ?? [],
+      mounts: machine.driver.guestMounts?.() ?? [],
       extraCaPem: importCa ? await hostCaBundle(importCa) : undefined,
     },
     report,
@@ -150,39 +150,39 @@ async function provisionWith(
 }
 
 /** Readiness is a real TLS request to the daemon with our client certificate, not a port check. */
-export async function waitDockerStep(host: Host, signal?: AbortSignal): Promise<void> {
-  const ep = await host.dockerEndpoint();
+export async function waitDockerStep(machine: Machine, signal?: AbortSignal): Promise<void> {
+  const ep = await machine.dockerEndpoint();
   await poll(async () => ((await dockerPing(ep, 5000, signal)) ? true : undefined), {
     timeoutMs: DOCKER_TIMEOUT_MS,
     intervalMs: 250,
     maxIntervalMs: 1000,
     signal,
     what: `Docker on ${ep.host}:${ep.port} to answer over TLS`,
-    fix: `look at the daemon log with "machine ssh ${host.name} -- sudo tail /var/lib/boot2docker/log/docker.log"`,
+    fix: `look at the daemon log with "machine ssh ${machine.name} -- sudo tail /var/lib/boot2docker/log/docker.log"`,
     fatal: (err) => err instanceof TlsCertificateError,
   });
 }
 
 /** SSH up, provisioned, Docker answering, published ports forwarded: the whole bring-up. */
-export async function bringUp(host: Host, report: Report, signal?: AbortSignal): Promise<ProvisionResult> {
-  const ssh = await waitSshStep(host, report, signal);
+export async function bringUp(machine: Machine, report: Report, signal?: AbortSignal): Promise<ProvisionResult> {
+  const ssh = await waitSshStep(machine, report, signal);
   let result: ProvisionResult;
   try {
-    result = await provisionStep(host, ssh, report, {}, signal);
-    await waitDockerStep(host, signal);
+    result = await provisionStep(machine, ssh, report, {}, signal);
+    await waitDockerStep(machine, signal);
   } finally {
     ssh.close();
   }
   signal?.throwIfAborted();
-  await host.save(); // what the driver learnt on the way (an address found in the guest)
-  await startForwarder(host);
+  await machine.save(); // what the driver learnt on the way (an address found in the guest)
+  await startForwarder(machine);
   // A docker context made by `machine use` follows the machine to a new address or port.
-  await refreshMachineContext(host.store, host.name, await host.url());
+  await refreshMachineContext(machine.store, machine.name, await machine.url());
   return result;
 }
 
 /** Take the VM down (ACPI stop, or kill), then its port forwarder (which would also exit by itself). */
-export async function shutDown(host: Host, how: 'stop' | 'kill', report: Report): Promise<void> {
-  await host.stop(how, report);
-  await stopForwarder(host);
+export async function shutDown(machine: Machine, how: 'stop' | 'kill', report: Report): Promise<void> {
+  await machine.stop(how, report);
+  await stopForwarder(machine);
 }

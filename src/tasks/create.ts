@@ -2,7 +2,7 @@ import path from 'node:path';
 import { fsError, MachineError, messageOf } from '../core/errors.js';
 import type { Driver, FlagValues, Report } from '../drivers/driver.js';
 import { driverDefinition } from '../drivers/registry.js';
-import { Host } from '../host/host.js';
+import { Machine } from '../machine/machine.js';
 import { installIso, type ResolvedIso, resolveIso } from '../iso/source.js';
 import { diskHead, type TarFile } from '../iso/userdata.js';
 import type { ProvisionResult } from '../provision/boot2docker.js';
@@ -58,7 +58,7 @@ export interface CreateResult {
 }
 
 interface Ctx {
-  host: Host;
+  host: Machine;
   /** The failed step's error, with the step named, for the final line. */
   failure?: MachineError;
   iso?: ResolvedIso;
@@ -127,11 +127,11 @@ async function createUnder(store: Store, req: CreateRequest, progress: Progress,
   if (req.isoUrl) driverConfig.Boot2DockerURL = req.isoUrl;
 
   // The driver may run commands in the guest once SSH is up (IP discovery): through the host.
-  const guest = (command: string) => host.guestRun(command);
+  const guest = (command: string) => machine.guestRun(command);
   const driver: Driver = mod.load(driverConfig, { store, machineDir: dir, signal, guest });
-  const host: Host = new Host(store, newHostConfig(store, req, driverConfig), driver);
+  const machine: Machine = new Machine(store, newHostConfig(store, req, driverConfig), driver);
   const bootsIso = driverDefinition(req.driverName).features.bootsIso;
-  const ctx: Ctx = { host, timings: [] };
+  const ctx: Ctx = { host: machine, timings: [] };
   const started = Date.now();
 
   const step = (title: string, fn: (report: Report) => Promise<void>, exitCode?: number): Step => ({
@@ -162,7 +162,7 @@ async function createUnder(store: Store, req: CreateRequest, progress: Progress,
             const results = await Promise.allSettled([
               (async () => {
                 if (bootsIso) ctx.publicKey = (await ensureKeyPair(keyPath)).publicKey;
-                await certsStep(host);
+                await certsStep(machine);
               })(),
               (async () => {
                 if (!bootsIso) return;
@@ -177,41 +177,41 @@ async function createUnder(store: Store, req: CreateRequest, progress: Progress,
           step('Creating the VM', async (report) => {
             // No ISO for drivers of existing hosts: nothing to put on a disk.
             const iso = ctx.iso;
-            const head = iso ? await diskHead(ctx.publicKey!, iso.preseed ? await preseedOf(host) : undefined) : Buffer.alloc(0);
-            await host.create({ head, isoPath: path.join(dir, 'boot2docker.iso') }, report);
+            const head = iso ? await diskHead(ctx.publicKey!, iso.preseed ? await preseedOf(machine) : undefined) : Buffer.alloc(0);
+            await machine.create({ head, isoPath: path.join(dir, 'boot2docker.iso') }, report);
           }),
           step('Starting the VM', async (report) => {
-            await host.start(report);
+            await machine.start(report);
           }),
           step('Waiting for SSH and provisioning Docker', async (report) => {
-            const ssh = await waitSshStep(host, report, signal);
+            const ssh = await waitSshStep(machine, report, signal);
             try {
-              ctx.provision = await provisionStep(host, ssh, report, {}, signal);
+              ctx.provision = await provisionStep(machine, ssh, report, {}, signal);
             } finally {
               ssh.close();
             }
           }),
           step('Waiting for Docker to answer over TLS', async () => {
-            await waitDockerStep(host, signal);
-            await startForwarder(host);
+            await waitDockerStep(machine, signal);
+            await startForwarder(machine);
           }),
       ]);
       signal.throwIfAborted();
-      await host.save();
+      await machine.save();
       await store.endCreate(req.name);
     } catch (err) {
       const cause = signal.aborted ? (signal.reason as Error) : (ctx.failure ?? err);
       if (req.keepOnFailure) {
-        await host.save().catch(() => undefined);
+        await machine.save().catch(() => undefined);
       } else {
-        await removeHalfMade(host);
+        await removeHalfMade(machine);
       }
       throw cause instanceof MachineError ? cause : new MachineError(messageOf(cause), { cause });
     }
     return {
       name: req.name,
       driver: req.driverName,
-      url: await host.url(),
+      url: await machine.url(),
       iso: ctx.iso ? { source: ctx.iso.source, volumeId: ctx.iso.info.volumeId, preseed: ctx.iso.preseed } : undefined,
       provision: ctx.provision!,
       timings: ctx.timings,
@@ -221,26 +221,26 @@ async function createUnder(store: Store, req: CreateRequest, progress: Progress,
 }
 
 /** Undo a failed or interrupted create: the forwarder, the VM (and any process of its folder), the folder. */
-async function removeHalfMade(host: Host): Promise<void> {
-  await stopForwarder(host).catch(() => undefined);
-  await host.remove().catch(() => undefined);
-  await stopMachineProcesses(host.store, host.name).catch(() => undefined);
-  await host.store.remove(host.name).catch(() => undefined);
+async function removeHalfMade(machine: Machine): Promise<void> {
+  await stopForwarder(machine).catch(() => undefined);
+  await machine.remove().catch(() => undefined);
+  await stopMachineProcesses(machine.store, machine.name).catch(() => undefined);
+  await machine.store.remove(machine.name).catch(() => undefined);
 }
 
 /** What our ISO extracts into /var/lib/boot2docker on first boot: the result of provisioning. */
-async function preseedOf(host: Host): Promise<TarFile[]> {
-  const certs = await certsStep(host);
+async function preseedOf(machine: Machine): Promise<TarFile[]> {
+  const certs = await certsStep(machine);
   const hostKey = generateKeyPair();
-  await pinHostKey(host.knownHostsFile, hostKey.publicKey);
+  await pinHostKey(machine.knownHostsFile, hostKey.publicKey);
   return preseedFiles({
-    hostname: host.name,
-    profile: profileOf(host),
+    hostname: machine.name,
+    profile: profileOf(machine),
     caCertPem: certs.caCertPem,
     serverCertPem: certs.certPem,
     serverKeyPem: certs.keyPem,
     hostKeyPrivate: hostKey.privateKey,
-    extraCaPem: host.config.HostOptions.ImportHostCA ? await hostCaBundle(host.config.HostOptions.ImportHostCA) : undefined,
+    extraCaPem: machine.config.HostOptions.ImportHostCA ? await hostCaBundle(machine.config.HostOptions.ImportHostCA) : undefined,
   });
 }
 

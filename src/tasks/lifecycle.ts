@@ -1,6 +1,6 @@
 import { combineErrors, MachineError } from '../core/errors.js';
 import type { MachineState, Report } from '../drivers/driver.js';
-import { Host } from '../host/host.js';
+import { Machine } from '../machine/machine.js';
 import type { Store } from '../store/store.js';
 import { bringUp, shutDown } from './bringup.js';
 import type { Progress, Step } from './progress.js';
@@ -24,25 +24,25 @@ const isDown = (state: MachineState) => state === 'Stopped' || state === 'Saved'
  * interrupted before the shares were mounted or Docker answered), and only when nothing was
  * missing says "already running", as docker-machine did.
  */
-async function act(host: Host, action: Action, report: Report, signal: AbortSignal): Promise<string> {
-  const { driver } = host;
+async function act(machine: Machine, action: Action, report: Report, signal: AbortSignal): Promise<string> {
+  const { driver } = machine;
   const state = await driver.state();
   if (action === 'start' && !isDown(state)) {
-    const done = await bringUp(host, report, signal);
-    if (!done.written.length && !done.restarted && !done.mounted.length) throw new MachineError(`Machine "${host.name}" is already running.`);
-    return `Machine "${host.name}" was already running; its bring-up was completed.`;
+    const done = await bringUp(machine, report, signal);
+    if (!done.written.length && !done.restarted && !done.mounted.length) throw new MachineError(`Machine "${machine.name}" is already running.`);
+    return `Machine "${machine.name}" was already running; its bring-up was completed.`;
   }
   if ((action === 'stop' || action === 'kill') && isDown(state)) {
-    throw new MachineError(`Machine "${host.name}" is already stopped.`);
+    throw new MachineError(`Machine "${machine.name}" is already stopped.`);
   }
-  if (action === 'stop' || action === 'kill') await shutDown(host, action, report);
-  if (action === 'restart' && !isDown(state)) await shutDown(host, 'stop', report);
+  if (action === 'stop' || action === 'kill') await shutDown(machine, action, report);
+  if (action === 'restart' && !isDown(state)) await shutDown(machine, 'stop', report);
   if (action === 'start' || action === 'restart') {
     signal.throwIfAborted();
-    await host.start(report);
-    await bringUp(host, report, signal);
+    await machine.start(report);
+    await bringUp(machine, report, signal);
   }
-  return `Machine "${host.name}" was ${VERB[action].ed}.`;
+  return `Machine "${machine.name}" was ${VERB[action].ed}.`;
 }
 
 /**
@@ -69,7 +69,7 @@ export async function lifecycle(store: Store, names: string[], action: Action, p
         try {
           const message = await store.withLock(
             name,
-            async () => act(await Host.load(store, name, signal), action, report, signal),
+            async () => act(await Machine.load(store, name, signal), action, report, signal),
             { onWait: (owner) => report(`Waiting for "${owner.command}" (pid ${owner.pid}) to finish with "${name}"`) },
           );
           done.push(message);

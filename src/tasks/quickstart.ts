@@ -2,7 +2,7 @@ import { MachineError } from '../core/errors.js';
 import { parseInteger, parseSizeMB } from '../core/units.js';
 import type { FlagSpec, FlagValues } from '../drivers/driver.js';
 import { DRIVERS, defaultDriverName } from '../drivers/registry.js';
-import { Host } from '../host/host.js';
+import { Machine } from '../machine/machine.js';
 import { type Store, validateName } from '../store/store.js';
 import { createMachine } from './create.js';
 import { createRequest } from './create-request.js';
@@ -94,15 +94,15 @@ export async function quickstart(
     context = made.context;
     created = true;
   } else {
-    const host = await Host.load(store, name);
-    const state = await host.driver.state();
+    const machine = await Machine.load(store, name);
+    const state = await machine.driver.state();
     if (state !== 'Running') {
       say(`Starting machine "${name}" (${state || 'not running'})`);
       await lifecycle(store, [name], 'start', { ...progress, result: () => undefined });
       started = true;
     }
   }
-  const host = await Host.load(store, name);
+  const host = await Machine.load(store, name);
   const url = await ensureTls(host, say);
   const ip = await host.driver.ip().catch(() => new URL(url.replace(/^tcp:/, 'http:')).hostname);
   // A context made by `machine use` must follow the machine to its (possibly new) address.

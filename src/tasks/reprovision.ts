@@ -1,6 +1,6 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { Host } from '../host/host.js';
+import { Machine } from '../machine/machine.js';
 import { installIso, resolveIso } from '../iso/source.js';
 import { captureProxy } from '../provision/proxy.js';
 import type { Store } from '../store/store.js';
@@ -26,7 +26,7 @@ export async function regenerateCerts(store: Store, names: string[], opts: Regen
   await interruptible(async (signal) => {
     // The shared CA must be regenerated once, before the machines use it.
     if (opts.clientCerts) {
-      const first = await Host.load(store, names[0]!);
+      const first = await Machine.load(store, names[0]!);
       await certsStep(first, { forceClient: true, force: true });
     }
     await forEachMachine(names, (name) => reprovisionOne(store, name, progress, { forceCerts: true }, signal));
@@ -52,21 +52,21 @@ async function reprovisionOne(
   signal: AbortSignal,
 ): Promise<void> {
   await store.withLock(name, async () => {
-    const host = await Host.loadRunning(store, name);
+    const machine = await Machine.loadRunning(store, name);
     const report = (line: string) => progress.result(`(${name}) ${line}`);
     if (opts.proxyFromEnv) {
-      host.config.HostOptions.HostProxy = captureProxy(process.env);
-      report(host.config.HostOptions.HostProxy.length ? `Proxy settings from this shell: ${host.config.HostOptions.HostProxy.map((e) => e.split('=')[0]).join(', ')}` : 'No proxy settings in this shell: the machine gets none');
-      await host.save();
+      machine.config.HostOptions.HostProxy = captureProxy(process.env);
+      report(machine.config.HostOptions.HostProxy.length ? `Proxy settings from this shell: ${machine.config.HostOptions.HostProxy.map((e) => e.split('=')[0]).join(', ')}` : 'No proxy settings in this shell: the machine gets none');
+      await machine.save();
     }
-    const ssh = await waitSshStep(host, report, signal);
+    const ssh = await waitSshStep(machine, report, signal);
     try {
-      const res = await provisionStep(host, ssh, report, { forceCerts: opts.forceCerts }, signal);
+      const res = await provisionStep(machine, ssh, report, { forceCerts: opts.forceCerts }, signal);
       if (!res.written.length && !res.restarted && !res.mounted.length) report('Already up to date');
     } finally {
       ssh.close();
     }
-    await waitDockerStep(host, signal);
+    await waitDockerStep(machine, signal);
   });
 }
 
@@ -79,24 +79,24 @@ export async function upgrade(store: Store, names: string[], progress: Progress)
   await interruptible((signal) =>
     forEachMachine(names, (name) =>
       store.withLock(name, async () => {
-        const host = await Host.load(store, name, signal);
+        const machine = await Machine.load(store, name, signal);
         const report = (line: string) => progress.result(`(${name}) ${line}`);
-        const iso = await resolveIso(String(host.config.Driver.Boot2DockerURL ?? ''), store.cacheDir, { report, signal });
-        const current = path.join(host.dir, 'boot2docker.iso');
+        const iso = await resolveIso(String(machine.config.Driver.Boot2DockerURL ?? ''), store.cacheDir, { report, signal });
+        const current = path.join(machine.dir, 'boot2docker.iso');
         const same = await sameFile(iso.path, current);
         if (same) {
           report(`Already on ${iso.info.volumeId}`);
           return;
         }
-        if ((await host.driver.state()) === 'Running') {
+        if ((await machine.driver.state()) === 'Running') {
           report('Stopping machine to do the upgrade...');
-          await shutDown(host, 'stop', report);
+          await shutDown(machine, 'stop', report);
         }
         report(`Upgrading machine "${name}" to ${iso.info.volumeId}...`);
-        await installIso(iso, host.dir);
+        await installIso(iso, machine.dir);
         report('Starting machine back up...');
-        await host.start(report);
-        await bringUp(host, report, signal);
+        await machine.start(report);
+        await bringUp(machine, report, signal);
       }),
     ),
   );

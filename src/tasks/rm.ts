@@ -1,6 +1,6 @@
 import { MachineError, messageOf } from '../core/errors.js';
 import { stopForwarder } from '../forward/process.js';
-import { Host } from '../host/host.js';
+import { Machine } from '../machine/machine.js';
 import type { Store } from '../store/store.js';
 import type { Progress } from './progress.js';
 
@@ -48,9 +48,9 @@ async function removeOne(store: Store, name: string, opts: RmOptions, progress: 
   }
   await store.withLock(name, async () => {
     try {
-      const host = await Host.load(store, name);
-      await stopForwarder(host);
-      await host.remove();
+      const machine = await Machine.load(store, name);
+      await stopForwarder(machine);
+      await machine.remove();
     } catch (err) {
       if (!opts.force) throw err;
       progress.notice(`Error removing the VM of "${name}": ${messageOf(err)}`);

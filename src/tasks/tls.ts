@@ -2,7 +2,7 @@ import { promises as fs } from 'node:fs';
 import { certCovers, certificateStatus, issuedBy } from '../certs/x509.js';
 import { MachineError, messageOf } from '../core/errors.js';
 import { forwarderPid, startForwarder } from '../forward/process.js';
-import type { Host } from '../host/host.js';
+import type { Machine } from '../machine/machine.js';
 
 /**
  * docker-machine's connection check (libmachine/check), plus the fix it only talked about.
@@ -16,34 +16,34 @@ import type { Host } from '../host/host.js';
  * `notice` hears of it. A certificate that verifies is kept, whatever names it lacks: read-like
  * commands (env, config, use) never restart Docker under running containers. Returns the Docker URL.
  */
-export async function ensureTls(host: Host, notice: (line: string) => void): Promise<string> {
-  const ep = await host.driver.dockerEndpoint();
+export async function ensureTls(machine: Machine, notice: (line: string) => void): Promise<string> {
+  const ep = await machine.driver.dockerEndpoint();
   const url = `tcp://${ep.host}:${ep.port}`;
-  if ((await certificateServes(host, ep.host)) && (host.config.HostOptions.NoPortForward || (await forwarderPid(host)))) return url;
+  if ((await certificateServes(machine, ep.host)) && (machine.config.HostOptions.NoPortForward || (await forwarderPid(machine)))) return url;
   const { dockerPing, TlsCertificateError } = await import('../docker/api.js');
-  const endpoint = await host.dockerEndpoint();
+  const endpoint = await machine.dockerEndpoint();
   try {
     await dockerPing(endpoint, 20_000);
   } catch (err) {
     if (!(err instanceof TlsCertificateError)) {
-      throw new MachineError(`Error checking TLS connection: Docker of machine "${host.name}" does not answer at ${ep.host}:${ep.port} (${messageOf(err)})`, {
-        fix: `see "machine logs ${host.name}", or restart it with "machine restart ${host.name}"`,
+      throw new MachineError(`Error checking TLS connection: Docker of machine "${machine.name}" does not answer at ${ep.host}:${ep.port} (${messageOf(err)})`, {
+        fix: `see "machine logs ${machine.name}", or restart it with "machine restart ${machine.name}"`,
       });
     }
-    notice(`${err.message}: re-issuing the certificate of "${host.name}" for ${ep.host} and restarting Docker`);
+    notice(`${err.message}: re-issuing the certificate of "${machine.name}" for ${ep.host} and restarting Docker`);
     const { bringUp } = await import('./bringup.js');
-    await host.store.withLock(host.name, () => bringUp(host, () => undefined));
-    await dockerPing(await host.dockerEndpoint(), 20_000);
-    return host.url();
+    await machine.store.withLock(machine.name, () => bringUp(machine, () => undefined));
+    await dockerPing(await machine.dockerEndpoint(), 20_000);
+    return machine.url();
   }
   // The port forwarder may have died with a crash of its own: env brings it back.
-  await startForwarder(host);
+  await startForwarder(machine);
   return url;
 }
 
 /** Would a TLS client accept the certificate the machine was given, for this address? (Read from disk.) */
-async function certificateServes(host: Host, address: string): Promise<boolean> {
-  const auth = host.config.HostOptions.AuthOptions;
+async function certificateServes(machine: Machine, address: string): Promise<boolean> {
+  const auth = machine.config.HostOptions.AuthOptions;
   try {
     const [cert, ca] = await Promise.all([fs.readFile(auth.ServerCertPath, 'utf8'), fs.readFile(auth.CaCertPath, 'utf8')]);
     return !certificateStatus(cert).expired && issuedBy(cert, ca) && certCovers(cert, address);

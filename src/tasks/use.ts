@@ -1,5 +1,5 @@
 import { contextsFor, overrides, type UseResult, writeContext } from '../context/machine.js';
-import { Host } from '../host/host.js';
+import { Machine } from '../machine/machine.js';
 import type { Store } from '../store/store.js';
 import { ensureTls } from './tls.js';
 
@@ -15,7 +15,7 @@ export async function useMachine(
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<UseResult> {
   if (!(await store.exists(name))) throw store.notFound(name);
-  const host = await Host.loadRunning(store, name, `Machine "${name}" is not running`);
+  const host = await Machine.loadRunning(store, name, `Machine "${name}" is not running`);
   const url = await ensureTls(host, notice);
   const contexts = contextsFor(env);
   const context = await writeContext(contexts, store, name, url, await host.clientTls());

@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { type ExecResult, type HostEnv, realHostEnv } from '../../src/core/system.js';
+import { type ExecResult, type System, realSystem } from '../../src/core/system.js';
 import { webUser } from '../../src/drivers/virtualbox/weblogin.js';
 
 /**
@@ -27,7 +27,7 @@ export interface VBoxChroot {
   /** A fresh directory, visible inside the chroot at the same path. */
   work: string;
   /** A HostEnv for the driver: the real host, with VBOX_MANAGE pointing into the chroot. */
-  host: HostEnv;
+  host: System;
   /** VBoxManage in the chroot (no retries, no parsing: what a user would type). */
   vbm(...args: string[]): Promise<ExecResult>;
   /** Any command inside the chroot. */
@@ -83,7 +83,7 @@ export async function setupVBoxChroot(): Promise<VBoxChroot | { skip: string }> 
   await fs.mkdir(work, { recursive: true });
   const bound = await sh(['bind', work]);
   if (bound.exitCode !== 0) return { skip: `could not bind ${work} into the chroot: ${bound.stderr.trim()}` };
-  const real = realHostEnv();
+  const real = realSystem();
   const vboxManage = kv.VBOX_MANAGE!;
   const c: VBoxChroot = {
     dir: kv.VBOX_CHROOT_DIR!,

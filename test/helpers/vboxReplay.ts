@@ -1,7 +1,7 @@
 import { readdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { Exec, ExecResult, HostEnv } from '../../src/core/system.js';
+import type { Exec, ExecResult, System } from '../../src/core/system.js';
 import { FIXTURES, fixture } from './fixtures.js';
 import { RECORDED } from './vboxRecorded.js';
 
@@ -75,7 +75,7 @@ export function fakeHost(
     arch?: string;
     interfaces?: NodeJS.Dict<os.NetworkInterfaceInfo[]>;
   },
-): HostEnv {
+): System {
   const files = opts.files ?? {};
   return {
     platform,

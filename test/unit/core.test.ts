@@ -3,7 +3,7 @@ import { once } from 'node:events';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { processAlive, processStartToken, terminate } from '../../src/core/process.js';
-import { exec, pathDirs, realHostEnv, which } from '../../src/core/system.js';
+import { exec, pathDirs, realSystem, which } from '../../src/core/system.js';
 import { poll, timedOut, WaitTimeout } from '../../src/core/wait.js';
 
 /** core/wait.ts's poll, the one wait loop; core/process.ts's terminate, the one way to end a process; core/system.ts's exec and PATH search. */
@@ -127,7 +127,7 @@ describe('exec (core/system.ts)', () => {
   });
 
   it('finds a program on PATH the way the platform does', async () => {
-    const host = { ...realHostEnv(), env: { PATH: ['/nonexistent', path.dirname(process.execPath)].join(':') } };
+    const host = { ...realSystem(), env: { PATH: ['/nonexistent', path.dirname(process.execPath)].join(':') } };
     expect(await which(host, ['no-such-program', path.basename(process.execPath)])).toBe(process.execPath);
     expect(pathDirs({ Path: 'C:\\a;"C:\\Program Files\\b";;' }, 'win32')).toEqual(['C:\\a', 'C:\\Program Files\\b']);
   });

@@ -17,8 +17,8 @@ import {
 import { renderDoctor, runDoctor } from '../../src/doctor/index.js';
 import { dockerCliCheck, hostChecks, proxyCheck } from '../../src/doctor/host-checks.js';
 import { apiCheck, certsCheck, clockCheck, machineProxyCheck } from '../../src/doctor/machine-checks.js';
-import type { DoctorHost } from '../../src/doctor/types.js';
-import type { Host } from '../../src/host/host.js';
+import type { DoctorSystem } from '../../src/doctor/types.js';
+import type { Machine } from '../../src/machine/machine.js';
 import type { HostConfig } from '../../src/store/config.js';
 import { Store } from '../../src/store/store.js';
 import { machine, tempStore } from '../helpers/cli.js';
@@ -34,7 +34,7 @@ function fakeHost(o: {
   accel?: { accel: string; reason: string };
   taken?: number[];
   interfaces?: NodeJS.Dict<os.NetworkInterfaceInfo[]>;
-}): DoctorHost {
+}): DoctorSystem {
   const files = o.files ?? {};
   const paths = new Set([...(o.paths ?? []), ...Object.keys(files)]);
   return {
@@ -241,7 +241,7 @@ describe('machine checks', () => {
 
   describe('certificates', () => {
     let dir: string;
-    let fake: (hosts: string[]) => Host;
+    let fake: (hosts: string[]) => Machine;
     beforeAll(async () => {
       dir = await fs.mkdtemp(path.join(os.tmpdir(), 'doctor-certs-'));
       const certs = certPathsIn(path.join(dir, 'certs'));
@@ -255,7 +255,7 @@ describe('machine checks', () => {
         ServerCertPath: path.join(mdir, 'server.pem'),
       };
       fake = (hosts) =>
-        ({ name: 'default', dir: mdir, config: { HostOptions: { AuthOptions } }, requiredCertHosts: async () => hosts }) as unknown as Host;
+        ({ name: 'default', dir: mdir, config: { HostOptions: { AuthOptions } }, requiredCertHosts: async () => hosts }) as unknown as Machine;
     });
     afterAll(async () => {
       await fs.rm(dir, { recursive: true, force: true });
@@ -298,7 +298,7 @@ describe('rendering', () => {
 });
 
 /** A store's whole report, as [id, verdict, message] rows, on a computer given by its facts. */
-async function doctorOn(host: DoctorHost): Promise<{ rows: [string, string, string][]; text: string }> {
+async function doctorOn(host: DoctorSystem): Promise<{ rows: [string, string, string][]; text: string }> {
   const root = await tempStore('doctor-');
   try {
     const report = await runDoctor(new Store(root), [], { ...host, env: { ...host.env, DOCKER_CONFIG: path.join(root, 'docker') } });

@@ -4,14 +4,14 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { env, withNoProxy } from '../../src/commands/env.js';
 import { parseShare } from '../../src/drivers/shares.js';
-import { detectShell, type ShellHost, UNIX_NOTICE, WINDOWS_NOTICE } from '../../src/env/detect.js';
+import { detectShell, type ShellSystem, UNIX_NOTICE, WINDOWS_NOTICE } from '../../src/env/detect.js';
 import { hostToVmPath, windowsToUnixPath } from '../../src/env/paths.js';
 import { parsePsTable, parseWindowsProbe, type ProcessInfo, realAncestors, windowsProbe } from '../../src/env/process-tree.js';
 import { Store } from '../../src/store/store.js';
 import { machine, tempStore, writeMachineConfig } from '../helpers/cli.js';
 
 /** A host with a made-up process tree: [parent, grandparent, ...]. */
-function host(platform: NodeJS.Platform, envVars: NodeJS.ProcessEnv, chain: [string, string?][] | Error): ShellHost {
+function host(platform: NodeJS.Platform, envVars: NodeJS.ProcessEnv, chain: [string, string?][] | Error): ShellSystem {
   return {
     platform,
     env: envVars,

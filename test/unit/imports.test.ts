@@ -15,7 +15,7 @@ const RANK: Record<string, number> = {
   doctor: 5,
   context: 4,
   forward: 4,
-  host: 3,
+  machine: 3,
   drivers: 2,
   provision: 2,
   certs: 2,

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runDir } from '../../src/core/paths.js';
 import { probeAccel } from '../../src/drivers/qemu/accel.js';
 import { IsoImage, isolinuxBootEntry } from '../../src/iso/iso9660.js';
-import { Host } from '../../src/host/host.js';
+import { Machine } from '../../src/machine/machine.js';
 import { generateKeyPair } from '../../src/ssh/keys.js';
 import { Store } from '../../src/store/store.js';
 import { waitSshStep } from '../../src/tasks/bringup.js';
@@ -37,7 +37,7 @@ describe('waits', () => {
       await fs.writeFile(path.join(mdir, 'serial.log'), 'machine-boot: kernel 1.2\r\nKernel panic - not syncing: VFS: Unable to mount root fs\r\n');
       // Its "QEMU": a process with the machine's -pidfile argument, so the driver sees the VM running.
       const vm = spawn('sh', ['-c', 'sleep 30', 'qemu', '-pidfile', path.join(mdir, 'qemu.pid')], { stdio: 'ignore' });
-      const host = await Host.load(store, 'm');
+      const host = await Machine.load(store, 'm');
       const err = (await waitSshStep(host, () => undefined, undefined, 1500).catch((e: Error) => e)) as Error & { line?: string };
       vm.kill('SIGKILL');
       expect(err.line).toMatch(

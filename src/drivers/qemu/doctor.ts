@@ -2,7 +2,7 @@ import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { check, type CheckResult, guarded } from '../../core/check.js';
-import type { DoctorHost } from '../../doctor/types.js';
+import type { DoctorSystem } from '../../doctor/types.js';
 import type { DoctorContext, DoctorProbe } from '../driver.js';
 import { findProgram } from '../../core/system.js';
 
@@ -13,7 +13,7 @@ export interface QemuFound {
   version: string;
 }
 
-export async function findQemu(host: DoctorHost): Promise<QemuFound | undefined> {
+export async function findQemu(host: DoctorSystem): Promise<QemuFound | undefined> {
   const qemuPath = host.env.QEMU_BINARY || (await findProgram(host, 'qemu-system-x86_64'));
   if (!qemuPath) return undefined;
   const r = await host.exec(qemuPath, ['--version'], { timeoutMs: 10_000 });
@@ -28,7 +28,7 @@ function installQemu(platform: NodeJS.Platform): string {
 }
 
 /** Present, where, which version; missing is a failure when no other hypervisor is installed either. */
-export function qemuCheck(host: DoctorHost, qemu: QemuFound | undefined, ctx: Omit<DoctorContext, 'machines'>): CheckResult {
+export function qemuCheck(host: DoctorSystem, qemu: QemuFound | undefined, ctx: Omit<DoctorContext, 'machines'>): CheckResult {
   if (qemu) return check('qemu', 'QEMU', 'ok', `QEMU ${qemu.version} at ${qemu.path}`, { details: { ...qemu } });
   const status = !ctx.othersInstalled ? 'fail' : ctx.isDefault ? 'warn' : 'info';
   return check('qemu', 'QEMU', status, `qemu-system-x86_64 not found${ctx.isDefault ? ' (the default driver here)' : ''}`, {
@@ -40,7 +40,7 @@ export function qemuCheck(host: DoctorHost, qemu: QemuFound | undefined, ctx: Om
 }
 
 /** Does QEMU's accelerator work (KVM on Linux, HVF on macOS)? /dev/kvm can exist and hang. */
-export async function accelCheck(host: DoctorHost, qemu: QemuFound | undefined): Promise<CheckResult> {
+export async function accelCheck(host: DoctorSystem, qemu: QemuFound | undefined): Promise<CheckResult> {
   const accel = host.platform === 'darwin' ? 'HVF' : 'KVM';
   if (host.platform === 'win32')
     return check('accel', 'QEMU accel', 'info', 'QEMU on Windows runs without KVM/HVF (WHPX is not used): machines use VirtualBox there');
@@ -101,7 +101,7 @@ async function probeKernelAccel(qemu: string): Promise<{ accel: string; reason: 
   }
 }
 
-export async function probe(host: DoctorHost): Promise<DoctorProbe> {
+export async function probe(host: DoctorSystem): Promise<DoctorProbe> {
   const qemu = await findQemu(host);
   return {
     installed: Boolean(qemu),

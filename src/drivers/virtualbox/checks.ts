@@ -1,5 +1,5 @@
 import { MachineError } from '../../core/errors.js';
-import type { HostEnv } from '../../core/system.js';
+import type { System } from '../../core/system.js';
 import { type VBoxVersion, versionAtLeast } from './parse.js';
 
 /**
@@ -41,7 +41,7 @@ export interface Virtualization {
   vbs?: boolean;
 }
 
-export async function probeVirtualization(host: HostEnv): Promise<Virtualization> {
+export async function probeVirtualization(host: System): Promise<Virtualization> {
   if (host.platform === 'darwin') {
     const r = await host.exec('sysctl', ['-n', 'kern.hv_support'], { timeoutMs: 5000 });
     const hv = r.exitCode === 0 ? r.stdout.trim() : '';
@@ -82,7 +82,7 @@ export interface VirtualizationVerdict {
  * is what VirtualBox itself says (`list hostinfo`): it catches what CPUID alone misses (VT-x off in the
  * firmware, a hypervisor holding it), so it is the verdict where the platform checks find nothing.
  */
-export async function checkVirtualization(host: HostEnv, v: VBoxVersion, vboxHwVirt?: boolean): Promise<VirtualizationVerdict> {
+export async function checkVirtualization(host: System, v: VBoxVersion, vboxHwVirt?: boolean): Promise<VirtualizationVerdict> {
   if (host.platform === 'darwin') await checkAppleSilicon(host);
   const virt = await probeVirtualization(host);
   if (host.platform === 'win32') {
@@ -104,7 +104,7 @@ export async function checkVirtualization(host: HostEnv, v: VBoxVersion, vboxHwV
   return { warnings: [] };
 }
 
-async function checkAppleSilicon(host: HostEnv): Promise<void> {
+async function checkAppleSilicon(host: System): Promise<void> {
   let appleSilicon = host.arch === 'arm64';
   if (!appleSilicon) {
     // An x64 Node under Rosetta still runs on Apple Silicon.
@@ -180,13 +180,13 @@ function vtxVerdict(virt: Virtualization, platform: NodeJS.Platform): void {
 }
 
 /** Linux: VMs cannot start without /dev/vboxdrv; say it before creating anything (a warning only). */
-export async function kernelDriverWarning(host: HostEnv): Promise<string | undefined> {
+export async function kernelDriverWarning(host: System): Promise<string | undefined> {
   if (host.platform !== 'linux' || (await vboxdrvLoaded(host)) !== false) return undefined;
   return 'The vboxdrv kernel module is not loaded: VirtualBox will not start VMs until it is ("sudo modprobe vboxdrv")';
 }
 
 /** Linux: is the vboxdrv kernel module loaded (undefined: /proc/modules cannot be read)? Pre-create and doctor ask. */
-export async function vboxdrvLoaded(host: HostEnv): Promise<boolean | undefined> {
+export async function vboxdrvLoaded(host: System): Promise<boolean | undefined> {
   const modules = await host.readFile('/proc/modules');
   return modules === undefined ? undefined : /^vboxdrv\s/m.test(modules);
 }

@@ -5,7 +5,7 @@ import { readIfExists, writeFileAtomic } from '../../core/files.js';
 import type { DriverEnv } from '../driver.js';
 import type { VBoxBackend } from './backend.js';
 import type { VirtualBoxConfig } from './driver.js';
-import type { HostEnv } from '../../core/system.js';
+import type { System } from '../../core/system.js';
 import { findSibling, findVBoxManage } from './hostenv.js';
 import { type SoapTarget, sharedSoapConnection, soapTarget } from './soap/transport.js';
 import { SoapBackend } from './soap/vm.js';
@@ -25,7 +25,7 @@ export class VBoxConnector {
 
   constructor(
     private readonly config: VirtualBoxConfig,
-    private readonly host: HostEnv,
+    private readonly host: System,
     private readonly env: DriverEnv,
     /** A ready backend (tests); otherwise made from the config on first use. */
     backend?: VBoxBackend,

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { MachineError } from '../../core/errors.js';
-import type { HostEnv } from '../../core/system.js';
+import type { System } from '../../core/system.js';
 import { errorLines, hardeningProblem, hyperVProblemInLog, lastLogError, parseFrontendError, vtxProblemInLog } from './parse.js';
 
 /**
@@ -12,7 +12,7 @@ import { errorLines, hardeningProblem, hyperVProblemInLog, lastLogError, parseFr
  */
 
 export interface StartFailure {
-  host: HostEnv;
+  host: System;
   machine: string;
   /** What VBoxManage startvm / IProgress said. */
   message: string;

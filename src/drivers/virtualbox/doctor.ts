@@ -1,5 +1,5 @@
 import { check, type CheckResult, guarded } from '../../core/check.js';
-import type { DoctorHost } from '../../doctor/types.js';
+import type { DoctorSystem } from '../../doctor/types.js';
 import type { DoctorContext, DoctorProbe } from '../driver.js';
 import { probeVirtualization, vboxdrvLoaded, type Virtualization } from './checks.js';
 import { findVBoxManage } from './hostenv.js';
@@ -20,7 +20,7 @@ export interface VBoxFound {
   raw: string;
 }
 
-export async function findVirtualBox(host: DoctorHost): Promise<VBoxFound | undefined> {
+export async function findVirtualBox(host: DoctorSystem): Promise<VBoxFound | undefined> {
   try {
     const vbm = await findVBoxManage(host);
     const r = await host.exec(vbm.path, ['--version'], { timeoutMs: 15_000 });
@@ -62,7 +62,7 @@ export function virtualboxCheck(vbox: VBoxFound | undefined, ctx: Omit<DoctorCon
 }
 
 /** VT-x/AMD-V: the CPU flags (Linux), Win32_Processor (Windows), kern.hv_support (macOS). */
-export function virtualizationCheck(host: DoctorHost, virt: Virtualization): CheckResult {
+export function virtualizationCheck(host: DoctorSystem, virt: Virtualization): CheckResult {
   const title = 'VT-x/AMD-V';
   if (host.platform === 'linux') {
     switch (virt.vtx) {
@@ -119,7 +119,7 @@ export function virtualizationCheck(host: DoctorHost, virt: Virtualization): Che
   return check('vtx', title, 'info', `not checked on ${host.platform}`);
 }
 /** VirtualBox's kernel driver: vboxdrv (Linux), the VBoxSup service (Windows), the kext (macOS Intel). */
-export async function vboxDriverCheck(host: DoctorHost, vbox: VBoxFound | undefined): Promise<CheckResult> {
+export async function vboxDriverCheck(host: DoctorSystem, vbox: VBoxFound | undefined): Promise<CheckResult> {
   const title = 'VirtualBox driver';
   const need = vbox ? 'fail' : 'info';
   const needed = vbox ? '' : ' (needed only for -d virtualbox)';
@@ -159,7 +159,7 @@ export async function vboxDriverCheck(host: DoctorHost, vbox: VBoxFound | undefi
 }
 
 /** Who else holds VT-x: Hyper-V, WSL2, VBS/Memory Integrity (Windows), KVM (Linux). */
-export async function conflictsCheck(host: DoctorHost, vbox: VBoxFound | undefined, virt: Virtualization): Promise<CheckResult> {
+export async function conflictsCheck(host: DoctorSystem, vbox: VBoxFound | undefined, virt: Virtualization): Promise<CheckResult> {
   const title = 'Hyper-V/WSL2/VBS';
   if (host.platform === 'win32') {
     if (virt.vtx === 'unknown') return check('conflicts', title, 'info', 'could not ask Windows (PowerShell failed)');
@@ -213,7 +213,7 @@ export async function conflictsCheck(host: DoctorHost, vbox: VBoxFound | undefin
 
 /** VirtualBox 6.1.28+ allows host-only addresses only in /etc/vbox/networks.conf's ranges (Linux, macOS). */
 export async function hostOnlyCheck(
-  host: DoctorHost,
+  host: DoctorSystem,
   vbox: VBoxFound | undefined,
   machineCidrs: { machine: string; cidr: string }[],
 ): Promise<CheckResult> {
@@ -274,7 +274,7 @@ const hostOnlyCidrs = (machines: DoctorContext['machines']) =>
     return { machine: name, cidr: c.NoHostOnly ? '' : String(c.HostOnlyCIDR ?? '') };
   });
 
-export async function probe(host: DoctorHost): Promise<DoctorProbe> {
+export async function probe(host: DoctorSystem): Promise<DoctorProbe> {
   const [vbox, virt] = await Promise.all([findVirtualBox(host), probeVirtualization(host)]);
   return {
     installed: Boolean(vbox),

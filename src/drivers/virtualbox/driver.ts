@@ -20,7 +20,7 @@ import { type VBoxBackend, VBoxError } from './backend.js';
 import { checkVersion, checkVirtualization, kernelDriverWarning } from './checks.js';
 import { VBoxConnector } from './connect.js';
 import { explainStartFailure, VTX_ERROR, vtxFix } from './diagnose.js';
-import { type HostEnv, realHostEnv } from '../../core/system.js';
+import { type System, realSystem } from '../../core/system.js';
 import { findSibling } from './hostenv.js';
 import { checkHostOnly, repairAdapter, setupHostOnly } from './network.js';
 import { type Forward, machineState, parseIpForMac, type VBoxVersion, type VmInfo, vtxProblemInLog } from './parse.js';
@@ -72,7 +72,7 @@ export interface VirtualBoxConfig extends BaseDriverConfig {
 }
 
 export interface VirtualBoxDriverOptions {
-  host?: HostEnv;
+  host?: System;
   /** A ready backend (tests); otherwise made from the config on first use. */
   backend?: VBoxBackend;
   pollIntervalMs?: number;
@@ -82,7 +82,7 @@ const STOPPED = new Set(['poweroff', 'aborted', 'saved', 'aborted-saved', 'telep
 
 export class VirtualBoxDriver implements Driver, PortForwarder {
   readonly name = 'virtualbox';
-  readonly host: HostEnv;
+  readonly host: System;
   private readonly connector: VBoxConnector;
   private readonly pollMs: number;
 
@@ -91,7 +91,7 @@ export class VirtualBoxDriver implements Driver, PortForwarder {
     private readonly env: DriverEnv,
     opts: VirtualBoxDriverOptions = {},
   ) {
-    this.host = opts.host ?? realHostEnv();
+    this.host = opts.host ?? realSystem();
     this.connector = new VBoxConnector(config, this.host, env, opts.backend);
     this.pollMs = opts.pollIntervalMs ?? 500;
   }

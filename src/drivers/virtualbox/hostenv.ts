@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { MachineError } from '../../core/errors.js';
-import { type HostEnv, which } from '../../core/system.js';
+import { type System, which } from '../../core/system.js';
 import { parseRegQuery } from './parse.js';
 
 /** Where the VirtualBox programs are, asked of the host through the system facade (core/system.ts). */
@@ -20,7 +20,7 @@ export interface Discovered {
  * --virtualbox-vboxmanage / VBOX_MANAGE first; on Windows VBOX_INSTALL_PATH, VBOX_MSI_INSTALL_PATH,
  * Program Files, the registry's InstallDir, then PATH; elsewhere PATH, then the usual install folders.
  */
-export async function findVBoxManage(host: HostEnv, override?: string): Promise<Discovered> {
+export async function findVBoxManage(host: System, override?: string): Promise<Discovered> {
   if (override) {
     if (await host.isFile(override)) return { path: override, source: '--virtualbox-vboxmanage' };
     throw notFound(host, `${override} (from --virtualbox-vboxmanage) does not exist`);
@@ -63,7 +63,7 @@ export async function findVBoxManage(host: HostEnv, override?: string): Promise<
   throw notFound(host);
 }
 
-function notFound(host: HostEnv, detail?: string): MachineError {
+function notFound(host: System, detail?: string): MachineError {
   const install =
     host.platform === 'darwin'
       ? 'install VirtualBox from https://www.virtualbox.org/wiki/Downloads (or "brew install --cask virtualbox")'
@@ -77,7 +77,7 @@ function notFound(host: HostEnv, detail?: string): MachineError {
 }
 
 /** A VirtualBox program that lives next to VBoxManage (vboxwebsrv, VBoxHeadless), or on PATH. */
-export async function findSibling(host: HostEnv, vboxManage: string, name: string, envVar?: string): Promise<string | undefined> {
+export async function findSibling(host: System, vboxManage: string, name: string, envVar?: string): Promise<string | undefined> {
   const fromEnv = envVar ? host.env[envVar] : undefined;
   if (fromEnv && (await host.isFile(fromEnv))) return fromEnv;
   const p = pathMod(host.platform);

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { withFileLock } from '../../core/lock.js';
 import { runDir } from '../../core/paths.js';
-import type { HostEnv } from '../../core/system.js';
+import type { System } from '../../core/system.js';
 import { MachineError } from '../../core/errors.js';
 import { sleep } from '../../core/wait.js';
 import type { Report } from '../driver.js';
@@ -98,7 +98,7 @@ export function restrictsHostOnly(platform: NodeJS.Platform, version: VBoxVersio
 }
 
 /** The ranges networks.conf allows, or the default, when VirtualBox restricts host-only addresses. */
-export async function allowedRanges(host: HostEnv, version: VBoxVersion): Promise<string[] | undefined> {
+export async function allowedRanges(host: System, version: VBoxVersion): Promise<string[] | undefined> {
   if (!restrictsHostOnly(host.platform, version)) return undefined;
   const conf = parseNetworksConf(await host.readFile(NETWORKS_CONF));
   return conf ?? DEFAULT_ALLOWED;
@@ -152,7 +152,7 @@ export function checkAllowed(c: Cidr, text: string, allowed: string[] | undefine
 }
 
 /** docker-machine's validateNoIPCollisions: another host interface already on this network. */
-export function hostCollision(c: Cidr, host: HostEnv, hostOnly: HostOnlyIf[]): string | undefined {
+export function hostCollision(c: Cidr, host: System, hostOnly: HostOnlyIf[]): string | undefined {
   const ours = new Set(hostOnly.map((h) => h.ip).filter(Boolean));
   for (const [name, addrs] of Object.entries(host.networkInterfaces())) {
     if (!addrs || addrs.some((a) => ours.has(a.address))) continue;
@@ -209,7 +209,7 @@ export function dhcpServerFits(s: DhcpServer, c: Cidr): boolean {
 
 export interface HostOnlyRequest {
   ops: NetworkOps;
-  host: HostEnv;
+  host: System;
   version: VBoxVersion;
   cidr: string;
   noDhcp: boolean;
@@ -351,7 +351,7 @@ type HostOnlyConfig = Pick<VirtualBoxConfig, 'HostOnlyCIDR' | 'HostOnlyNoDHCP' |
 /** create: resolve the default CIDR for this VirtualBox (into the config) and check it is allowed; list adapters early. */
 export async function checkHostOnly(
   be: NetworkOps,
-  host: HostEnv,
+  host: System,
   config: HostOnlyConfig,
   version: VBoxVersion,
   report: Report,
@@ -374,7 +374,7 @@ export async function checkHostOnly(
 /** start: the host-only adapter or network of the config's CIDR, made when missing, on NIC 2 of the VM. */
 export async function setupHostOnly(
   be: VBoxBackend,
-  host: HostEnv,
+  host: System,
   config: HostOnlyConfig,
   vm: string,
   info: VmInfo,

@@ -9,26 +9,26 @@ import type { HostConfig } from '../store/config.js';
 import type { Store } from '../store/store.js';
 
 /** A stored machine: its config.json and its driver, with what follows from them. */
-export class Host {
+export class Machine {
   constructor(
     readonly store: Store,
     readonly config: HostConfig,
     readonly driver: Driver,
   ) {}
 
-  static async load(store: Store, name: string, signal?: AbortSignal): Promise<Host> {
+  static async load(store: Store, name: string, signal?: AbortSignal): Promise<Machine> {
     const config = await store.load(name);
-    let host: Host | undefined;
+    let host: Machine | undefined;
     const guest = (command: string) => host!.guestRun(command);
-    host = new Host(store, config, await loadDriver(store, config, { signal, guest }));
+    host = new Machine(store, config, await loadDriver(store, config, { signal, guest }));
     return host;
   }
 
   /** Load a machine that must be running (ssh, ip, url, env, config, provision...). */
-  static async loadRunning(store: Store, name: string, message = 'Host is not running'): Promise<Host> {
-    const host = await Host.load(store, name);
-    if ((await host.driver.state()) !== 'Running') throw new MachineError(message, { fix: `start it with "machine start ${name}"` });
-    return host;
+  static async loadRunning(store: Store, name: string, message = 'Host is not running'): Promise<Machine> {
+    const machine = await Machine.load(store, name);
+    if ((await machine.driver.state()) !== 'Running') throw new MachineError(message, { fix: `start it with "machine start ${name}"` });
+    return machine;
   }
 
   /** Run a command in the guest on a short-lived SSH connection (for drivers: IP discovery). */
