@@ -46,7 +46,11 @@ export async function ensureServerCert(
   await copyClientCerts(paths.dir, client);
   let keyPem = await readIfExists(paths.serverKey);
   const certPem = await readIfExists(paths.serverCert);
-  const reason = opts.force ? 'forced' : certPem && keyPem ? staleReason(certPem, keyPem, client.caCertPem, opts.mustCover ?? hosts) : 'missing';
+  const reason = opts.force
+    ? 'forced'
+    : certPem && keyPem
+      ? staleReason(certPem, keyPem, client.caCertPem, opts.mustCover ?? hosts)
+      : 'missing';
   if (!reason && certPem && keyPem) return { certPem, keyPem, issued: false };
 
   if (!keyPem || opts.force) {

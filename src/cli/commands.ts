@@ -87,20 +87,30 @@ function createOptions(): Option[] {
       .default(defaultDriverName())
       .choices(DRIVERS.map((d) => d.name)),
     new Option('--engine-env <env>', 'Specify environment variables to set in the engine (NAME=value, repeatable)').argParser(collect),
-    new Option('--engine-insecure-registry <registry>', 'Specify insecure registries to allow with the created engine (repeatable)').argParser(collect),
-    new Option('--engine-install-url <url>', 'Accepted for compatibility; boot2docker ignores it').env('MACHINE_DOCKER_INSTALL_URL').hideHelp(),
+    new Option(
+      '--engine-insecure-registry <registry>',
+      'Specify insecure registries to allow with the created engine (repeatable)',
+    ).argParser(collect),
+    new Option('--engine-install-url <url>', 'Accepted for compatibility; boot2docker ignores it')
+      .env('MACHINE_DOCKER_INSTALL_URL')
+      .hideHelp(),
     new Option('--engine-label <label>', 'Specify labels for the created engine (repeatable)').argParser(collect),
     new Option(
       '--engine-opt <flag=value>',
       'Specify arbitrary flags to include with the created engine in the form flag=value (repeatable)',
     ).argParser(collect),
-    new Option('--engine-registry-mirror <url>', 'Specify registry mirrors to use (repeatable)').env('ENGINE_REGISTRY_MIRROR').argParser(collect),
+    new Option('--engine-registry-mirror <url>', 'Specify registry mirrors to use (repeatable)')
+      .env('ENGINE_REGISTRY_MIRROR')
+      .argParser(collect),
     new Option('--engine-storage-driver <driver>', 'Specify a storage driver to use with the engine'),
     new Option('--tls-san <san>', 'Support extra SANs for TLS certs (repeatable)').argParser(collect),
-    new Option('--boot2docker-url <url>', 'The boot2docker ISO for any driver: a path, file:// or http(s):// URL').env('MACHINE_BOOT2DOCKER_URL'),
-    new Option('--share <hostdir[:guestdir]>', 'Share a host folder with the machine (repeatable; default guest path: the same path)').argParser(
-      collect,
+    new Option('--boot2docker-url <url>', 'The boot2docker ISO for any driver: a path, file:// or http(s):// URL').env(
+      'MACHINE_BOOT2DOCKER_URL',
     ),
+    new Option(
+      '--share <hostdir[:guestdir]>',
+      'Share a host folder with the machine (repeatable; default guest path: the same path)',
+    ).argParser(collect),
     new Option('--import-host-ca [pem-file]', "Make the machine trust the host's CA certificates (system store, or a PEM file)").env(
       'MACHINE_IMPORT_HOST_CA',
     ),
@@ -143,7 +153,9 @@ export const COMMANDS: CommandDef[] = [
     description: 'List machines',
     options: () => [
       new Option('-q, --quiet', 'Enable quiet mode'),
-      new Option('--filter <key=value>', 'Filter output based on conditions provided (driver, state, name, label; repeatable)').argParser(collect),
+      new Option('--filter <key=value>', 'Filter output based on conditions provided (driver, state, name, label; repeatable)').argParser(
+        collect,
+      ),
       timeoutOption(),
       new Option('-f, --format <format>', 'Pretty-print machines using a Go template, or "json"'),
     ],
@@ -170,7 +182,12 @@ export const COMMANDS: CommandDef[] = [
     ],
     run: async (ctx, [given]: [string[]], opts: { shell?: string; unset?: boolean; proxy?: boolean; swarm?: boolean }) => {
       const { env } = await import('../commands/env.js');
-      const result = await env(ctx.store, given, { shell: opts.shell, unset: opts.unset, noProxy: opts.proxy === false, swarm: opts.swarm }, warn);
+      const result = await env(
+        ctx.store,
+        given,
+        { shell: opts.shell, unset: opts.unset, noProxy: opts.proxy === false, swarm: opts.swarm },
+        warn,
+      );
       if (result.notice) process.stderr.write(`${result.notice}\n\n`);
       const { renderEnv } = await import('../env/shells.js');
       out(renderEnv(result.shell, result.vars, ctx.commandLine));
@@ -272,7 +289,10 @@ export const COMMANDS: CommandDef[] = [
     description: 'Regenerate TLS Certificates for a machine',
     args: MACHINES,
     completes: 'machines',
-    options: () => [new Option('-f, --force', 'Force rebuild and do not prompt'), new Option('--client-certs', 'Also regenerate client certificates and CA.')],
+    options: () => [
+      new Option('-f, --force', 'Force rebuild and do not prompt'),
+      new Option('--client-certs', 'Also regenerate client certificates and CA.'),
+    ],
     run: async (ctx, [given]: [string[]], opts: { force?: boolean; clientCerts?: boolean }) => {
       const machines = await names(ctx, given);
       const { confirm } = await import('./prompt.js');
@@ -287,7 +307,10 @@ export const COMMANDS: CommandDef[] = [
     args: MACHINES,
     completes: 'machines',
     options: () => [
-      new Option('--proxy-from-env', "Take this shell's HTTP_PROXY/HTTPS_PROXY/NO_PROXY into the machine's daemon (replacing those stored at create)"),
+      new Option(
+        '--proxy-from-env',
+        "Take this shell's HTTP_PROXY/HTTPS_PROXY/NO_PROXY into the machine's daemon (replacing those stored at create)",
+      ),
     ],
     run: async (ctx, [given]: [string[]], opts: { proxyFromEnv?: boolean }) => {
       const { provision } = await import('../tasks/reprovision.js');
@@ -382,7 +405,9 @@ made current: every terminal's docker CLI then talks to the machine, no "machine
     description: 'Print the path a host folder has in the VM, for "docker run -v" (C:\\Users\\me\\app is /c/Users/me/app)',
     args: [['<path...>', 'host paths (relative ones from the current folder)']],
     completes: 'files',
-    options: () => [new Option('-m, --machine <name>', 'The machine whose shared folders to use (default: "default", or DOCKER_MACHINE_NAME)')],
+    options: () => [
+      new Option('-m, --machine <name>', 'The machine whose shared folders to use (default: "default", or DOCKER_MACHINE_NAME)'),
+    ],
     run: async (ctx, [paths]: [string[]], opts: { machine?: string }) => {
       const { vmPaths } = await import('../commands/path.js');
       const result = await vmPaths(ctx.store, paths, opts.machine);

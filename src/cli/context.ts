@@ -67,7 +67,11 @@ export interface GlobalOptions {
 
 export function makeContext(globals: GlobalOptions, args: string[]): CommandContext {
   const given = { caCert: globals.tlsCaCert, caKey: globals.tlsCaKey, clientCert: globals.tlsClientCert, clientKey: globals.tlsClientKey };
-  const tls = Object.fromEntries(Object.entries(given).filter(([, v]) => v).map(([k, v]) => [k, path.resolve(v!)])) as TlsPaths;
+  const tls = Object.fromEntries(
+    Object.entries(given)
+      .filter(([, v]) => v)
+      .map(([k, v]) => [k, path.resolve(v!)]),
+  ) as TlsPaths;
   return {
     store: new Store(storagePath(globals.storagePath)),
     commandLine: [programName(), ...args].join(' '),

@@ -26,8 +26,7 @@ export async function ssh(store: Store, name: string, command: string[], stdio: 
   const session = await SshSession.connect(await machine.sshTarget());
   try {
     if (!command.length) {
-      if (!stdio.stdin.isTTY)
-        return await session.exec('sh -l', stdio);
+      if (!stdio.stdin.isTTY) return await session.exec('sh -l', stdio);
       return await session.shell(stdio);
     }
     return await session.exec(command.join(' '), { ...stdio, pty: pty && stdio.stdin.isTTY });

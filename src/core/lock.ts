@@ -151,7 +151,10 @@ export async function withFileLock<T>(file: string, opts: LockOptions, fn: () =>
   const chain = before.then(() => turn);
   queues.set(file, chain);
   try {
-    const queued = await withTimeout(before, opts.waitMs ?? 10_000, 'the queue').then(() => true, () => false);
+    const queued = await withTimeout(before, opts.waitMs ?? 10_000, 'the queue').then(
+      () => true,
+      () => false,
+    );
     if (!queued) throw opts.busy(await me());
     const release = await acquire(file, opts);
     try {

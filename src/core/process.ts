@@ -72,7 +72,10 @@ async function readProcesses(): Promise<ProcessInfo[]> {
   if (process.platform === 'linux') {
     const pids = (await fs.readdir('/proc')).filter((e) => /^\d+$/.test(e)).map(Number);
     const all = await Promise.all(
-      pids.map(async (pid) => ({ pid, command: (await fs.readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '')).split('\0').join(' ') })),
+      pids.map(async (pid) => ({
+        pid,
+        command: (await fs.readFile(`/proc/${pid}/cmdline`, 'utf8').catch(() => '')).split('\0').join(' '),
+      })),
     );
     return all.filter((p) => p.command);
   }

@@ -148,10 +148,16 @@ export async function certsCheck(host: DoctorSystem, machine: Machine): Promise<
     const days = Math.floor(
       (Math.min(serverStatus.notAfter.getTime(), caStatus.notAfter.getTime(), clientStatus.notAfter.getTime()) - now.getTime()) / day,
     );
-    return check('certs', 'certificates', 'ok', `valid for ${want.join(', ')}, the address${want.length > 1 ? 'es' : ''} in use (it names ${have.join(', ')}); all certificates good for ${days} more days`, {
-      machine: name,
-      details: { hosts: have, serverNotAfter: serverStatus.notAfter.toISOString(), caNotAfter: caStatus.notAfter.toISOString() },
-    });
+    return check(
+      'certs',
+      'certificates',
+      'ok',
+      `valid for ${want.join(', ')}, the address${want.length > 1 ? 'es' : ''} in use (it names ${have.join(', ')}); all certificates good for ${days} more days`,
+      {
+        machine: name,
+        details: { hosts: have, serverNotAfter: serverStatus.notAfter.toISOString(), caNotAfter: caStatus.notAfter.toISOString() },
+      },
+    );
   } catch (err) {
     return check('certs', 'certificates', 'fail', `a certificate cannot be read: ${messageOf(err)}`, {
       machine: name,

@@ -88,7 +88,9 @@ export function realAncestors(platform: NodeJS.Platform = process.platform): Anc
   }
   if (platform === 'win32') {
     return async (pid, depth) => {
-      const res = await exec('powershell.exe', ['-NoProfile', '-NonInteractive', '-Command', windowsProbe(pid, depth)], { timeoutMs: 15_000 });
+      const res = await exec('powershell.exe', ['-NoProfile', '-NonInteractive', '-Command', windowsProbe(pid, depth)], {
+        timeoutMs: 15_000,
+      });
       return res.exitCode === 0 ? parseWindowsProbe(res.stdout) : [];
     };
   }

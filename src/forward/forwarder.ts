@@ -17,7 +17,6 @@ export interface ForwarderState {
   updatedAt: string;
 }
 
-
 interface ContainerPort {
   IP?: string;
   PrivatePort: number;
@@ -50,7 +49,9 @@ export class PortForwardService {
       : new SshTunnels((this.ssh = await SshSession.connect(await this.machine.sshTarget())));
     await this.dropStale();
     const ep = await this.machine.dockerEndpoint();
-    this.log(`forwarding published ports of "${this.machine.name}" (${canForward(this.machine.driver) ? this.machine.driver.name : 'ssh tunnels'})`);
+    this.log(
+      `forwarding published ports of "${this.machine.name}" (${canForward(this.machine.driver) ? this.machine.driver.name : 'ssh tunnels'})`,
+    );
     let timer: NodeJS.Timeout | undefined;
     const schedule = () => {
       clearTimeout(timer);

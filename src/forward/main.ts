@@ -31,7 +31,11 @@ export async function runForwarder(store: Store, name: string): Promise<void> {
   }
   // A long-lived process must not keep a VirtualBox web service of its own running.
   machine.driver.forBackground?.();
-  const gone = async () => (await fs.access(store.configPath(name)).then(() => false, () => true)) || (await machine.driver.state()) !== 'Running';
+  const gone = async () =>
+    (await fs.access(store.configPath(name)).then(
+      () => false,
+      () => true,
+    )) || (await machine.driver.state()) !== 'Running';
   const watchdog = setInterval(() => {
     void gone().then(
       (g) => g && abort.abort(),

@@ -56,8 +56,12 @@ export async function startForwarder(machine: Machine): Promise<number | undefin
     const wait = { timeoutMs: 5000, intervalMs: 50, maxIntervalMs: 50, what: 'the port forwarder to take its lock' };
     const pid = (await poll(started, wait).catch(timedOut(child.pid))) ?? undefined;
     // Its first reconcile writes the state with its pid; a slow daemon must not hold env up long.
-    const forwarding = async () => ((await readIfExists(stateFile(machine)))?.includes(`"pid": ${pid},`) ? true : child.exitCode !== null || undefined);
-    if (pid) await poll(forwarding, { ...wait, timeoutMs: 10_000, what: 'the port forwarder to forward the published ports' }).catch(timedOut(false));
+    const forwarding = async () =>
+      (await readIfExists(stateFile(machine)))?.includes(`"pid": ${pid},`) ? true : child.exitCode !== null || undefined;
+    if (pid)
+      await poll(forwarding, { ...wait, timeoutMs: 10_000, what: 'the port forwarder to forward the published ports' }).catch(
+        timedOut(false),
+      );
     return pid;
   });
 }

@@ -11,7 +11,6 @@ import { OUR_ISO_PUBLISHER } from './identity.js';
 import { type IsoInfo, readIsoInfo } from './iso9660.js';
 import { builtIsoPath, RECIPE_DIR } from './recipe.js';
 
-
 export interface ResolvedIso {
   /** Where the ISO was taken from, for the user. */
   source: string;

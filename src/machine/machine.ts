@@ -65,9 +65,12 @@ export class Machine {
     const { default: ssh2 } = await import('ssh2'); // only commands that use SSH pay for loading it
     const parsed = ssh2.utils.parseKey(privateKey);
     if (parsed instanceof Error) {
-      throw new MachineError(`The SSH key of machine "${this.name}" (${keyPath}) is not a private key machine can use (${parsed.message})`, {
-        fix: `restore it from a backup, or remove the machine with "machine rm -f ${this.name}" and create it again`,
-      });
+      throw new MachineError(
+        `The SSH key of machine "${this.name}" (${keyPath}) is not a private key machine can use (${parsed.message})`,
+        {
+          fix: `restore it from a backup, or remove the machine with "machine rm -f ${this.name}" and create it again`,
+        },
+      );
     }
     const ep = this.driver.sshEndpoint();
     return {

@@ -47,7 +47,6 @@ function word(s: string): string {
   return /^[\w.:/-]+$/.test(s) ? s : shQuote(s);
 }
 
-
 /** Go's %q for printable ASCII, plus escaping what sh would expand inside double quotes. */
 function doubleQuote(s: string): string {
   return `"${s

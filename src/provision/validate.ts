@@ -35,8 +35,10 @@ export function checkStorageDriver(driver: string): void {
 export function checkEngineOpt(opt: string): void {
   const eq = opt.indexOf('=');
   const flag = eq < 0 ? opt : opt.slice(0, eq);
-  if (!/^[a-zA-Z0-9][\w-]*$/.test(flag)) fail('--engine-opt', opt, 'is not a daemon flag', 'use the form flag=value, e.g. --engine-opt log-level=debug');
-  if (SPACE_OR_CONTROL.test(opt)) fail('--engine-opt', opt, 'contains a space or a control character', 'give one flag=value per --engine-opt');
+  if (!/^[a-zA-Z0-9][\w-]*$/.test(flag))
+    fail('--engine-opt', opt, 'is not a daemon flag', 'use the form flag=value, e.g. --engine-opt log-level=debug');
+  if (SPACE_OR_CONTROL.test(opt))
+    fail('--engine-opt', opt, 'contains a space or a control character', 'give one flag=value per --engine-opt');
 }
 
 export function checkEnv(entry: string, flag = '--engine-env'): void {
@@ -60,7 +62,8 @@ export function checkMirror(mirror: string): void {
 }
 
 export function checkSan(san: string): void {
-  if (!validSan(san)) fail('--tls-san', san, 'is not a DNS name or an IP address', 'give one name or address per --tls-san, e.g. --tls-san docker.local');
+  if (!validSan(san))
+    fail('--tls-san', san, 'is not a DNS name or an IP address', 'give one name or address per --tls-san, e.g. --tls-san docker.local');
 }
 
 /** Every engine setting, and the proxy entries taken from the host, by the rules above. */

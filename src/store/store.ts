@@ -158,7 +158,8 @@ export class Store {
     if (!st) return;
     if (!st.isDirectory()) throw this.notAMachine(name, st.isSymbolicLink() ? 'is a symbolic link' : 'is not a directory');
     if (!(await this.isMachineDir(name))) throw this.notAMachine(name, 'has no config.json');
-    if (path.dirname(await fs.realpath(dir)) !== (await fs.realpath(this.machinesDir))) throw this.notAMachine(name, 'is outside the store');
+    if (path.dirname(await fs.realpath(dir)) !== (await fs.realpath(this.machinesDir)))
+      throw this.notAMachine(name, 'is outside the store');
     await fs.rm(dir, { recursive: true, force: true });
   }
 
@@ -237,13 +238,15 @@ function shapeProblem(host: HostConfig): string | undefined {
   for (const k of ['CaCertPath', 'CaPrivateKeyPath', 'ClientCertPath', 'ClientKeyPath']) {
     if (typeof auth[k] !== 'string' || !auth[k]) return `HostOptions.AuthOptions.${k} is missing`;
   }
-  for (const k of ['ServerCertPath', 'ServerKeyPath']) if (auth[k] !== undefined && typeof auth[k] !== 'string') return `HostOptions.AuthOptions.${k} is not a path`;
+  for (const k of ['ServerCertPath', 'ServerKeyPath'])
+    if (auth[k] !== undefined && typeof auth[k] !== 'string') return `HostOptions.AuthOptions.${k} is not a path`;
   if (!isStringArray(auth.ServerCertSANs)) return 'HostOptions.AuthOptions.ServerCertSANs is not a list of names';
   if (typeof engine !== 'object' || engine === null) return 'HostOptions.EngineOptions is missing';
   for (const k of ['ArbitraryFlags', 'Env', 'InsecureRegistry', 'Labels', 'RegistryMirror', 'Dns']) {
     if (!isStringArray(engine[k])) return `HostOptions.EngineOptions.${k} is not a list of strings`;
   }
-  if (engine.StorageDriver !== undefined && typeof engine.StorageDriver !== 'string') return 'HostOptions.EngineOptions.StorageDriver is not a string';
+  if (engine.StorageDriver !== undefined && typeof engine.StorageDriver !== 'string')
+    return 'HostOptions.EngineOptions.StorageDriver is not a string';
   for (const k of ['SSHPort', 'DockerPort', 'EnginePort']) {
     if (!isPort(d[k])) return `Driver.${k} is ${JSON.stringify(d[k])}, not a port number`;
   }

@@ -156,45 +156,45 @@ async function createUnder(store: Store, req: CreateRequest, progress: Progress,
     await store.beginCreate(req.name);
     try {
       await progress.run([
-          step('Running pre-create checks', (report) => driver.preCreateCheck(report), 3),
-          step('Preparing keys, certificates and the ISO', async (report) => {
-            // Side by side; both settle before a failure is reported, so cleanup never races a write.
-            const results = await Promise.allSettled([
-              (async () => {
-                if (bootsIso) ctx.publicKey = (await ensureKeyPair(keyPath)).publicKey;
-                await certsStep(machine);
-              })(),
-              (async () => {
-                if (!bootsIso) return;
-                ctx.iso = await resolveIso(driverConfig.Boot2DockerURL as string, store.cacheDir, { report, signal });
-                report(`Using ${ctx.iso.info.volumeId} from ${ctx.iso.source}`);
-                await installIso(ctx.iso, dir);
-              })(),
-            ]);
-            const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-            if (failed) throw failed.reason;
-          }),
-          step('Creating the VM', async (report) => {
-            // No ISO for drivers of existing hosts: nothing to put on a disk.
-            const iso = ctx.iso;
-            const head = iso ? await diskHead(ctx.publicKey!, iso.preseed ? await preseedOf(machine) : undefined) : Buffer.alloc(0);
-            await machine.create({ head, isoPath: path.join(dir, 'boot2docker.iso') }, report);
-          }),
-          step('Starting the VM', async (report) => {
-            await machine.start(report);
-          }),
-          step('Waiting for SSH and provisioning Docker', async (report) => {
-            const ssh = await waitSshStep(machine, report, signal);
-            try {
-              ctx.provision = await provisionStep(machine, ssh, report, {}, signal);
-            } finally {
-              ssh.close();
-            }
-          }),
-          step('Waiting for Docker to answer over TLS', async () => {
-            await waitDockerStep(machine, signal);
-            await startForwarder(machine);
-          }),
+        step('Running pre-create checks', (report) => driver.preCreateCheck(report), 3),
+        step('Preparing keys, certificates and the ISO', async (report) => {
+          // Side by side; both settle before a failure is reported, so cleanup never races a write.
+          const results = await Promise.allSettled([
+            (async () => {
+              if (bootsIso) ctx.publicKey = (await ensureKeyPair(keyPath)).publicKey;
+              await certsStep(machine);
+            })(),
+            (async () => {
+              if (!bootsIso) return;
+              ctx.iso = await resolveIso(driverConfig.Boot2DockerURL as string, store.cacheDir, { report, signal });
+              report(`Using ${ctx.iso.info.volumeId} from ${ctx.iso.source}`);
+              await installIso(ctx.iso, dir);
+            })(),
+          ]);
+          const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+          if (failed) throw failed.reason;
+        }),
+        step('Creating the VM', async (report) => {
+          // No ISO for drivers of existing hosts: nothing to put on a disk.
+          const iso = ctx.iso;
+          const head = iso ? await diskHead(ctx.publicKey!, iso.preseed ? await preseedOf(machine) : undefined) : Buffer.alloc(0);
+          await machine.create({ head, isoPath: path.join(dir, 'boot2docker.iso') }, report);
+        }),
+        step('Starting the VM', async (report) => {
+          await machine.start(report);
+        }),
+        step('Waiting for SSH and provisioning Docker', async (report) => {
+          const ssh = await waitSshStep(machine, report, signal);
+          try {
+            ctx.provision = await provisionStep(machine, ssh, report, {}, signal);
+          } finally {
+            ssh.close();
+          }
+        }),
+        step('Waiting for Docker to answer over TLS', async () => {
+          await waitDockerStep(machine, signal);
+          await startForwarder(machine);
+        }),
       ]);
       signal.throwIfAborted();
       await machine.save();

@@ -29,7 +29,8 @@ async function act(machine: Machine, action: Action, report: Report, signal: Abo
   const state = await driver.state();
   if (action === 'start' && !isDown(state)) {
     const done = await bringUp(machine, report, signal);
-    if (!done.written.length && !done.restarted && !done.mounted.length) throw new MachineError(`Machine "${machine.name}" is already running.`);
+    if (!done.written.length && !done.restarted && !done.mounted.length)
+      throw new MachineError(`Machine "${machine.name}" is already running.`);
     return `Machine "${machine.name}" was already running; its bring-up was completed.`;
   }
   if ((action === 'stop' || action === 'kill') && isDown(state)) {
@@ -67,11 +68,9 @@ export async function lifecycle(store: Store, names: string[], action: Action, p
       title: `${VERB[action].ing} "${name}"`,
       run: async (report) => {
         try {
-          const message = await store.withLock(
-            name,
-            async () => act(await Machine.load(store, name, signal), action, report, signal),
-            { onWait: (owner) => report(`Waiting for "${owner.command}" (pid ${owner.pid}) to finish with "${name}"`) },
-          );
+          const message = await store.withLock(name, async () => act(await Machine.load(store, name, signal), action, report, signal), {
+            onWait: (owner) => report(`Waiting for "${owner.command}" (pid ${owner.pid}) to finish with "${name}"`),
+          });
           done.push(message);
           progress.result(message);
         } catch (err) {

@@ -41,7 +41,9 @@ export interface ProvisionOptions {
 /** `machine provision`: run the provisioning again (idempotent: only what differs is written). */
 export async function provision(store: Store, names: string[], progress: Progress, opts: ProvisionOptions = {}): Promise<void> {
   names = [...new Set(names)];
-  await interruptible((signal) => forEachMachine(names, (name) => reprovisionOne(store, name, progress, { proxyFromEnv: opts.proxyFromEnv }, signal)));
+  await interruptible((signal) =>
+    forEachMachine(names, (name) => reprovisionOne(store, name, progress, { proxyFromEnv: opts.proxyFromEnv }, signal)),
+  );
 }
 
 async function reprovisionOne(
@@ -56,7 +58,11 @@ async function reprovisionOne(
     const report = (line: string) => progress.result(`(${name}) ${line}`);
     if (opts.proxyFromEnv) {
       machine.config.HostOptions.HostProxy = captureProxy(process.env);
-      report(machine.config.HostOptions.HostProxy.length ? `Proxy settings from this shell: ${machine.config.HostOptions.HostProxy.map((e) => e.split('=')[0]).join(', ')}` : 'No proxy settings in this shell: the machine gets none');
+      report(
+        machine.config.HostOptions.HostProxy.length
+          ? `Proxy settings from this shell: ${machine.config.HostOptions.HostProxy.map((e) => e.split('=')[0]).join(', ')}`
+          : 'No proxy settings in this shell: the machine gets none',
+      );
       await machine.save();
     }
     const ssh = await waitSshStep(machine, report, signal);

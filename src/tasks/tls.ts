@@ -19,16 +19,20 @@ import type { Machine } from '../machine/machine.js';
 export async function ensureTls(machine: Machine, notice: (line: string) => void): Promise<string> {
   const ep = await machine.driver.dockerEndpoint();
   const url = `tcp://${ep.host}:${ep.port}`;
-  if ((await certificateServes(machine, ep.host)) && (machine.config.HostOptions.NoPortForward || (await forwarderPid(machine)))) return url;
+  if ((await certificateServes(machine, ep.host)) && (machine.config.HostOptions.NoPortForward || (await forwarderPid(machine))))
+    return url;
   const { dockerPing, TlsCertificateError } = await import('../docker/api.js');
   const endpoint = await machine.dockerEndpoint();
   try {
     await dockerPing(endpoint, 20_000);
   } catch (err) {
     if (!(err instanceof TlsCertificateError)) {
-      throw new MachineError(`Error checking TLS connection: Docker of machine "${machine.name}" does not answer at ${ep.host}:${ep.port} (${messageOf(err)})`, {
-        fix: `see "machine logs ${machine.name}", or restart it with "machine restart ${machine.name}"`,
-      });
+      throw new MachineError(
+        `Error checking TLS connection: Docker of machine "${machine.name}" does not answer at ${ep.host}:${ep.port} (${messageOf(err)})`,
+        {
+          fix: `see "machine logs ${machine.name}", or restart it with "machine restart ${machine.name}"`,
+        },
+      );
     }
     notice(`${err.message}: re-issuing the certificate of "${machine.name}" for ${ep.host} and restarting Docker`);
     const { bringUp } = await import('./bringup.js');

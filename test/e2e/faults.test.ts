@@ -21,7 +21,7 @@ const env = { CI: '1', QEMU_NETWORK: 'restricted', QEMU_ACCEL: 'tcg' };
 /** A small seeded random generator, so a failing trial can be replayed (the seed is printed). */
 function random(seed: number): () => number {
   let s = seed >>> 0;
-  return () => ((s = (s * 1664525 + 1013904223) >>> 0) / 2 ** 32);
+  return () => (s = (s * 1664525 + 1013904223) >>> 0) / 2 ** 32;
 }
 
 describe('creates interrupted at random moments', () => {
@@ -43,7 +43,11 @@ describe('creates interrupted at random moments', () => {
     for (const [i, sig] of signals.entries()) {
       const name = `f${i}`;
       const delay = Math.round(rand() * 35_000);
-      const child = execa(MACHINE, [...base, '--boot2docker-url', iso, name], { reject: false, all: true, env: { ...env, MACHINE_STORAGE_PATH: store } });
+      const child = execa(MACHINE, [...base, '--boot2docker-url', iso, name], {
+        reject: false,
+        all: true,
+        env: { ...env, MACHINE_STORAGE_PATH: store },
+      });
       let output = '';
       child.all!.on('data', (d: Buffer) => (output += d.toString()));
       await new Promise((r) => setTimeout(r, delay));
@@ -90,32 +94,37 @@ describe('a disk that fills while the VM boots', () => {
     await fs.rm(mount, { recursive: true, force: true });
   });
 
-  it.runIf(process.getuid?.() === 0)('fails within a minute naming the disk and the free space, not after a 300 s SSH wait', async () => {
-    const iso = await testIso();
-    // Room for the ISO and the kernel and initrd taken out of it, and a megabyte: the guest's first writes fill it.
-    const scratch = await fs.mkdtemp(path.join(os.tmpdir(), 'bootfiles-'));
-    const image = await IsoImage.open(iso);
-    const entry = (await isolinuxBootEntry(image))!;
-    await image.extract(entry.kernel, path.join(scratch, 'k'));
-    await image.extract(entry.initrd, path.join(scratch, 'i'));
-    await image.close();
-    const used = (await fs.stat(iso)).size + (await fs.stat(path.join(scratch, 'k'))).size + (await fs.stat(path.join(scratch, 'i'))).size;
-    await fs.rm(scratch, { recursive: true });
-    mount = await fs.mkdtemp(path.join(os.tmpdir(), 'full-'));
-    await execa('mount', ['-t', 'tmpfs', '-o', `size=${Math.ceil(used / 1048576) + 2}m,mode=0700`, 'tmpfs', mount]);
-    const t0 = Date.now();
-    const res = await machine(mount, [...base, '--boot2docker-url', iso, 'full']);
-    const ms = Date.now() - t0;
-    expect(res.exitCode, String(res.all)).toBe(1);
-    const last = String(res.stderr).trim().split('\n').pop()!;
-    expect(last).toMatch(
-      /^Error creating machine "full" at step "(Waiting for SSH and provisioning Docker|Starting the VM)": (Machine "full" stopped: writing its disk \(.*\) failed, and \d+ MB are free there|No space left on the disk holding .*)/,
-    );
-    expect(last).toMatch(/free (some )?space/);
-    expect(ms).toBeLessThan(120_000);
-    expect(await processesMentioning(mount)).toEqual([]);
-    expect(await fs.readdir(path.join(mount, 'machines'))).toEqual([]);
-  }, 300_000);
+  it.runIf(process.getuid?.() === 0)(
+    'fails within a minute naming the disk and the free space, not after a 300 s SSH wait',
+    async () => {
+      const iso = await testIso();
+      // Room for the ISO and the kernel and initrd taken out of it, and a megabyte: the guest's first writes fill it.
+      const scratch = await fs.mkdtemp(path.join(os.tmpdir(), 'bootfiles-'));
+      const image = await IsoImage.open(iso);
+      const entry = (await isolinuxBootEntry(image))!;
+      await image.extract(entry.kernel, path.join(scratch, 'k'));
+      await image.extract(entry.initrd, path.join(scratch, 'i'));
+      await image.close();
+      const used =
+        (await fs.stat(iso)).size + (await fs.stat(path.join(scratch, 'k'))).size + (await fs.stat(path.join(scratch, 'i'))).size;
+      await fs.rm(scratch, { recursive: true });
+      mount = await fs.mkdtemp(path.join(os.tmpdir(), 'full-'));
+      await execa('mount', ['-t', 'tmpfs', '-o', `size=${Math.ceil(used / 1048576) + 2}m,mode=0700`, 'tmpfs', mount]);
+      const t0 = Date.now();
+      const res = await machine(mount, [...base, '--boot2docker-url', iso, 'full']);
+      const ms = Date.now() - t0;
+      expect(res.exitCode, String(res.all)).toBe(1);
+      const last = String(res.stderr).trim().split('\n').pop()!;
+      expect(last).toMatch(
+        /^Error creating machine "full" at step "(Waiting for SSH and provisioning Docker|Starting the VM)": (Machine "full" stopped: writing its disk \(.*\) failed, and \d+ MB are free there|No space left on the disk holding .*)/,
+      );
+      expect(last).toMatch(/free (some )?space/);
+      expect(ms).toBeLessThan(120_000);
+      expect(await processesMentioning(mount)).toEqual([]);
+      expect(await fs.readdir(path.join(mount, 'machines'))).toEqual([]);
+    },
+    300_000,
+  );
 });
 
 describe('a hypervisor that hangs every guest (nested virtualisation)', () => {
@@ -131,20 +140,26 @@ describe('a hypervisor that hangs every guest (nested virtualisation)', () => {
   });
 
   // The probe's own verdict (a hang there is caught in 5 s) is tested in test/unit/waits.test.ts.
-  it.runIf(existsSync('/dev/kvm'))('a first boot that stays silent under KVM is restarted under TCG within 20 s, and the create succeeds', async () => {
-    const res = await machine(store, [...base, '--boot2docker-url', await testIso(), '--format', 'json', 'watched'], {
-      env: { QEMU_ACCEL: 'auto', QEMU_BINARY: qemu, HANG_WHEN: 'daemonize' },
-    });
-    expect(res.exitCode, String(res.all)).toBe(0);
-    const progress = String(res.stderr);
-    const startMs = JSON.parse(String(res.stdout)).timings.find((t: { step: string }) => t.step === 'Starting the VM').ms;
-    expect(progress).toMatch(/Accelerator: kvm \(kvm booted the machine's kernel in \d+ ms\)/);
-    expect(progress).toMatch(/Accelerator: tcg \(kvm printed nothing on the console within 10 s \(a hung hypervisor\): using software emulation\)/);
-    expect(startMs).toBeLessThan(20_000);
-    expect(String((await machine(store, ['ssh', 'watched', '--', 'echo', 'up'])).stdout).trim()).toBe('up');
-    // The cache now holds the fallback, so the next start probes again instead of trusting KVM.
-    const cache = JSON.parse(await fs.readFile(path.join(store, 'cache', 'qemu-accel.json'), 'utf8'));
-    expect(Object.values(cache)).toEqual([expect.objectContaining({ accel: 'tcg', fallback: true })]);
-    expect((await machine(store, ['rm', '-f', 'watched'])).exitCode).toBe(0);
-  }, 600_000);
+  it.runIf(existsSync('/dev/kvm'))(
+    'a first boot that stays silent under KVM is restarted under TCG within 20 s, and the create succeeds',
+    async () => {
+      const res = await machine(store, [...base, '--boot2docker-url', await testIso(), '--format', 'json', 'watched'], {
+        env: { QEMU_ACCEL: 'auto', QEMU_BINARY: qemu, HANG_WHEN: 'daemonize' },
+      });
+      expect(res.exitCode, String(res.all)).toBe(0);
+      const progress = String(res.stderr);
+      const startMs = JSON.parse(String(res.stdout)).timings.find((t: { step: string }) => t.step === 'Starting the VM').ms;
+      expect(progress).toMatch(/Accelerator: kvm \(kvm booted the machine's kernel in \d+ ms\)/);
+      expect(progress).toMatch(
+        /Accelerator: tcg \(kvm printed nothing on the console within 10 s \(a hung hypervisor\): using software emulation\)/,
+      );
+      expect(startMs).toBeLessThan(20_000);
+      expect(String((await machine(store, ['ssh', 'watched', '--', 'echo', 'up'])).stdout).trim()).toBe('up');
+      // The cache now holds the fallback, so the next start probes again instead of trusting KVM.
+      const cache = JSON.parse(await fs.readFile(path.join(store, 'cache', 'qemu-accel.json'), 'utf8'));
+      expect(Object.values(cache)).toEqual([expect.objectContaining({ accel: 'tcg', fallback: true })]);
+      expect((await machine(store, ['rm', '-f', 'watched'])).exitCode).toBe(0);
+    },
+    600_000,
+  );
 });

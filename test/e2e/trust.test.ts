@@ -132,7 +132,9 @@ describe('trust: a machine a hostile user, a careless script and a Ctrl-C cannot
     await fs.writeFile(path.join(dir, 'config.json'), JSON.stringify(cfg, null, 4));
     const res = await run(['provision', NAME]);
     expect(res.exitCode).toBe(1);
-    expect(String(res.stderr).trim()).toMatch(/^--engine-storage-driver "overlay2;touch \/tmp\/pwn-storage" is not a storage driver name: use a name such as overlay2/);
+    expect(String(res.stderr).trim()).toMatch(
+      /^--engine-storage-driver "overlay2;touch \/tmp\/pwn-storage" is not a storage driver name: use a name such as overlay2/,
+    );
     await fs.writeFile(path.join(dir, 'config.json'), JSON.stringify(saved, null, 4));
     expect(await inVm('ls /tmp/ | grep pwn || echo none')).toBe('none');
   }, 120_000);
@@ -161,14 +163,22 @@ describe('trust: a machine a hostile user, a careless script and a Ctrl-C cannot
     await d.importBusybox();
     // A certificate like docker-machine's: the address clients use and the SAN asked for, no machine name.
     const auth = (await config()).HostOptions.AuthOptions;
-    const client = await ensureClientCerts({ caCert: auth.CaCertPath, caKey: auth.CaPrivateKeyPath, clientCert: auth.ClientCertPath, clientKey: auth.ClientKeyPath });
+    const client = await ensureClientCerts({
+      caCert: auth.CaCertPath,
+      caKey: auth.CaPrivateKeyPath,
+      clientCert: auth.ClientCertPath,
+      clientKey: auth.ClientKeyPath,
+    });
     await fs.rm(path.join(dir, 'server.pem'));
     const issued = await ensureServerCert(machineCertPaths(dir), client, NAME, ['127.0.0.1', 'localhost', 'bücher.local']);
     expect(certificateHosts(issued.certPem)).toEqual(['127.0.0.1', 'localhost', 'xn--bcher-kva.local']);
-    const ssh = await run(['ssh', NAME, '--', 'sudo tee /var/lib/boot2docker/server.pem >/dev/null && sudo /etc/init.d/docker restart >/dev/null'], {
-      input: issued.certPem,
-      stdin: undefined,
-    });
+    const ssh = await run(
+      ['ssh', NAME, '--', 'sudo tee /var/lib/boot2docker/server.pem >/dev/null && sudo /etc/init.d/docker restart >/dev/null'],
+      {
+        input: issued.certPem,
+        stdin: undefined,
+      },
+    );
     expect(ssh.exitCode, String(ssh.all)).toBe(0);
     const id = (await d.ok(['run', '-d', 'test/busybox:1', 'sleep', '86400'])).trim();
     const started = (await d.ok(['inspect', '-f', '{{.State.StartedAt}}', id])).trim();

@@ -160,21 +160,25 @@ describe('CLI input validation', () => {
 
   it("docker-machine's global --tls-* flags (and MACHINE_TLS_*) choose where create keeps the CA and client pair", async () => {
     const tls = path.join(store, 'my-tls');
-    const res = await machine(store, [
-      '--tls-ca-cert',
-      path.join(tls, 'ca.pem'),
-      '--tls-ca-key',
-      path.join(tls, 'ca-key.pem'),
-      '--tls-client-cert',
-      path.join(tls, 'cert.pem'),
-      'create',
-      '-d',
-      'generic',
-      '--generic-ip-address',
-      '127.0.0.1',
-      '--keep-on-failure',
-      'tlsflags',
-    ], { env: { MACHINE_TLS_CLIENT_KEY: path.join(tls, 'key.pem') } });
+    const res = await machine(
+      store,
+      [
+        '--tls-ca-cert',
+        path.join(tls, 'ca.pem'),
+        '--tls-ca-key',
+        path.join(tls, 'ca-key.pem'),
+        '--tls-client-cert',
+        path.join(tls, 'cert.pem'),
+        'create',
+        '-d',
+        'generic',
+        '--generic-ip-address',
+        '127.0.0.1',
+        '--keep-on-failure',
+        'tlsflags',
+      ],
+      { env: { MACHINE_TLS_CLIENT_KEY: path.join(tls, 'key.pem') } },
+    );
     expect(res.exitCode).toBe(3); // nothing listens: the pre-create check fails, and the config is kept
     const cfg = JSON.parse(await fs.readFile(path.join(store, 'machines', 'tlsflags', 'config.json'), 'utf8'));
     expect(cfg.HostOptions.AuthOptions).toMatchObject({

@@ -62,7 +62,10 @@ const WIN_PROBE = (hv: boolean, fw = true, vbs = '0') =>
 
 describe('host checks, on made-up computers', () => {
   it('Windows with Hyper-V/WSL2 on: VirtualBox 7 works through it (warn), VirtualBox 5 cannot (fail)', async () => {
-    const host = fakeHost({ platform: 'win32', exec: (file) => (file === 'powershell.exe' ? { stdout: WIN_PROBE(true, true, '2') } : undefined) });
+    const host = fakeHost({
+      platform: 'win32',
+      exec: (file) => (file === 'powershell.exe' ? { stdout: WIN_PROBE(true, true, '2') } : undefined),
+    });
     const win = await probeVirtualization(host);
     const v7 = await conflictsCheck(
       host,
@@ -73,7 +76,10 @@ describe('host checks, on made-up computers', () => {
     expect(v7.message).toMatch(/Hyper-V, WSL2.*and Virtualization-Based Security/);
     const v5 = await conflictsCheck(host, { path: 'x', raw: '5.2.44', version: { raw: '5.2.44', major: 5, minor: 2, patch: 44 } }, win);
     expect(v5.status).toBe('fail');
-    expect(virtualizationCheck(host, win)).toMatchObject({ status: 'ok', message: 'held by the Windows hypervisor (see the Hyper-V line)' });
+    expect(virtualizationCheck(host, win)).toMatchObject({
+      status: 'ok',
+      message: 'held by the Windows hypervisor (see the Hyper-V line)',
+    });
   });
 
   it('Windows: VT-x off in the firmware; the VBoxSup service stopped', async () => {
@@ -127,7 +133,10 @@ describe('host checks, on made-up computers', () => {
       files: { '/sys/module/kvm/parameters/enable_virt_at_load': 'Y\n', '/proc/modules': 'kvm_intel 1 0\n' },
       paths: ['/sys/module/kvm_intel'],
     });
-    expect(await conflictsCheck(host, vbox, await probeVirtualization(host))).toMatchObject({ status: 'fail', fix: expect.stringContaining('kvm.enable_virt_at_load=0') });
+    expect(await conflictsCheck(host, vbox, await probeVirtualization(host))).toMatchObject({
+      status: 'fail',
+      fix: expect.stringContaining('kvm.enable_virt_at_load=0'),
+    });
     expect(await vboxDriverCheck(host, vbox)).toMatchObject({
       status: 'fail',
       message: 'no VirtualBox kernel driver: the vboxdrv module is not loaded',
@@ -255,7 +264,12 @@ describe('machine checks', () => {
         ServerCertPath: path.join(mdir, 'server.pem'),
       };
       fake = (hosts) =>
-        ({ name: 'default', dir: mdir, config: { HostOptions: { AuthOptions } }, requiredCertHosts: async () => hosts }) as unknown as Machine;
+        ({
+          name: 'default',
+          dir: mdir,
+          config: { HostOptions: { AuthOptions } },
+          requiredCertHosts: async () => hosts,
+        }) as unknown as Machine;
     });
     afterAll(async () => {
       await fs.rm(dir, { recursive: true, force: true });
@@ -388,7 +402,8 @@ describe('machine doctor: exact verdicts for given facts', () => {
       paths: ['/usr/bin/VBoxManage'],
       exec: (file) => (file === '/usr/bin/VBoxManage' ? { stdout: '7.2.4r170995\n' } : undefined),
     });
-    const vm = (name: string, DriverName: string, Driver: Record<string, unknown>) => ({ Name: name, DriverName, Driver }) as unknown as HostConfig;
+    const vm = (name: string, DriverName: string, Driver: Record<string, unknown>) =>
+      ({ Name: name, DriverName, Driver }) as unknown as HostConfig;
     const { results } = await hostChecks(linux, [
       vm('old', 'virtualbox', { HostOnlyCIDR: '192.168.99.1/24' }),
       vm('natonly', 'virtualbox', { HostOnlyCIDR: '192.168.98.1/24', NoHostOnly: true }),

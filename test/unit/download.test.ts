@@ -19,7 +19,8 @@ beforeAll(async () => {
     if (req.url === '/b2d.iso' || req.url === '/signed.iso') return res.writeHead(200, { 'Content-Length': body.length }).end(body);
     if (req.url === '/signed.iso.sha256') return res.end(`${sha}  signed.iso\n`);
     // Half the file, then nothing: a stalled mirror.
-    if (req.url === '/stall.iso') return void res.writeHead(200, { 'Content-Length': body.length }).write(body.subarray(0, body.length / 2));
+    if (req.url === '/stall.iso')
+      return void res.writeHead(200, { 'Content-Length': body.length }).write(body.subarray(0, body.length / 2));
     res.writeHead(404).end();
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));

@@ -207,7 +207,8 @@ describe('Windows paths for volume mounts', () => {
   it("machine path prints them through the machine's shares (QEMU 9p or VirtualBox), warning outside them", async () => {
     const root = await fs.mkdtemp(path.join(os.tmpdir(), 'path-'));
     try {
-      const fake = (name: string, DriverName: string, Driver: Record<string, unknown>) => writeMachineConfig(root, name, DriverName, Driver);
+      const fake = (name: string, DriverName: string, Driver: Record<string, unknown>) =>
+        writeMachineConfig(root, name, DriverName, Driver);
       await fake('q', 'qemu', { Shares: [{ hostPath: '/home', guestPath: '/hosthome' }] });
       await fake('vb', 'virtualbox', { ShareFolder: '/srv:srv', NoShare: false });
       const res = await machine(root, ['path', '-m', 'q', '/home/me/app', '/srv/data']);

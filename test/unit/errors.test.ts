@@ -45,7 +45,10 @@ describe('the store unusable', () => {
     const ro = await tmpfs('ro', 'size=4m,mode=0700');
     await writeMachineConfig(ro, 'kept', 'generic', { IPAddress: '127.0.0.1', SSHPort: 1 });
     await execa('mount', ['-o', 'remount,ro', ro]);
-    oneLine(await machine(ro, ['create', '-d', 'generic', '--generic-ip-address', '127.0.0.1', 'new']), new RegExp(`^${ro}/machines is on a read-only file system: remount it read-write, or use another store`));
+    oneLine(
+      await machine(ro, ['create', '-d', 'generic', '--generic-ip-address', '127.0.0.1', 'new']),
+      new RegExp(`^${ro}/machines is on a read-only file system: remount it read-write, or use another store`),
+    );
     const rm = await machine(ro, ['rm', '-f', 'kept']);
     expect(rm.exitCode).toBe(1);
     expect(String(rm.stderr)).toMatch(/is on a read-only file system/);
@@ -87,7 +90,10 @@ describe('a broken machine', () => {
   it('config.json with a port as text, without AuthOptions: the field is named', async () => {
     const store = path.join(dir, 'configs');
     await writeMachineConfig(store, 'text', 'qemu', { SSHPort: '2222' });
-    oneLine(await machine(store, ['status', 'text']), /^The config of machine "text" is invalid: Driver\.SSHPort is "2222", not a port number \(.*\): fix that field by hand or remove the machine with "machine rm -f text"$/);
+    oneLine(
+      await machine(store, ['status', 'text']),
+      /^The config of machine "text" is invalid: Driver\.SSHPort is "2222", not a port number \(.*\): fix that field by hand or remove the machine with "machine rm -f text"$/,
+    );
     const noAuth = await writeMachineConfig(store, 'noauth', 'qemu');
     const cfg = JSON.parse(await fs.readFile(path.join(noAuth, 'config.json'), 'utf8'));
     delete cfg.HostOptions.AuthOptions;
@@ -140,11 +146,17 @@ describe('bad input', () => {
   it('templates, timeouts, MACHINE_DEBUG, a prompt answered by end of input', async () => {
     const store = path.join(dir, 'input');
     await writeMachineConfig(store, 'm', 'generic', { IPAddress: '127.0.0.1', SSHPort: 1 });
-    oneLine(await machine(store, ['ls', '--format', '{{.Name']), /^Template error: "\{\{\.Name" has an unclosed or unopened action: write every field as \{\{\.Field\}\}$/);
+    oneLine(
+      await machine(store, ['ls', '--format', '{{.Name']),
+      /^Template error: "\{\{\.Name" has an unclosed or unopened action: write every field as \{\{\.Field\}\}$/,
+    );
     oneLine(await machine(store, ['inspect', '-f', '{{.Nope}}', 'm']), /^Template error: can't evaluate field Nope/);
     oneLine(await machine(store, ['ls', '-t', '-3']), /"-3" is not a timeout: give a number of seconds, at least 1/);
     oneLine(await machine(store, ['active', '-t', '0']), /"0" is not a timeout/);
-    oneLine(await machine(store, ['ls'], { env: { MACHINE_DEBUG: 'banana' } }), /^MACHINE_DEBUG="banana" is not a debug setting: set it to 1/);
+    oneLine(
+      await machine(store, ['ls'], { env: { MACHINE_DEBUG: 'banana' } }),
+      /^MACHINE_DEBUG="banana" is not a debug setting: set it to 1/,
+    );
     expect((await machine(store, ['ls', '-q'], { env: { MACHINE_DEBUG: '1' } })).exitCode).toBe(0);
     const regen = await machine(store, ['regenerate-certs', 'm'], { input: '', stdin: undefined });
     oneLine(regen, /^No answer to the question \(end of input\): pass -f to go ahead without asking$/);
@@ -163,7 +175,19 @@ describe('an ISO that takes the well-known password', () => {
     ];
     for (const c of cases) {
       const mdir = await writeMachineConfig(store, c.name, 'qemu', { SSHPort: 1, DockerPort: 2, Shares: [] });
-      await execa('xorriso', ['-as', 'mkisofs', '-quiet', '-R', '-V', 'b2d-v19.03.12', '-publisher', c.publisher, '-o', path.join(mdir, 'boot2docker.iso'), content]);
+      await execa('xorriso', [
+        '-as',
+        'mkisofs',
+        '-quiet',
+        '-R',
+        '-V',
+        'b2d-v19.03.12',
+        '-publisher',
+        c.publisher,
+        '-o',
+        path.join(mdir, 'boot2docker.iso'),
+        content,
+      ]);
       const inspect = await machine(store, ['inspect', c.name]);
       expect(inspect.exitCode).toBe(0);
       expect(JSON.parse(String(inspect.stdout)).Name).toBe(c.name);
@@ -175,6 +199,8 @@ describe('an ISO that takes the well-known password', () => {
     }
     const report = JSON.parse(String((await machine(store, ['doctor', '--format', 'json', 'old', 'ours'])).stdout));
     const password = report.checks.filter((x: { id: string }) => x.id === 'ssh-password');
-    expect(password).toEqual([expect.objectContaining({ machine: 'old', status: 'warn', fix: expect.stringContaining("machine's own ISO") })]);
+    expect(password).toEqual([
+      expect.objectContaining({ machine: 'old', status: 'warn', fix: expect.stringContaining("machine's own ISO") }),
+    ]);
   }, 120_000);
 });

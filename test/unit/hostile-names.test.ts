@@ -52,7 +52,10 @@ async function snapshot(dir: string): Promise<Record<string, string>> {
       else if (e.isDirectory()) {
         out[`${rel}/`] = 'dir';
         await walk(full);
-      } else out[rel] = createHash('sha256').update(await fs.readFile(full)).digest('hex');
+      } else
+        out[rel] = createHash('sha256')
+          .update(await fs.readFile(full))
+          .digest('hex');
     }
   };
   await walk(dir);
@@ -90,7 +93,9 @@ describe('hostile machine names against every command', () => {
       // rm names what it could not remove in two lines under -f ("Error removing...", "Can't remove...").
       const maxLines = argv[0] === 'rm' ? 2 : 1;
       if (res.exitCode === 0 || errLines.length === 0 || errLines.length > maxLines) {
-        failures.push(`machine ${argv.map((a) => JSON.stringify(a)).join(' ')}: exit ${res.exitCode}, stderr ${JSON.stringify(res.stderr)}`);
+        failures.push(
+          `machine ${argv.map((a) => JSON.stringify(a)).join(' ')}: exit ${res.exitCode}, stderr ${JSON.stringify(res.stderr)}`,
+        );
       }
     });
     expect(failures).toEqual([]);
@@ -103,7 +108,9 @@ describe('hostile machine names against every command', () => {
     const empty = await machine(store, ['inspect', ''], { env: { HOME: home } });
     expect(String(empty.stderr).trim()).toMatch(/^Invalid machine name "" \(an empty name\)/);
     const link = await machine(store, ['rm', '-f', 'evil'], { env: { HOME: home } });
-    expect(String(link.stderr)).toContain(`${path.join(store, 'machines', 'evil')} is a symbolic link: it is not a machine, so machine leaves it alone`);
+    expect(String(link.stderr)).toContain(
+      `${path.join(store, 'machines', 'evil')} is a symbolic link: it is not a machine, so machine leaves it alone`,
+    );
     // An empty MACHINE_STORAGE_PATH must not make the current folder the store.
     const cwdStore = await machine('', ['rm', '-f', 'good'], { cwd: store, env: { HOME: home } });
     expect(cwdStore.exitCode).toBe(1);

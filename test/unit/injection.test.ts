@@ -58,8 +58,17 @@ describe('shell payloads in create settings', () => {
     // A generic host nobody listens on: a create that passes validation stops at the pre-create check (exit 3).
     const base = ['create', '-d', 'generic', '--generic-ip-address', '127.0.0.1', '--generic-ssh-port', String(port)];
     const cases: { flag: string; value: string; env?: Record<string, string> }[] = [];
-    for (const flag of ['--engine-label', '--engine-opt', '--engine-env', '--engine-insecure-registry', '--engine-registry-mirror', '--engine-storage-driver', '--tls-san']) {
-      for (const p of payloads(flag.slice(2, 6))) cases.push({ flag, value: flag === '--engine-label' || flag === '--engine-env' ? `K=${p}` : p });
+    for (const flag of [
+      '--engine-label',
+      '--engine-opt',
+      '--engine-env',
+      '--engine-insecure-registry',
+      '--engine-registry-mirror',
+      '--engine-storage-driver',
+      '--tls-san',
+    ]) {
+      for (const p of payloads(flag.slice(2, 6)))
+        cases.push({ flag, value: flag === '--engine-label' || flag === '--engine-env' ? `K=${p}` : p });
     }
     for (const p of payloads('prox')) cases.push({ flag: '', value: '', env: { HTTP_PROXY: p } });
     const results = await inBatches(cases, 8, async (c, i) => {

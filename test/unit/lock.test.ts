@@ -33,7 +33,9 @@ async function holder(file: string): Promise<ChildProcess> {
     await acquire(${JSON.stringify(file)}, { busy: () => new Error('busy') });
     process.stdout.write('held\\n');
     setInterval(() => {}, 1000);`;
-  const child = spawn(process.execPath, ['--input-type=module', '-e', script, '_', 'start', 'default'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, ['--input-type=module', '-e', script, '_', 'start', 'default'], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
   children.push(child);
   await new Promise<void>((resolve, reject) => {
     child.stdout!.on('data', (d: Buffer) => d.toString().includes('held') && resolve());
@@ -71,10 +73,12 @@ describe('locks', () => {
     await release();
     // Garbage in a lock file names nobody either.
     await fs.writeFile(file, '{"half":');
-    await (await acquire(file, { waitMs: 0, busy }))();
+    await (
+      await acquire(file, { waitMs: 0, busy })
+    )();
   });
 
-  it('ten processes racing for a dead holder\'s lock: exactly one gets it at a time', async () => {
+  it("ten processes racing for a dead holder's lock: exactly one gets it at a time", async () => {
     const file = path.join(dir, '.race.lock');
     await fs.writeFile(file, JSON.stringify({ pid: 999_999_999, command: 'machine gone', at: 'x' }));
     const lib = path.join(ROOT, 'dist/src/core/lock.js');

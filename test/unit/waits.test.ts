@@ -34,7 +34,10 @@ describe('waits', () => {
       const port = (silent.address() as net.AddressInfo).port;
       const mdir = await writeMachineConfig(store.root, 'm', 'qemu', { SSHPort: port, DockerPort: 1, Shares: [], Accel: 'auto' });
       await fs.writeFile(path.join(mdir, 'id_ed25519'), generateKeyPair().privateKey, { mode: 0o600 });
-      await fs.writeFile(path.join(mdir, 'serial.log'), 'machine-boot: kernel 1.2\r\nKernel panic - not syncing: VFS: Unable to mount root fs\r\n');
+      await fs.writeFile(
+        path.join(mdir, 'serial.log'),
+        'machine-boot: kernel 1.2\r\nKernel panic - not syncing: VFS: Unable to mount root fs\r\n',
+      );
       // Its "QEMU": a process with the machine's -pidfile argument, so the driver sees the VM running.
       const vm = spawn('sh', ['-c', 'sleep 30', 'qemu', '-pidfile', path.join(mdir, 'qemu.pid')], { stdio: 'ignore' });
       const host = await Machine.load(store, 'm');
@@ -64,11 +67,24 @@ describe('waits', () => {
     const sshd = net.createServer((s) => s.end());
     await new Promise<void>((r) => sshd.listen(0, '127.0.0.1', r));
     try {
-      const mdir = await writeMachineConfig(root, 'g', 'generic', { IPAddress: '127.0.0.1', SSHPort: (sshd.address() as net.AddressInfo).port, EnginePort: 1 });
+      const mdir = await writeMachineConfig(root, 'g', 'generic', {
+        IPAddress: '127.0.0.1',
+        SSHPort: (sshd.address() as net.AddressInfo).port,
+        EnginePort: 1,
+      });
       await fs.writeFile(path.join(mdir, 'id_ed25519'), generateKeyPair().privateKey, { mode: 0o600 });
       const fwd = spawn(process.execPath, [MACHINE, '--storage-path', root, '__port-forwarder', 'g'], { stdio: 'ignore' });
       const exited = new Promise<number | null>((r) => fwd.once('exit', r));
-      for (let i = 0; i < 50 && !(await fs.access(path.join(mdir, 'forwarder.lock')).then(() => true, () => false)); i++) await new Promise((r) => setTimeout(r, 100));
+      for (
+        let i = 0;
+        i < 50 &&
+        !(await fs.access(path.join(mdir, 'forwarder.lock')).then(
+          () => true,
+          () => false,
+        ));
+        i++
+      )
+        await new Promise((r) => setTimeout(r, 100));
       await fs.rm(mdir, { recursive: true, force: true });
       const t0 = Date.now();
       const code = await Promise.race([exited, new Promise((r) => setTimeout(() => r('still running'), 8000))]);
@@ -110,29 +126,38 @@ describe('the run directory', () => {
 });
 
 describe('the accelerator probe', () => {
-  it.runIf(existsSync('/dev/kvm'))("boots the machine's kernel: a hypervisor that hangs it is caught within 5 s, one that runs it passes", async () => {
-    const qemu = await hangingQemu(path.join(dir, 'bin'));
-    const kernel = path.join(dir, 'vmlinuz');
-    const iso = await IsoImage.open(await testIso());
-    await iso.extract((await isolinuxBootEntry(iso))!.kernel, kernel);
-    await iso.close();
-    const saved = process.env.HANG_WHEN;
-    try {
-      process.env.HANG_WHEN = 'any';
-      const t0 = Date.now();
-      const hung = await probeAccel(qemu, kernel);
-      expect(hung).toEqual({
-        accel: 'tcg',
-        reason: "kvm printed nothing within 5 s of booting the machine's kernel (a hung hypervisor, as under nested virtualisation): using software emulation",
-        fallback: true,
-      });
-      expect(Date.now() - t0).toBeLessThan(7000);
-      process.env.HANG_WHEN = 'daemonize'; // the probe is not a daemon: this QEMU runs it
-      const ran = await probeAccel(qemu, kernel);
-      expect(ran).toMatchObject({ accel: 'kvm', fallback: false, reason: expect.stringMatching(/^kvm booted the machine's kernel in \d+ ms$/) });
-    } finally {
-      if (saved === undefined) delete process.env.HANG_WHEN;
-      else process.env.HANG_WHEN = saved;
-    }
-  }, 30_000);
+  it.runIf(existsSync('/dev/kvm'))(
+    "boots the machine's kernel: a hypervisor that hangs it is caught within 5 s, one that runs it passes",
+    async () => {
+      const qemu = await hangingQemu(path.join(dir, 'bin'));
+      const kernel = path.join(dir, 'vmlinuz');
+      const iso = await IsoImage.open(await testIso());
+      await iso.extract((await isolinuxBootEntry(iso))!.kernel, kernel);
+      await iso.close();
+      const saved = process.env.HANG_WHEN;
+      try {
+        process.env.HANG_WHEN = 'any';
+        const t0 = Date.now();
+        const hung = await probeAccel(qemu, kernel);
+        expect(hung).toEqual({
+          accel: 'tcg',
+          reason:
+            "kvm printed nothing within 5 s of booting the machine's kernel (a hung hypervisor, as under nested virtualisation): using software emulation",
+          fallback: true,
+        });
+        expect(Date.now() - t0).toBeLessThan(7000);
+        process.env.HANG_WHEN = 'daemonize'; // the probe is not a daemon: this QEMU runs it
+        const ran = await probeAccel(qemu, kernel);
+        expect(ran).toMatchObject({
+          accel: 'kvm',
+          fallback: false,
+          reason: expect.stringMatching(/^kvm booted the machine's kernel in \d+ ms$/),
+        });
+      } finally {
+        if (saved === undefined) delete process.env.HANG_WHEN;
+        else process.env.HANG_WHEN = saved;
+      }
+    },
+    30_000,
+  );
 });

@@ -120,7 +120,15 @@ function probe(qemu: string, accel: Accel, kernel: string, signal?: AbortSignal)
   const started = Date.now();
   return new Promise((resolve, reject) => {
     const args = ['-accel', accel, '-M', 'pc', '-cpu', 'host', '-m', '256', '-nodefaults', '-no-user-config', '-display', 'none'];
-    args.push('-serial', 'stdio', '-no-reboot', '-kernel', kernel, '-append', 'console=ttyS0 earlyprintk=serial,ttyS0,115200 loglevel=4 panic=-1');
+    args.push(
+      '-serial',
+      'stdio',
+      '-no-reboot',
+      '-kernel',
+      kernel,
+      '-append',
+      'console=ttyS0 earlyprintk=serial,ttyS0,115200 loglevel=4 panic=-1',
+    );
     const child = spawn(qemu, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';
@@ -151,7 +159,8 @@ function probe(qemu: string, accel: Accel, kernel: string, signal?: AbortSignal)
     );
     child.stdout.on('data', (d: Buffer) => {
       out += d.toString('latin1');
-      if (/Linux version/.test(out)) done({ accel, reason: `${accel} booted the machine's kernel in ${Date.now() - started} ms`, fallback: false });
+      if (/Linux version/.test(out))
+        done({ accel, reason: `${accel} booted the machine's kernel in ${Date.now() - started} ms`, fallback: false });
     });
     child.stderr.on('data', (d: Buffer) => (err += d.toString()));
     child.once('error', (e) => done({ accel: 'tcg', reason: `${accel} could not be tried: ${e.message}`, fallback: true }));

@@ -417,7 +417,9 @@ export class QemuDriver implements Driver, PortForwarder {
     if (pid) pids.add(pid);
     const [p] = await terminateAll([...pids], 0);
     if (p) {
-      throw new MachineError(`QEMU (pid ${p}) of machine "${this.config.MachineName}" could not be stopped`, { fix: `end it by hand ("kill -9 ${p}")` });
+      throw new MachineError(`QEMU (pid ${p}) of machine "${this.config.MachineName}" could not be stopped`, {
+        fix: `end it by hand ("kill -9 ${p}")`,
+      });
     }
     await fs.rm(await this.qmpSocket(), { force: true });
   }

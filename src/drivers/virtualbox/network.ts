@@ -339,7 +339,13 @@ export async function withHostLock<T>(fn: () => Promise<T>): Promise<T> {
   const file = path.join(await runDir(), 'virtualbox-network.lock');
   return withFileLock(
     file,
-    { waitMs: 60_000, busy: (o) => new MachineError(`Another machine command ("${o.command}", pid ${o.pid}) is changing VirtualBox's host-only networks`, { fix: 'wait for it and try again' }) },
+    {
+      waitMs: 60_000,
+      busy: (o) =>
+        new MachineError(`Another machine command ("${o.command}", pid ${o.pid}) is changing VirtualBox's host-only networks`, {
+          fix: 'wait for it and try again',
+        }),
+    },
     fn,
   );
 }
