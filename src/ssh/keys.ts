@@ -9,10 +9,20 @@ export interface KeyPair {
   publicKey: string;
 }
 
-/** ed25519: tiny public half (fits boot2docker's 4096-byte userdata), instant to generate. */
+/**
+ * ed25519: tiny public half (fits boot2docker's 4096-byte userdata), instant to generate. ssh2's
+ * generator writes about one key in 180 that ssh2 itself then refuses ("Malformed OpenSSH private
+ * key": a public half one byte short), so each key is read back before it is used.
+ */
 export function generateKeyPair(): KeyPair {
-  const pair = ssh2.utils.generateKeyPairSync('ed25519');
-  return { privateKey: pair.private, publicKey: pair.public.trim() };
+  for (;;) {
+    const pair = ssh2.utils.generateKeyPairSync('ed25519');
+    const publicKey = pair.public.trim();
+    const parsed = ssh2.utils.parseKey(pair.private);
+    if (!(parsed instanceof Error) && `${parsed.type} ${parsed.getPublicSSH().toString('base64')}` === publicKey) {
+      return { privateKey: pair.private, publicKey };
+    }
+  }
 }
 
 /** Write id_x (0600) and id_x.pub (0600, as docker-machine did) unless the key already exists. */
