@@ -112,7 +112,7 @@ function newHostConfig(store: Store, req: CreateRequest, driverConfig: HostConfi
 export async function createMachine(store: Store, req: CreateRequest, progress: Progress): Promise<CreateResult> {
   validateName(req.name);
   // Listening from the first moment: a Ctrl-C during the checks must not still launch a VM.
-  const result = await interruptible((signal) => createUnder(store, req, progress, signal));
+  const result = await interruptible((signal) => createUnder(store, req, progress, signal), progress);
   if (!req.activate) return result;
   const used = await useMachine(store, result.name, progress.notice);
   for (const w of used.warnings) progress.notice(w);

@@ -63,29 +63,33 @@ export async function lifecycle(store: Store, names: string[], action: Action, p
   }
   if (!present.length) throw combineErrors(failures);
   const done: string[] = [];
-  await interruptible(async (signal) => {
-    const steps: Step[] = present.map((name) => ({
-      title: `${VERB[action].ing} "${name}"`,
-      run: async (report) => {
-        try {
-          const message = await store.withLock(name, async () => act(await Machine.load(store, name, signal), action, report, signal), {
-            onWait: (owner) => report(`Waiting for "${owner.command}" (pid ${owner.pid}) to finish with "${name}"`),
-          });
-          done.push(message);
-          progress.result(message);
-        } catch (err) {
-          failures.push(err);
-          throw err;
-        }
-      },
-    }));
-    // Every machine runs even if one fails; all failures are reported together.
-    await progress.run(steps, { concurrent: true, keepGoing: true });
-    if (failures.length) throw combineErrors(failures);
-    if (action === 'start' || action === 'restart') {
-      const verb = action === 'start' ? 'Started' : 'Restarted';
-      progress.result(`${verb} machines may have new IP addresses. You may need to re-run the \`machine env\` command.`);
-    }
-  }, 'stopping');
+  await interruptible(
+    async (signal) => {
+      const steps: Step[] = present.map((name) => ({
+        title: `${VERB[action].ing} "${name}"`,
+        run: async (report) => {
+          try {
+            const message = await store.withLock(name, async () => act(await Machine.load(store, name, signal), action, report, signal), {
+              onWait: (owner) => report(`Waiting for "${owner.command}" (pid ${owner.pid}) to finish with "${name}"`),
+            });
+            done.push(message);
+            progress.result(message);
+          } catch (err) {
+            failures.push(err);
+            throw err;
+          }
+        },
+      }));
+      // Every machine runs even if one fails; all failures are reported together.
+      await progress.run(steps, { concurrent: true, keepGoing: true });
+      if (failures.length) throw combineErrors(failures);
+      if (action === 'start' || action === 'restart') {
+        const verb = action === 'start' ? 'Started' : 'Restarted';
+        progress.result(`${verb} machines may have new IP addresses. You may need to re-run the \`machine env\` command.`);
+      }
+    },
+    progress,
+    'stopping',
+  );
   return done;
 }

@@ -30,7 +30,7 @@ export async function regenerateCerts(store: Store, names: string[], opts: Regen
       await certsStep(first, { forceClient: true, force: true });
     }
     await forEachMachine(names, (name) => reprovisionOne(store, name, progress, { forceCerts: true }, signal));
-  });
+  }, progress);
 }
 
 export interface ProvisionOptions {
@@ -41,8 +41,9 @@ export interface ProvisionOptions {
 /** `machine provision`: run the provisioning again (idempotent: only what differs is written). */
 export async function provision(store: Store, names: string[], progress: Progress, opts: ProvisionOptions = {}): Promise<void> {
   names = [...new Set(names)];
-  await interruptible((signal) =>
-    forEachMachine(names, (name) => reprovisionOne(store, name, progress, { proxyFromEnv: opts.proxyFromEnv }, signal)),
+  await interruptible(
+    (signal) => forEachMachine(names, (name) => reprovisionOne(store, name, progress, { proxyFromEnv: opts.proxyFromEnv }, signal)),
+    progress,
   );
 }
 
@@ -82,29 +83,31 @@ async function reprovisionOne(
  */
 export async function upgrade(store: Store, names: string[], progress: Progress): Promise<void> {
   names = [...new Set(names)];
-  await interruptible((signal) =>
-    forEachMachine(names, (name) =>
-      store.withLock(name, async () => {
-        const machine = await Machine.load(store, name, signal);
-        const report = (line: string) => progress.result(`(${name}) ${line}`);
-        const iso = await resolveIso(String(machine.config.Driver.Boot2DockerURL ?? ''), store.cacheDir, { report, signal });
-        const current = path.join(machine.dir, 'boot2docker.iso');
-        const same = await sameFile(iso.path, current);
-        if (same) {
-          report(`Already on ${iso.info.volumeId}`);
-          return;
-        }
-        if ((await machine.driver.state()) === 'Running') {
-          report('Stopping machine to do the upgrade...');
-          await shutDown(machine, 'stop', report);
-        }
-        report(`Upgrading machine "${name}" to ${iso.info.volumeId}...`);
-        await installIso(iso, machine.dir);
-        report('Starting machine back up...');
-        await machine.start(report);
-        await bringUp(machine, report, signal);
-      }),
-    ),
+  await interruptible(
+    (signal) =>
+      forEachMachine(names, (name) =>
+        store.withLock(name, async () => {
+          const machine = await Machine.load(store, name, signal);
+          const report = (line: string) => progress.result(`(${name}) ${line}`);
+          const iso = await resolveIso(String(machine.config.Driver.Boot2DockerURL ?? ''), store.cacheDir, { report, signal });
+          const current = path.join(machine.dir, 'boot2docker.iso');
+          const same = await sameFile(iso.path, current);
+          if (same) {
+            report(`Already on ${iso.info.volumeId}`);
+            return;
+          }
+          if ((await machine.driver.state()) === 'Running') {
+            report('Stopping machine to do the upgrade...');
+            await shutDown(machine, 'stop', report);
+          }
+          report(`Upgrading machine "${name}" to ${iso.info.volumeId}...`);
+          await installIso(iso, machine.dir);
+          report('Starting machine back up...');
+          await machine.start(report);
+          await bringUp(machine, report, signal);
+        }),
+      ),
+    progress,
   );
 }
 
