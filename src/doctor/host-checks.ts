@@ -3,7 +3,7 @@ import { findProgram } from '../core/system.js';
 import { defaultDriverName, DRIVERS } from '../drivers/registry.js';
 import type { HostConfig } from '../store/config.js';
 import { check, type CheckResult } from '../core/check.js';
-import type { DoctorSystem } from './types.js';
+import type { DoctorSystem } from '../core/check.js';
 
 const TOPICS: DoctorTopic[] = ['install', 'hardware', 'kernel', 'conflicts', 'network'];
 

@@ -3,7 +3,8 @@ import type { Store } from '../store/store.js';
 import { hostChecks } from './host-checks.js';
 import { machineChecks, type MachineFacts } from './machine-checks.js';
 import { check, type CheckResult, type Verdict } from '../core/check.js';
-import { type DoctorSystem, type DoctorReport, realDoctorSystem } from './types.js';
+import { type DoctorSystem, realDoctorSystem } from '../core/check.js';
+import type { DoctorReport } from './types.js';
 
 export type { CheckResult, Verdict } from '../core/check.js';
 export type { DoctorReport } from './types.js';

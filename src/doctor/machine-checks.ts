@@ -11,7 +11,7 @@ import { passwordLogin } from '../iso/identity.js';
 import type { Store } from '../store/store.js';
 import type { HostFacts } from './host-checks.js';
 import { check, type CheckResult } from '../core/check.js';
-import type { DoctorSystem } from './types.js';
+import type { DoctorSystem } from '../core/check.js';
 
 /** What doctor learned about one machine, for the checks that look across machines. */
 export interface MachineFacts {

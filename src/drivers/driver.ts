@@ -1,6 +1,6 @@
 import type { MachineError } from '../core/errors.js';
 import type { CheckResult } from '../core/check.js';
-import type { DoctorSystem } from '../doctor/types.js';
+import type { DoctorSystem } from '../core/check.js';
 import type { BaseDriverConfig } from '../store/config.js';
 import type { Store } from '../store/store.js';
 

@@ -17,7 +17,7 @@ import {
 import { renderDoctor, runDoctor } from '../../src/doctor/index.js';
 import { dockerCliCheck, hostChecks, proxyCheck } from '../../src/doctor/host-checks.js';
 import { apiCheck, certsCheck, clockCheck, machineProxyCheck } from '../../src/doctor/machine-checks.js';
-import type { DoctorSystem } from '../../src/doctor/types.js';
+import type { DoctorSystem } from '../../src/core/check.js';
 import type { Machine } from '../../src/machine/machine.js';
 import type { HostConfig } from '../../src/store/config.js';
 import { Store } from '../../src/store/store.js';

@@ -2,7 +2,7 @@ import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { check, type CheckResult, guarded } from '../../core/check.js';
-import type { DoctorSystem } from '../../doctor/types.js';
+import type { DoctorSystem } from '../../core/check.js';
 import type { DoctorContext, DoctorProbe } from '../driver.js';
 import { findProgram } from '../../core/system.js';
 

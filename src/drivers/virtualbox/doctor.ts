@@ -1,5 +1,5 @@
 import { check, type CheckResult, guarded } from '../../core/check.js';
-import type { DoctorSystem } from '../../doctor/types.js';
+import type { DoctorSystem } from '../../core/check.js';
 import type { DoctorContext, DoctorProbe } from '../driver.js';
 import { probeVirtualization, vboxdrvLoaded, type Virtualization } from './checks.js';
 import { findVBoxManage } from './hostenv.js';
