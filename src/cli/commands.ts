@@ -422,7 +422,8 @@ made current: every terminal's docker CLI then talks to the machine, no "machine
     completes: 'machines',
     options: () => [new Option('--format <format>', 'Print the checks as json').choices(['json'])],
     run: async (ctx, [given]: [string[]], opts: { format?: string }) => {
-      const { runDoctor, renderDoctor } = await import('../doctor/index.js');
+      const { runDoctor } = await import('../doctor/index.js');
+      const { renderDoctor } = await import('../output/doctor.js');
       const report = await runDoctor(ctx.store, given);
       out(opts.format === 'json' ? `${JSON.stringify(report, null, 2)}\n` : renderDoctor(report, { color: Boolean(process.stdout.isTTY) }));
       return report.checks.some((c) => c.status === 'fail') ? 1 : 0;

@@ -14,7 +14,8 @@ import {
   vboxDriverCheck,
   virtualizationCheck,
 } from '../../src/drivers/virtualbox/doctor.js';
-import { renderDoctor, runDoctor } from '../../src/doctor/index.js';
+import { runDoctor } from '../../src/doctor/index.js';
+import { renderDoctor } from '../../src/output/doctor.js';
 import { dockerCliCheck, hostChecks, proxyCheck } from '../../src/doctor/host-checks.js';
 import { apiCheck, certsCheck, clockCheck, machineProxyCheck } from '../../src/doctor/machine-checks.js';
 import type { DoctorSystem } from '../../src/core/check.js';
