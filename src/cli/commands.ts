@@ -281,7 +281,7 @@ export const COMMANDS: CommandDef[] = [
       const { confirm } = await import('./prompt.js');
       if (!opts.force && !opts.y && !(await confirm('Are you sure? (y/n): ', '-y'))) return;
       const { rm } = await import('../tasks/rm.js');
-      await rm(ctx.store, unique, { force: opts.force }, { ...(await terminalProgress()), notice: warn });
+      await rm(ctx.store, unique, { force: opts.force }, await terminalProgress()); // its notices go to stderr
     },
   },
   {

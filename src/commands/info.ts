@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { forEachMachine, MachineError } from '../core/errors.js';
+import { forEachMachine } from '../core/errors.js';
 import { dockerVersion } from '../docker/api.js';
 import { Machine } from '../machine/machine.js';
 import { passwordLogin } from '../iso/identity.js';
@@ -49,6 +49,5 @@ export async function version(store: Store, name: string): Promise<string> {
   return (await dockerVersion(await machine.dockerEndpoint())).Version;
 }
 
-export function notRunning(name: string): MachineError {
-  return new MachineError(`Error: Cannot run SSH command: Host "${name}" is not running`, { fix: `start it with "machine start ${name}"` });
-}
+/** What ssh and scp say of a machine that is not running. */
+export const notRunning = (name: string) => `Error: Cannot run SSH command: Host "${name}" is not running`;

@@ -50,9 +50,8 @@ export async function scp(store: Store, src: string, dst: string, opts: Options,
   const sessions: SshSession[] = [];
   const open = async (ep: Endpoint): Promise<Place> => {
     if (!ep.machine) return local;
-    const host = await Machine.load(store, ep.machine);
-    if ((await host.driver.state()) !== 'Running') throw notRunning(ep.machine);
-    const target = await host.sshTarget();
+    const machine = await Machine.loadRunning(store, ep.machine, notRunning(ep.machine));
+    const target = await machine.sshTarget();
     if (ep.user) target.user = ep.user;
     const session = await SshSession.connect(target);
     sessions.push(session);

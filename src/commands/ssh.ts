@@ -15,8 +15,7 @@ export interface Stdio {
  * CMD and returns its exit code (docker-machine always returned 1). A leading -t asks for a PTY.
  */
 export async function ssh(store: Store, name: string, command: string[], stdio: Stdio): Promise<number> {
-  const machine = await Machine.load(store, name);
-  if ((await machine.driver.state()) !== 'Running') throw notRunning(name);
+  const machine = await Machine.loadRunning(store, name, notRunning(name));
   let pty = false;
   while (command[0] === '-t' || command[0] === '-tt') {
     pty = true;

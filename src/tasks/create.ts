@@ -57,8 +57,8 @@ export interface CreateResult {
   context?: string;
 }
 
+/** What the steps learn on the way. */
 interface Ctx {
-  host: Machine;
   /** The failed step's error, with the step named, for the final line. */
   failure?: MachineError;
   iso?: ResolvedIso;
@@ -131,7 +131,7 @@ async function createUnder(store: Store, req: CreateRequest, progress: Progress,
   const driver: Driver = mod.load(driverConfig, { store, machineDir: dir, signal, guest });
   const machine: Machine = new Machine(store, newHostConfig(store, req, driverConfig), driver);
   const bootsIso = driverDefinition(req.driverName).features.bootsIso;
-  const ctx: Ctx = { host: machine, timings: [] };
+  const ctx: Ctx = { timings: [] };
   const started = Date.now();
 
   const step = (title: string, fn: (report: Report) => Promise<void>, exitCode?: number): Step => ({
