@@ -1,13 +1,17 @@
 #!/usr/bin/env bash
-# Build a Boot2Docker-compatible hybrid ISO from Debian 13 (trixie) packages.
+# Build a Boot2Docker-compatible hybrid ISO from Debian 13 (trixie) packages, with the engine
+# (docker.io, containerd, runc) from forky, Debian's testing suite.
 #
 #   bash iso/build.sh               build (or reuse) the ISO; last stdout line = ISO path
 #   bash iso/build.sh --print-path  print the ISO path for the current recipe, build nothing
+#   bash iso/build.sh --update-lock re-resolve iso/packages.lock from the archive, show what changed
 #
+# The build installs exactly the packages, versions and sha256 sums of iso/packages.lock (an
+# input, committed); only --update-lock asks the archive for newer versions.
 # Output: ${MACHINE_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/machine}/iso/<key>/boot2docker.iso
-#         (+ packages.lock next to it). <key> is a hash of every regular file under iso/,
-#         see recipe_key below; the TypeScript side computes the same value.
-# Host tools: apt-get, dpkg-deb, xorriso, cpio, zstd, depmod/modprobe (kmod), readelf (binutils),
+#         (+ packages.lock next to it). <key> is a hash of every regular file under iso/ (so of
+#         the lock too), see recipe_key below; the TypeScript side asks --print-path for it.
+# Host tools: apt-get, dpkg-deb, xorriso, cpio, zstd, mksquashfs, depmod/modprobe (kmod), readelf (binutils),
 #             xz, sha256sum, flock, mkfs.fat (dosfstools), mmd/mcopy (mtools).
 # Nothing is installed on the host, and the host's apt configuration is neither read nor changed.
 set -euo pipefail
@@ -34,22 +38,29 @@ KEY=$(recipe_key)
 OUTDIR=$CACHE/iso/$KEY
 ISO=$OUTDIR/boot2docker.iso
 
-if [[ ${1:-} == --print-path ]]; then
+MODE=build
+case ${1:-} in
+--print-path)
 	echo "$ISO"
 	exit 0
-elif [[ $# -gt 0 ]]; then
-	echo "usage: $0 [--print-path]" >&2
+	;;
+--update-lock) MODE=update ;;
+'') ;;
+*)
+	echo "usage: $0 [--print-path | --update-lock]" >&2
 	exit 2
-fi
+	;;
+esac
+LOCK=$HERE/packages.lock
 
-if [[ -f $ISO ]]; then
+if [[ $MODE == build && -f $ISO ]]; then
 	echo "$ISO"
 	exit 0
 fi
 
-for tool in apt-get dpkg-deb xorriso cpio zstd depmod modprobe readelf xz sha256sum flock mkfs.fat mmd mcopy; do
+for tool in apt-get dpkg-deb xorriso cpio zstd mksquashfs depmod modprobe readelf xz sha256sum flock mkfs.fat mmd mcopy; do
 	command -v "$tool" >/dev/null || {
-		echo "build.sh: missing host tool '$tool' (Debian: apt-get install xorriso cpio zstd kmod binutils xz-utils util-linux dosfstools mtools)" >&2
+		echo "build.sh: missing host tool '$tool' (Debian: apt-get install xorriso cpio zstd squashfs-tools kmod binutils xz-utils util-linux dosfstools mtools)" >&2
 		exit 1
 	}
 done
@@ -58,7 +69,7 @@ mkdir -p "$CACHE/iso"
 # One build per key at a time; a second caller waits and then reuses the result.
 exec 9>"$CACHE/iso/.$KEY.lock"
 flock 9
-if [[ -f $ISO ]]; then
+if [[ $MODE == build && -f $ISO ]]; then
 	echo "$ISO"
 	exit 0
 fi
@@ -73,11 +84,12 @@ if [[ -n ${MACHINE_ISO_KEEP_WORK:-} ]]; then log "work directory: $W"; else trap
 # ---------------------------------------------------------------------------------------------
 # Packages. Explicit list: dependencies of these packages that we do not need (adduser, perl,
 # systemd bits, ...) stay out; missing shared libraries are caught by the DT_NEEDED check below.
+# Read by --update-lock only: the build installs what the lock says.
 PACKAGES=(
 	# kernel: resolved from linux-image-amd64 below
 	libc6 busybox-static
 	# docker
-	docker.io docker-cli containerd runc tini libsystemd0 libcap2 libseccomp2
+	docker.io docker-cli containerd runc tini-static libsystemd0 libcap2 libseccomp2
 	# iptables (legacy backend by default, nft too)
 	iptables libxtables12 libip4tc2 libip6tc2 libnftnl11 libmnl0 libnetfilter-conntrack3
 	libnfnetlink0 netbase
@@ -92,20 +104,33 @@ PACKAGES=(
 	# boot loaders (files used at build time only): ISOLINUX for BIOS, GRUB for UEFI
 	isolinux syslinux-common grub-efi-amd64-signed
 )
+# The engine comes from forky: trixie's docker.io is two majors behind. What they depend on
+# (libc6 >= 2.38, libseccomp2) trixie has, so nothing else moves.
+FROM_FORKY=(docker.io docker-cli containerd runc tini-static)
 
 APTDIR=$CACHE/apt
 DEBS=$APTDIR/debs
 mkdir -p "$APTDIR"/{etc/apt.conf.d,etc/preferences.d,etc/sources.list.d,state/lists/partial,cache/archives/partial} "$DEBS"
 : >"$APTDIR/state/status"
-KR=/usr/share/keyrings/debian-archive
-for k in trixie-stable trixie-automatic trixie-security-automatic; do
-	[[ -f $KR-$k.gpg ]] || { echo "build.sh: missing $KR-$k.gpg (apt-get install debian-archive-keyring)" >&2; exit 1; }
-done
+KR=/usr/share/keyrings/debian-archive-keyring.gpg
+[[ -f $KR ]] || { echo "build.sh: missing $KR (apt-get install debian-archive-keyring)" >&2; exit 1; }
 cat >"$APTDIR/etc/sources.list" <<EOF
-deb [signed-by=$KR-trixie-stable.gpg,$KR-trixie-automatic.gpg] http://deb.debian.org/debian trixie main
-deb [signed-by=$KR-trixie-security-automatic.gpg] http://deb.debian.org/debian-security trixie-security main
+deb [signed-by=$KR] http://deb.debian.org/debian trixie main
+deb [signed-by=$KR] http://deb.debian.org/debian-security trixie-security main
+deb [signed-by=$KR] http://deb.debian.org/debian forky main
+EOF
+cat >"$APTDIR/etc/preferences" <<EOF
+Package: *
+Pin: release n=forky
+Pin-Priority: 100
+
+Package: ${FROM_FORKY[*]}
+Pin: release n=forky
+Pin-Priority: 990
 EOF
 # APT_CONFIG is read before anything else, so the host's /etc/apt is never consulted.
+# Check-Valid-Until: the archive may be a frozen copy whose Release files have expired; what
+# the build installs is pinned by sha256 in the lock anyway.
 cat >"$APTDIR/apt.conf" <<EOF
 Dir::Etc "$APTDIR/etc/";
 Dir::Etc::main "/dev/null";
@@ -120,32 +145,70 @@ Dir::Cache "$APTDIR/cache/";
 APT::Architecture "amd64";
 APT::Architectures { "amd64"; };
 Acquire::Languages "none";
+Acquire::Check-Valid-Until "false";
 APT::Sandbox::User "$(id -un)";
 EOF
 export APT_CONFIG=$APTDIR/apt.conf
-
-log "apt-get update (trixie, trixie-security)"
-apt-get -q update >"$W/apt-update.log" 2>&1 || { cat "$W/apt-update.log" >&2; exit 1; }
-KPKG=$(apt-cache show --no-all-versions linux-image-amd64 | sed -n 's/^Depends: \(linux-image-[^ ,]*\).*/\1/p')
-[[ -n $KPKG ]] || { echo "build.sh: cannot resolve linux-image-amd64" >&2; exit 1; }
-PACKAGES+=("$KPKG")
-
-# name version arch of each candidate -> exact .deb file names (apt-get download's naming)
-apt-cache show --no-all-versions "${PACKAGES[@]}" |
-	awk '/^Package: /{p=$2} /^Version: /{v=$2} /^Architecture: /{a=$2} /^$/{if(p!=""){print p, v, a}; p=""}' |
-	sort -u >"$W/resolved"
-[[ $(wc -l <"$W/resolved") -eq ${#PACKAGES[@]} ]] || {
-	echo "build.sh: some packages did not resolve:" >&2
-	printf '%s\n' "${PACKAGES[@]}" | sort | comm -23 - <(cut -d' ' -f1 "$W/resolved") >&2
-	exit 1
+apt_update() {
+	log "apt-get update (trixie, trixie-security, forky)"
+	apt-get -q update >"$W/apt-update.log" 2>&1 || { cat "$W/apt-update.log" >&2; exit 1; }
 }
-log "apt-get download (${#PACKAGES[@]} packages, cached in $DEBS)"
-(cd "$DEBS" && apt-get -q download "${PACKAGES[@]}" >"$W/apt-download.log" 2>&1) || { cat "$W/apt-download.log" >&2; exit 1; }
+
+# .deb file name as apt-get download names it
+deb_of() { echo "$DEBS/${1}_${2//:/%3a}_${3}.deb"; }
+# the lock's entries, "name version arch sha256", without its comments
+lock_entries() { grep -v -e '^#' -e '^$' "$1" || true; }
+
+if [[ $MODE == update ]]; then
+	apt_update
+	KPKG=$(apt-cache show --no-all-versions linux-image-amd64 | sed -n 's/^Depends: \(linux-image-[^ ,]*\).*/\1/p')
+	[[ -n $KPKG ]] || { echo "build.sh: cannot resolve linux-image-amd64" >&2; exit 1; }
+	PACKAGES+=("$KPKG")
+	apt-cache show --no-all-versions "${PACKAGES[@]}" |
+		awk '/^Package: /{p=$2} /^Version: /{v=$2} /^Architecture: /{a=$2} /^SHA256: /{h=$2} /^$/{if(p!=""){print p, v, a, h}; p=""}' |
+		sort -u >"$W/resolved"
+	[[ $(wc -l <"$W/resolved") -eq ${#PACKAGES[@]} ]] || {
+		echo "build.sh: some packages did not resolve:" >&2
+		printf '%s\n' "${PACKAGES[@]}" | sort | comm -23 - <(cut -d' ' -f1 "$W/resolved") >&2
+		exit 1
+	}
+	{
+		echo "# The exact packages the ISO is built from (name version arch sha256): an input of the"
+		echo "# build and of the recipe key. Re-resolve from the archive: npm run iso:update"
+		cat "$W/resolved"
+	} >"$W/packages.lock"
+	[[ -f $LOCK ]] || : >"$LOCK"
+	echo "iso/packages.lock:" >&2
+	join -a1 -a2 -e - -o 0,1.2,2.2 <(lock_entries "$LOCK" | cut -d' ' -f1,2) <(cut -d' ' -f1,2 "$W/resolved") |
+		awk '$2 != $3 {print "  " $1 ": " ($2 == "-" ? "(new)" : $2) " -> " ($3 == "-" ? "(removed)" : $3); n++}
+			END {if (!n) print "  nothing changed"}' >&2
+	mv "$W/packages.lock" "$LOCK"
+	exit 0
+fi
+
+[[ -s $LOCK ]] || { echo "build.sh: $LOCK is missing: run npm run iso:update" >&2; exit 1; }
+lock_entries "$LOCK" >"$W/resolved"
+sha_ok() { [[ -f $1 && $(sha256sum <"$1" | cut -d' ' -f1) == "$2" ]]; }
 : >"$W/debfiles"
-while read -r p v a; do
-	f="$DEBS/${p}_${v//:/%3a}_${a}.deb"
-	[[ -f $f ]] || { echo "build.sh: expected $f after download" >&2; exit 1; }
+need=()
+while read -r p v a h; do
+	f=$(deb_of "$p" "$v" "$a")
 	echo "$f" >>"$W/debfiles"
+	sha_ok "$f" "$h" || need+=("$p=$v")
+done <"$W/resolved"
+if ((${#need[@]})); then
+	apt_update
+	for pv in "${need[@]}"; do
+		apt-cache show "$pv" >/dev/null 2>&1 || {
+			echo "build.sh: iso/packages.lock pins ${pv%%=*} ${pv#*=}, which the archive no longer has: run npm run iso:update" >&2
+			exit 1
+		}
+	done
+	log "apt-get download (${#need[@]} of $(wc -l <"$W/resolved") packages, cached in $DEBS)"
+	(cd "$DEBS" && apt-get -q download "${need[@]}" >"$W/apt-download.log" 2>&1) || { cat "$W/apt-download.log" >&2; exit 1; }
+fi
+while read -r p v a h; do
+	sha_ok "$(deb_of "$p" "$v" "$a")" "$h" || { echo "build.sh: $p $v does not match the sha256 in iso/packages.lock" >&2; exit 1; }
 done <"$W/resolved"
 # forget superseded .debs so the cache does not grow forever
 for f in "$DEBS"/*.deb; do grep -qxF "$f" "$W/debfiles" || rm -f "$f"; done
@@ -294,7 +357,13 @@ while :; do
 done
 
 # ---------------------------------------------------------------------------------------------
-# Kernel modules: MODULES_EARLY and MODULES_DOCKER are loaded at boot, MODULES_EXTRA on demand.
+# Kernel modules: MODULES_STAGE1 (in the initramfs too) find and mount the CD's root;
+# MODULES_EARLY and MODULES_DOCKER are loaded at boot, MODULES_EXTRA on demand.
+MODULES_STAGE1=(
+	# the CD: IDE/SATA (QEMU, VirtualBox), virtio-scsi, or the ISO written to a disk
+	ata_piix ahci sr_mod virtio_pci virtio_scsi virtio_blk sd_mod
+	isofs loop squashfs overlay
+)
 MODULES_EARLY=(
 	# disks, CD, NICs (QEMU, VirtualBox, VMware)
 	virtio_pci virtio_blk virtio_scsi virtio_net virtio_console virtio_rng
@@ -321,7 +390,7 @@ MODULES_EXTRA=(
 log "waiting for depmod, resolving kernel modules"
 wait "$DEPMOD_PID"
 MODDIR=/usr/lib/modules/$KVER
-for m in "${MODULES_EARLY[@]}" "${MODULES_DOCKER[@]}" "${MODULES_EXTRA[@]}"; do
+for m in "${MODULES_STAGE1[@]}" "${MODULES_EARLY[@]}" "${MODULES_DOCKER[@]}" "${MODULES_EXTRA[@]}"; do
 	out=$(modprobe -d "$S/usr" -S "$KVER" --show-depends "$m" 2>&1) || {
 		echo "build.sh: kernel module $m: $out" >&2
 		exit 1
@@ -347,7 +416,7 @@ printf '%s\n' "${MODULES_DOCKER[@]}" >"$R/etc/modules-docker"
 # ---------------------------------------------------------------------------------------------
 log "overlay and generated files"
 cp -a "$HERE/rootfs/." "$R/"
-chmod 0755 "$R/init" "$R"/etc/init.d/* "$R"/usr/bin/b2d-* "$R/usr/bin/sethostname" \
+chmod 0755 "$R"/etc/init.d/* "$R"/usr/bin/b2d-* "$R/usr/bin/sethostname" \
 	"$R/usr/share/udhcpc/default.script" "$R/etc/acpi/PWRF/00000080"
 chmod 0440 "$R/etc/sudoers"
 chmod 0640 "$R/etc/shadow"
@@ -376,24 +445,55 @@ kernel=$KVER
 EOF
 
 # ---------------------------------------------------------------------------------------------
-# initramfs: fixed mtimes, sorted newc archive owned by root, deterministic zstd
-# zstd -12 --long=25: ~73 MB in ~15-25 s on 2 cores; -19 gives 70 MB but takes ~150 s. The long
-# window finds what the big Go binaries share. Not wider: the kernel allocates the window while
-# unpacking, and --long=27 (128 MiB) panics a 512 MiB VM.
-# MACHINE_ISO_ZSTD overrides the options for experiments only (it is not part of the key).
-read -ra ZSTD_OPTS <<<"${MACHINE_ISO_ZSTD:--12 --long=25}"
-log "initramfs (cpio + zstd ${ZSTD_OPTS[*]})"
+# The root: a squashfs on the CD, read on demand. xz with the x86 filter: the smallest image
+# (the kernel reads ~1 MiB blocks as files are opened, so the boot reads only what it runs).
+# MACHINE_ISO_SQUASHFS overrides the options for experiments only (it is not part of the key).
+read -ra SQUASHFS_OPTS <<<"${MACHINE_ISO_SQUASHFS:--comp xz -Xbcj x86 -b 1M}"
 find "$R" -exec touch -h -d "@$SOURCE_DATE_EPOCH" {} +
 ISOROOT=$W/isoroot
 mkdir -p "$ISOROOT"/{boot,isolinux}
-(cd "$R" && find . -mindepth 1 -print0 | sort -z |
+log "root (mksquashfs ${SQUASHFS_OPTS[*]})"
+# (mksquashfs takes its timestamps from SOURCE_DATE_EPOCH)
+mksquashfs "$R" "$ISOROOT/boot/rootfs.sqfs" -quiet -no-progress -noappend -all-root -no-xattrs \
+	"${SQUASHFS_OPTS[@]}" >"$W/mksquashfs.log" 2>&1 || { cat "$W/mksquashfs.log" >&2; exit 1; }
+# stage 1 boots only the root it was built with
+ROOTFS_ID=$KEY-$(sha256sum <"$ISOROOT/boot/rootfs.sqfs" | cut -c1-16)
+echo "$ROOTFS_ID" >"$ISOROOT/boot/rootfs.id"
+
+# initramfs: busybox, the modules that reach the CD, stage 1's /init. Fixed mtimes, sorted newc
+# archive owned by root, deterministic compression.
+log "initramfs (stage 1)"
+I=$W/initramfs
+mkdir -p "$I"/{usr/bin,dev,proc,sys,etc}
+ln -s usr/bin "$I/bin"
+cp -a "$R/usr/bin/busybox" "$I/usr/bin/"
+for a in sh modprobe; do ln -s busybox "$I/usr/bin/$a"; done
+install -m 0755 "$HERE/initramfs/init" "$I/init"
+echo "$ROOTFS_ID" >"$I/etc/rootfs.id"
+for m in "${MODULES_STAGE1[@]}"; do
+	modprobe -d "$S/usr" -S "$KVER" --show-depends "$m" | sed -n 's/^insmod \([^ ]*\).*/\1/p'
+done | sort -u | while read -r k; do
+	rel=${k#"$S"}
+	mkdir -p "$I$(dirname "${rel%.xz}")"
+	cp -a "$R${rel%.xz}" "$I${rel%.xz}"
+done
+mkdir -p "$I$MODDIR"
+cp -a "$R$MODDIR"/modules.{order,builtin,builtin.modinfo} "$I$MODDIR/"
+depmod -b "$I/usr" "$KVER"
+rm -f "$I$MODDIR"/*.bin
+printf '%s\n' "${MODULES_STAGE1[@]}" >"$I/etc/modules"
+ln -s usr/lib "$I/lib"
+find "$I" -exec touch -h -d "@$SOURCE_DATE_EPOCH" {} +
+(cd "$I" && find . -mindepth 1 -print0 | sort -z |
 	cpio --null --create --format=newc --reproducible --owner=0:0 --quiet) |
-	zstd -q -T0 "${ZSTD_OPTS[@]}" >"$ISOROOT/boot/initrd.img"
+	zstd -q -19 >"$ISOROOT/boot/initrd.img"
 cp "$S/boot/vmlinuz-$KVER" "$ISOROOT/boot/vmlinuz"
 
 # ---------------------------------------------------------------------------------------------
 log "iso (xorriso)"
-CMDLINE="loglevel=3 apparmor=0 rootfstype=ramfs console=tty0 console=ttyS0,115200n8"
+# panic=10: a kernel that panics (rare, under emulation) reboots instead of leaving the caller
+# waiting for an SSH that never comes
+CMDLINE="loglevel=3 apparmor=0 rootfstype=ramfs panic=10 console=tty0 console=ttyS0,115200n8"
 # BIOS: ISOLINUX
 cp "$S/usr/lib/ISOLINUX/isolinux.bin" "$S/usr/lib/syslinux/modules/bios/ldlinux.c32" "$ISOROOT/isolinux/"
 cat >"$ISOROOT/isolinux/isolinux.cfg" <<EOF
@@ -419,7 +519,8 @@ menuentry "boot2docker" {
 EOF
 cp "$S/usr/lib/grub/x86_64-efi-signed/gcdx64.efi.signed" "$W/BOOTX64.EFI"
 touch -d "@$SOURCE_DATE_EPOCH" "$W/BOOTX64.EFI"
-mkfs.fat -C "$W/efi.img" 4096 -n EFIBOOT --invariant >/dev/null # --invariant: fixed serial/dates
+# the FAT image holds GRUB and little more (every KiB of it is in the ISO)
+mkfs.fat -C "$W/efi.img" $(($(stat -c %s "$W/BOOTX64.EFI") / 1024 + 160)) -n EFIBOOT --invariant >/dev/null # --invariant: fixed serial/dates
 mmd -i "$W/efi.img" ::/EFI ::/EFI/BOOT                           # mtools dates: SOURCE_DATE_EPOCH
 mcopy -m -i "$W/efi.img" "$W/BOOTX64.EFI" ::/EFI/BOOT/BOOTX64.EFI
 mv "$W/efi.img" "$ISOROOT/boot/grub/efi.img"

@@ -103,7 +103,7 @@ describe('the boot2docker ISO on a real VM', () => {
 
   it('runs containers from an image made offline, driven by the real docker CLI over TLS', async () => {
     const version = JSON.parse(await docker.ok(['version', '--format', '{{json .}}']));
-    expect(version.Server.Version).toMatch(/^26\./);
+    expect(version.Server.Version).toMatch(/^28\./);
     const info = await docker.ok(['info', '--format', '{{.Driver}} {{.OperatingSystem}} {{json .Labels}}']);
     expect(info).toMatch(/^overlay2 Boot2Docker/);
     expect(info).toContain('provider=qemu');
