@@ -10,6 +10,7 @@ import { dockerPing } from '../src/docker/api.js';
 import { IsoImage, isolinuxBootEntry } from '../src/iso/iso9660.js';
 import { preseedFiles } from '../src/provision/preseed.js';
 import { renderProfile } from '../src/provision/profile.js';
+import { SshSession } from '../src/ssh/client.js';
 import { generateKeyPair } from '../src/ssh/keys.js';
 import { defaultEngineOptions } from '../src/store/config.js';
 import { BUSYBOX } from '../test/helpers/docker.js';
@@ -115,6 +116,17 @@ async function isoBoot(boot: 'kernel' | 'iso'): Promise<Record<string, number>> 
     ]);
     // The guest notes "dockerd" from a loop that polls its log: it may land just after the ping.
     await waitSerial(serial, vm.startedAt, /machine-boot: dockerd/, 30_000).catch(() => undefined);
+    // Guest RAM in use at idle, after a "docker info" (MemTotal - MemAvailable: page cache of the
+    // read-only root does not count, it is given back under pressure)
+    const ssh = await SshSession.connect(vm.ssh);
+    let memUsedMib: number;
+    try {
+      const meminfo = await ssh.check('docker -H unix:///var/run/docker.sock info >/dev/null 2>&1; sleep 5; cat /proc/meminfo');
+      const kb = (k: string) => Number(new RegExp(`^${k}:\\s+(\\d+)`, 'm').exec(meminfo)?.[1]);
+      memUsedMib = (kb('MemTotal') - kb('MemAvailable')) / 1024;
+    } finally {
+      ssh.close();
+    }
     const milestones = Object.fromEntries(
       [...(await fs.readFile(serial, 'utf8')).matchAll(/machine-boot: (\w+) ([\d.]+)/g)].map((m) => [`guest_${m[1]}_s`, Number(m[2])]),
     );
@@ -123,6 +135,7 @@ async function isoBoot(boot: 'kernel' | 'iso'): Promise<Record<string, number>> 
       qemu_to_userspace_ms: userspace.ms,
       qemu_to_sshd_ms: sshd,
       qemu_to_dockerd_tls_ms: dockerd,
+      guest_mem_used_idle_mib: memUsedMib,
       ...milestones,
     };
   } finally {
@@ -150,6 +163,7 @@ export async function benchIso(): Promise<Record<string, number>> {
       ...Object.fromEntries(Object.entries(direct).map(([k, v]) => [`kernelboot_${k}`, v])),
       ...Object.fromEntries(Object.entries(loader).map(([k, v]) => [`isolinux_${k}`, v])),
       ratio_userspace_vs_floor: direct.qemu_to_userspace_ms! / floor.host_ms,
+      ratio_sshd_vs_floor: direct.qemu_to_sshd_ms! / floor.host_ms,
       ratio_dockerd_vs_floor: direct.qemu_to_dockerd_tls_ms! / floor.host_ms,
     };
   } finally {
