@@ -107,6 +107,7 @@ function createOptions(): Option[] {
     new Option('--boot2docker-url <url>', 'The boot2docker ISO for any driver: a path, file:// or http(s):// URL').env(
       'MACHINE_BOOT2DOCKER_URL',
     ),
+    isoMirrorOption(),
     new Option(
       '--share <hostdir[:guestdir]>',
       'Share a host folder with the machine (repeatable; default guest path: the same path)',
@@ -124,6 +125,12 @@ function createOptions(): Option[] {
     ...DRIVERS.flatMap((d) => d.flags).map(optionFromSpec),
   ];
 }
+
+const isoMirrorOption = () =>
+  new Option(
+    '--iso-mirror <url>',
+    "Download released ISOs from this folder URL instead of the release host (<url>/<the ISO's file name>)",
+  ).env('MACHINE_ISO_MIRROR');
 
 function camel(flag: string): string {
   return flag.replace(/-([a-z0-9])/g, (_, c: string) => c.toUpperCase());
@@ -322,9 +329,10 @@ export const COMMANDS: CommandDef[] = [
     description: 'Upgrade a machine to the latest version of Docker (its boot2docker ISO)',
     args: MACHINES,
     completes: 'machines',
-    run: async (ctx, [given]: [string[]]) => {
+    options: () => [isoMirrorOption()],
+    run: async (ctx, [given]: [string[]], opts: { isoMirror?: string }) => {
       const { upgrade } = await import('../tasks/reprovision.js');
-      await upgrade(ctx.store, await names(ctx, given), await terminalProgress());
+      await upgrade(ctx.store, await names(ctx, given), await terminalProgress(), { mirror: opts.isoMirror || undefined });
     },
   },
   {

@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { MachineError } from '../core/errors.js';
 import { PROJECT_ROOT } from '../core/paths.js';
+import { exists } from '../core/files.js';
 import { exec } from '../core/system.js';
 
 export const RECIPE_DIR = path.join(PROJECT_ROOT, 'iso');
@@ -22,4 +23,13 @@ export async function builtIsoPath(): Promise<string> {
     });
   }
   return iso;
+}
+
+/**
+ * The ISO of the current recipe if it is built (a developer checkout), else undefined: also where
+ * bash cannot run or cannot tell (Windows, mostly), so the next source of an ISO is tried.
+ */
+export async function builtRecipeIso(): Promise<string | undefined> {
+  const iso = await builtIsoPath().catch(() => undefined);
+  return iso && (await exists(iso)) ? iso : undefined;
 }

@@ -6,10 +6,12 @@ import { execa } from 'execa';
 import { MachineError } from '../core/errors.js';
 import { copyFileAtomic, exists } from '../core/files.js';
 import { PROJECT_ROOT } from '../core/paths.js';
-import { download } from './download.js';
+import { findProgram, realSystem } from '../core/system.js';
+import { download, type DownloadResult, mb } from './download.js';
 import { OUR_ISO_PUBLISHER } from './identity.js';
 import { type IsoInfo, readIsoInfo } from './iso9660.js';
-import { builtIsoPath, RECIPE_DIR } from './recipe.js';
+import { builtIsoPath, builtRecipeIso, RECIPE_DIR } from './recipe.js';
+import { fileName, isoArch, type IsoRelease, loadManifest, newestRelease, releaseUrl } from './releases.js';
 
 export interface ResolvedIso {
   /** Where the ISO was taken from, for the user. */
@@ -20,48 +22,26 @@ export interface ResolvedIso {
   preseed: boolean;
 }
 
+export interface IsoOptions {
+  report?: (line: string) => void;
+  signal?: AbortSignal;
+  /** --iso-mirror (MACHINE_ISO_MIRROR): the folder URL released ISOs are downloaded from instead. */
+  mirror?: string;
+  /** upgrade: the newest ISO is wanted, so the store's cache/boot2docker.iso is passed over. */
+  newest?: boolean;
+}
+
 /**
- * Find the ISO to boot: the URL or path given, else the store's cache (docker-machine's
- * cache/boot2docker.iso, which Toolbox seeded), else the ISO built from this project's iso/ recipe
- * (building it if needed).
+ * Find the ISO to boot: the URL or path given, else the first of
+ *   1. the store's cache/boot2docker.iso (docker-machine's cache, which Toolbox seeded; not for upgrade),
+ *   2. the ISO built from this project's iso/ recipe, if it is built (a developer checkout),
+ *   3. the newest ISO released for this host's architecture (releases/iso.json): the copy in the
+ *      store's cache/releases/ if there (it got its name only once verified), else downloaded,
+ *   4. the ISO built from the recipe now, where no ISO is released for the architecture.
  */
-export async function resolveIso(
-  url: string,
-  cacheDir: string,
-  opts: { report?: (line: string) => void; signal?: AbortSignal } = {},
-): Promise<ResolvedIso> {
+export async function resolveIso(url: string, cacheDir: string, opts: IsoOptions = {}): Promise<ResolvedIso> {
   const report = opts.report ?? (() => undefined);
-  let file: string;
-  let source: string;
-  if (url && /^https?:\/\//i.test(url)) {
-    const downloads = path.join(cacheDir, 'downloads');
-    await fs.mkdir(downloads, { recursive: true, mode: 0o700 });
-    const noFragment = url.replace(/#.*$/, '');
-    file = path.join(downloads, `${createHash('sha256').update(noFragment).digest('hex').slice(0, 16)}.iso`);
-    const shown = new URL(noFragment);
-    shown.username = shown.password = ''; // credentials in the URL are never shown
-    source = shown.toString();
-    if (!(await exists(file))) {
-      report(`Downloading ${source}`);
-      const res = await download(url, file, {
-        signal: opts.signal,
-        onProgress: ({ received, total }) =>
-          report(total ? `Downloading: ${Math.floor((received * 100) / total)}% of ${mb(total)}` : `Downloading: ${mb(received)}`),
-      });
-      report(res.checked ? 'Download verified (sha256)' : 'Downloaded (no checksum published to verify against)');
-    }
-  } else if (url) {
-    file = url.startsWith('file://') ? fileURLToPath(url) : path.resolve(url);
-    source = file;
-    if (!(await exists(file)))
-      throw new MachineError(`The boot2docker ISO ${file} does not exist`, { fix: 'check the --boot2docker-url path' });
-  } else if (await exists(path.join(cacheDir, 'boot2docker.iso'))) {
-    file = path.join(cacheDir, 'boot2docker.iso');
-    source = file;
-  } else {
-    file = await buildIso(report);
-    source = `${file} (built from ${RECIPE_DIR})`;
-  }
+  const { path: file, source } = url ? await givenIso(url, cacheDir, report, opts.signal) : await defaultIso(cacheDir, { ...opts, report });
   let info: IsoInfo;
   try {
     info = await readIsoInfo(file);
@@ -73,12 +53,105 @@ export async function resolveIso(
   return { source, path: file, info, preseed: info.publisher.toLowerCase() === OUR_ISO_PUBLISHER };
 }
 
-/** The ISO built from iso/, building it first if this recipe has not been built yet. */
-export async function buildIso(report: (line: string) => void): Promise<string> {
+interface Found {
+  path: string;
+  source: string;
+}
+
+/** --boot2docker-url: a path, file:// or http(s):// URL (downloaded once into cache/downloads/). */
+async function givenIso(url: string, cacheDir: string, report: (line: string) => void, signal?: AbortSignal): Promise<Found> {
+  if (!/^https?:\/\//i.test(url)) {
+    const file = url.startsWith('file://') ? fileURLToPath(url) : path.resolve(url);
+    if (!(await exists(file)))
+      throw new MachineError(`The boot2docker ISO ${file} does not exist`, { fix: 'check the --boot2docker-url path' });
+    return { path: file, source: file };
+  }
+  const noFragment = url.replace(/#.*$/, '');
+  const file = path.join(cacheDir, 'downloads', `${createHash('sha256').update(noFragment).digest('hex').slice(0, 16)}.iso`);
+  const source = shownUrl(noFragment);
+  if (!(await exists(file))) {
+    const res = await fetchIso(url, file, source, report, { signal });
+    report(res.checked ? 'Download verified (sha256)' : 'Downloaded (no checksum published to verify against)');
+  }
+  return { path: file, source };
+}
+
+async function defaultIso(cacheDir: string, opts: IsoOptions & { report: (line: string) => void }): Promise<Found> {
+  const toolbox = path.join(cacheDir, 'boot2docker.iso');
+  if (!opts.newest && (await exists(toolbox))) return { path: toolbox, source: toolbox };
+  const built = await builtRecipeIso();
+  if (built) return { path: built, source: `${built} (built from ${RECIPE_DIR})` };
+  const manifest = await loadManifest();
+  const arch = isoArch();
+  const release = newestRelease(manifest, arch);
+  if (release) return releaseIso(release, cacheDir, opts);
+  const file = await buildIso(opts.report, `No ISO is released for ${arch} hosts in ${manifest.source}`);
+  return { path: file, source: `${file} (built from ${RECIPE_DIR})` };
+}
+
+/**
+ * A released ISO from the store's cache/releases/<sha256 prefix>/<file name>, downloaded there
+ * first if missing: verified (size and sha256) before it gets that name, resumed if a download
+ * broke off, from the mirror if one is given (mirror + "/" + file name).
+ */
+export async function releaseIso(
+  release: IsoRelease,
+  cacheDir: string,
+  opts: { report?: (line: string) => void; signal?: AbortSignal; mirror?: string } = {},
+): Promise<Found> {
+  const report = opts.report ?? (() => undefined);
+  const url = releaseUrl(release, opts.mirror);
+  const file = path.join(cacheDir, 'releases', release.sha256.slice(0, 16), fileName(release.url));
+  const what = `the ${release.arch} ISO release ${release.key} (Docker ${release.docker}, kernel ${release.kernel})`;
+  if ((await fs.stat(file).catch(() => undefined))?.size === release.size) return { path: file, source: `${what}, cached in ${file}` };
+  const shown = shownUrl(url);
+  const res = await fetchIso(url, file, shown, report, { signal: opts.signal, sha256: release.sha256, size: release.size });
+  report(`Download verified (size and sha256${res.resumedFrom ? `; resumed at ${mb(res.resumedFrom)}` : ''}), cached in ${file}`);
+  return { path: file, source: `${what} from ${shown}` };
+}
+
+/** download() with its progress and notes as report lines. */
+async function fetchIso(
+  url: string,
+  file: string,
+  shown: string,
+  report: (line: string) => void,
+  opts: { signal?: AbortSignal; sha256?: string; size?: number },
+): Promise<DownloadResult> {
+  await fs.mkdir(path.dirname(file), { recursive: true, mode: 0o700 });
+  report(`Downloading ${shown}`);
+  return download(url, file, {
+    ...opts,
+    onNote: report,
+    onProgress: ({ received, total }) =>
+      report(total ? `Downloading: ${Math.floor((received * 100) / total)}% of ${mb(total)}` : `Downloading: ${mb(received)}`),
+  });
+}
+
+/** A URL as shown to the user: credentials are never shown. */
+function shownUrl(url: string): string {
+  const shown = new URL(url);
+  shown.username = shown.password = '';
+  return shown.toString();
+}
+
+/**
+ * The ISO built from iso/, building it first if this recipe has not been built yet. Only where the
+ * recipe can be built (bash and apt-get: Debian, Ubuntu); elsewhere `why` no ISO could be found,
+ * with the fix.
+ */
+export async function buildIso(report: (line: string) => void, why = 'No boot2docker ISO in the cache'): Promise<string> {
   const script = path.join(RECIPE_DIR, 'build.sh');
   if (!(await exists(script))) {
-    throw new MachineError('No boot2docker ISO in the cache and no ISO recipe to build one', {
+    throw new MachineError(`${why}, and no ISO recipe to build one`, {
       fix: 'pass --boot2docker-url with a path or URL of a boot2docker ISO',
+    });
+  }
+  const host = realSystem();
+  const missing = (await Promise.all(['bash', 'apt-get'].map(async (tool) => ((await findProgram(host, tool)) ? [] : [tool])))).flat();
+  if (missing.length) {
+    throw new MachineError(`${why}, and its recipe cannot be built here (no ${missing.join(' or ')}: it builds on Debian or Ubuntu)`, {
+      fix: 'pass --boot2docker-url with a path or URL of a boot2docker ISO (or build one on Debian/Ubuntu with "npm run iso")',
     });
   }
   const target = await builtIsoPath();
@@ -110,8 +183,4 @@ export async function installIso(iso: ResolvedIso, machineDir: string): Promise<
   const dest = path.join(machineDir, 'boot2docker.iso');
   await copyFileAtomic(iso.path, dest, 0o644);
   return dest;
-}
-
-function mb(bytes: number): string {
-  return `${(bytes / 1048576).toFixed(1)} MB`;
 }

@@ -3,6 +3,7 @@ import { MachineError } from '../core/errors.js';
 import type { FlagValues } from '../drivers/driver.js';
 import { defaultEngineOptions } from '../store/config.js';
 import type { ClientCertPaths } from '../certs/bootstrap.js';
+import { checkMirror } from '../iso/releases.js';
 import { captureProxy } from '../provision/proxy.js';
 import { checkEngineOptions, checkSan } from '../provision/validate.js';
 import type { CreateRequest } from './create.js';
@@ -17,6 +18,8 @@ export interface CreateOptions {
   engineStorageDriver?: string;
   tlsSan?: string[];
   boot2dockerUrl?: string;
+  /** --iso-mirror (MACHINE_ISO_MIRROR): the folder URL released ISOs are downloaded from. */
+  isoMirror?: string;
   keepOnFailure?: boolean;
   importHostCa?: string | boolean;
   portForward?: boolean;
@@ -49,6 +52,7 @@ export function createRequest(name: string, opts: CreateOptions, driverFlags: Fl
   const hostProxy = captureProxy(process.env);
   checkEngineOptions(engine, hostProxy);
   (opts.tlsSan ?? []).forEach(checkSan);
+  if (opts.isoMirror) checkMirror(opts.isoMirror);
   return {
     name,
     driverName: opts.driver,
@@ -56,6 +60,7 @@ export function createRequest(name: string, opts: CreateOptions, driverFlags: Fl
     engine,
     tlsSans: opts.tlsSan ?? [],
     isoUrl: opts.boot2dockerUrl,
+    isoMirror: opts.isoMirror || undefined,
     importHostCa: opts.importHostCa === true ? 'system' : opts.importHostCa ? path.resolve(opts.importHostCa) : undefined,
     noPortForward: opts.portForward === false,
     hostProxy,

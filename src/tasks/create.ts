@@ -3,6 +3,7 @@ import { fsError, MachineError, messageOf } from '../core/errors.js';
 import type { Driver, FlagValues, Report } from '../drivers/driver.js';
 import { driverDefinition } from '../drivers/registry.js';
 import { Machine } from '../machine/machine.js';
+import { isoLabel } from '../iso/identity.js';
 import { installIso, type ResolvedIso, resolveIso } from '../iso/source.js';
 import { diskHead, type TarFile } from '../iso/userdata.js';
 import type { ProvisionResult } from '../provision/boot2docker.js';
@@ -28,6 +29,8 @@ export interface CreateRequest {
   tlsSans: string[];
   /** --boot2docker-url, overriding the driver's own flag. */
   isoUrl?: string;
+  /** --iso-mirror: where released ISOs are downloaded from (mirror + "/" + file name). */
+  isoMirror?: string;
   /** --import-host-ca: "system" or a PEM file. */
   importHostCa?: string;
   noPortForward?: boolean;
@@ -166,8 +169,12 @@ async function createUnder(store: Store, req: CreateRequest, progress: Progress,
             })(),
             (async () => {
               if (!bootsIso) return;
-              ctx.iso = await resolveIso(driverConfig.Boot2DockerURL as string, store.cacheDir, { report, signal });
-              report(`Using ${ctx.iso.info.volumeId} from ${ctx.iso.source}`);
+              ctx.iso = await resolveIso(driverConfig.Boot2DockerURL as string, store.cacheDir, {
+                report,
+                signal,
+                mirror: req.isoMirror,
+              });
+              report(`Using ${isoLabel(ctx.iso.info)} from ${ctx.iso.source}`);
               await installIso(ctx.iso, dir);
             })(),
           ]);

@@ -85,6 +85,7 @@ export async function quickstart(
       {
         driver,
         boot2dockerUrl: env.MACHINE_BOOT2DOCKER_URL || undefined,
+        isoMirror: env.MACHINE_ISO_MIRROR || undefined,
         engineRegistryMirror: env.ENGINE_REGISTRY_MIRROR ? [env.ENGINE_REGISTRY_MIRROR] : undefined,
         activate: await mayActivate(env),
       },

@@ -1,6 +1,9 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { Machine } from '../machine/machine.js';
+import { isoLabel } from '../iso/identity.js';
+import { readIsoInfo } from '../iso/iso9660.js';
+import { checkMirror } from '../iso/releases.js';
 import { installIso, resolveIso } from '../iso/source.js';
 import { captureProxy } from '../provision/proxy.js';
 import type { Store } from '../store/store.js';
@@ -78,10 +81,13 @@ async function reprovisionOne(
 }
 
 /**
- * `machine upgrade`: replace the machine's ISO with the current one (its --boot2docker-url, else
- * the cache, else the ISO built from iso/) and reboot it. Data, certificates and the profile stay.
+ * `machine upgrade`: replace the machine's ISO with the newest one (its --boot2docker-url, else
+ * the ISO built from iso/ in a developer checkout, else the newest release, downloaded if not
+ * cached) and reboot it. The store's cache/boot2docker.iso is passed over: it is what created the
+ * machine. Data, certificates and the profile stay.
  */
-export async function upgrade(store: Store, names: string[], progress: Progress): Promise<void> {
+export async function upgrade(store: Store, names: string[], progress: Progress, opts: { mirror?: string } = {}): Promise<void> {
+  if (opts.mirror) checkMirror(opts.mirror);
   names = [...new Set(names)];
   await interruptible(
     (signal) =>
@@ -89,18 +95,24 @@ export async function upgrade(store: Store, names: string[], progress: Progress)
         store.withLock(name, async () => {
           const machine = await Machine.load(store, name, signal);
           const report = (line: string) => progress.result(`(${name}) ${line}`);
-          const iso = await resolveIso(String(machine.config.Driver.Boot2DockerURL ?? ''), store.cacheDir, { report, signal });
+          const iso = await resolveIso(String(machine.config.Driver.Boot2DockerURL ?? ''), store.cacheDir, {
+            report,
+            signal,
+            mirror: opts.mirror,
+            newest: true,
+          });
           const current = path.join(machine.dir, 'boot2docker.iso');
           const same = await sameFile(iso.path, current);
           if (same) {
-            report(`Already on ${iso.info.volumeId}`);
+            report(`Already on ${isoLabel(iso.info)} (${iso.source})`);
             return;
           }
+          const before = await readIsoInfo(current).then(isoLabel, () => 'its ISO');
           if ((await machine.driver.state()) === 'Running') {
             report('Stopping machine to do the upgrade...');
             await shutDown(machine, 'stop', report);
           }
-          report(`Upgrading machine "${name}" to ${iso.info.volumeId}...`);
+          report(`Upgrading machine "${name}" from ${before} to ${isoLabel(iso.info)} (${iso.source})...`);
           await installIso(iso, machine.dir);
           report('Starting machine back up...');
           await machine.start(report);

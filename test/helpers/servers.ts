@@ -133,3 +133,66 @@ export async function opensslCa(ip: string): Promise<{ caPem: string; certPem: s
   await fs.rm(dir, { recursive: true, force: true });
   return result;
 }
+
+/** What a file server answered: the path asked for, the Range asked for, the status, and how many body bytes it sent. */
+export interface ServedRequest {
+  path: string;
+  range?: string;
+  status: number;
+  bytes: number;
+}
+
+/**
+ * A static file server on 127.0.0.1 over `dir` that logs what it sends. `ranges`: it honours
+ * "Range: bytes=N-" with 206 (else it ignores Range and sends the whole file, as some servers do);
+ * `cutFirstAt`: the first answer for each file stops after that many bytes and drops the connection;
+ * `corrupt`: every answer has one byte changed.
+ */
+export async function startFileServer(
+  dir: string,
+  opts: { ranges?: boolean; cutFirstAt?: number; corrupt?: boolean } = {},
+): Promise<{ base: string; log: ServedRequest[]; stop(): Promise<void> }> {
+  const log: ServedRequest[] = [];
+  const cut = new Set<string>();
+  const server = http.createServer((req, res) => {
+    void (async () => {
+      const name = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname).replace(/^\/+/, '');
+      const range = req.headers.range;
+      const entry: ServedRequest = { path: `/${name}`, range, status: 404, bytes: 0 };
+      log.push(entry);
+      const file = name && !name.includes('..') ? await fs.readFile(path.join(dir, name)).catch(() => undefined) : undefined;
+      if (!file) return void res.writeHead(404).end();
+      let body = file;
+      if (opts.corrupt) {
+        body = Buffer.from(file);
+        body[body.length >> 1] = body[body.length >> 1]! ^ 0xff;
+      }
+      const start = opts.ranges ? Number(/^bytes=(\d+)-$/.exec(range ?? '')?.[1] ?? 0) : 0;
+      if (start >= body.length && start > 0) {
+        entry.status = 416;
+        return void res.writeHead(416, { 'Content-Range': `bytes */${body.length}` }).end();
+      }
+      entry.status = start > 0 ? 206 : 200;
+      res.writeHead(entry.status, {
+        'Content-Length': body.length - start,
+        'Accept-Ranges': opts.ranges ? 'bytes' : 'none',
+        ...(start > 0 ? { 'Content-Range': `bytes ${start}-${body.length - 1}/${body.length}` } : {}),
+      });
+      if (opts.cutFirstAt !== undefined && !cut.has(name)) {
+        cut.add(name);
+        entry.bytes = Math.min(opts.cutFirstAt, body.length - start);
+        return void res.write(body.subarray(start, start + entry.bytes), () => res.destroy());
+      }
+      entry.bytes = body.length - start;
+      res.end(body.subarray(start));
+    })();
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const base = `http://127.0.0.1:${(server.address() as net.AddressInfo).port}`;
+  const stop = () =>
+    new Promise<void>((r) => {
+      server.close(() => r());
+      server.closeAllConnections();
+    });
+  return { base, log, stop };
+}

@@ -33,7 +33,8 @@ export const qemuDefinition: DriverDefinition = {
       env: 'QEMU_BOOT2DOCKER_URL',
       type: 'string',
       arg: '<url>',
-      description: 'The boot2docker ISO: a path, file:// or http(s):// URL (default: the cache, else the ISO built from iso/)',
+      description:
+        'The boot2docker ISO: a path, file:// or http(s):// URL (default: the cache, the built iso/ recipe, else the newest release)',
     },
     {
       name: 'qemu-accel',

@@ -1,0 +1,108 @@
+#!/usr/bin/env bash
+# Make the release artifacts of the ISO from the recipe, and record them in the release manifest.
+#
+#   bash scripts/release-iso.sh [--base-url URL] [--out DIR] [--manifest FILE]
+#
+# Builds (or reuses) the ISO with iso/build.sh, copies it to DIR as
+# boot2docker-v<docker>-<key>-<arch>.iso with a .sha256 beside it, and replaces the entry of that
+# architecture in releases/iso.json (the manifest shipped in the npm package, which machine
+# downloads released ISOs by): url = URL/<file name>, size, sha256, and the recipe key, Docker and
+# kernel versions the ISO records itself (/etc/boot2docker/build-info in its initramfs), checked
+# against its volume id, its application id and packages.lock. Then publish DIR's files at URL and
+# commit releases/iso.json.
+#
+#   --base-url URL  the folder URL the files will be published at. The real release host is not
+#                   decided yet: the default is the placeholder https://releases.invalid/machine/iso
+#                   (.invalid never resolves), so a manifest written with it downloads nothing until
+#                   this is run again with the real URL (or users pass --iso-mirror).
+#   --out DIR       where the artifacts go (default: release-out/ in the repository, git-ignored)
+#   --manifest FILE the manifest to update (default: releases/iso.json; the tests write their own)
+#
+# The ISO is reproducible: the same recipe and the same Debian package versions (packages.lock)
+# give the same bytes, so a rebuild gives the same sha256.
+# Host tools: those of iso/build.sh (xorriso, zstd, cpio among them), node, sha256sum.
+set -euo pipefail
+export LC_ALL=C
+
+REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+BASE_URL=https://releases.invalid/machine/iso
+OUT=$REPO/release-out
+MANIFEST=$REPO/releases/iso.json
+
+usage() {
+	echo "usage: $0 [--base-url URL] [--out DIR] [--manifest FILE]" >&2
+	exit 2
+}
+while [[ $# -gt 0 ]]; do
+	case $1 in
+	--base-url) [[ $# -ge 2 ]] || usage; BASE_URL=$2; shift 2 ;;
+	--out) [[ $# -ge 2 ]] || usage; OUT=$2; shift 2 ;;
+	--manifest) [[ $# -ge 2 ]] || usage; MANIFEST=$2; shift 2 ;;
+	*) usage ;;
+	esac
+done
+[[ $BASE_URL =~ ^https?://[^?#[:space:]]+$ ]] || {
+	echo "release-iso.sh: --base-url must be an http(s):// folder URL (no query or fragment), not '$BASE_URL'" >&2
+	exit 2
+}
+BASE_URL=${BASE_URL%/}
+for tool in xorriso zstd cpio node sha256sum; do
+	command -v "$tool" >/dev/null || { echo "release-iso.sh: missing host tool '$tool'" >&2; exit 1; }
+done
+
+echo "release-iso.sh: building (or reusing) the ISO with iso/build.sh" >&2
+ISO=$(bash "$REPO/iso/build.sh" | tail -n1)
+[[ -f $ISO ]] || { echo "release-iso.sh: iso/build.sh did not print an ISO path" >&2; exit 1; }
+LOCK=$(dirname "$ISO")/packages.lock
+
+W=$(mktemp -d)
+trap 'rm -rf "$W"' EXIT
+# What the ISO says of itself: build-info from its initramfs, and its volume descriptor (whose
+# application id mkisofs upper-cases).
+xorriso -osirrox on -indev "$ISO" -extract /boot/initrd.img "$W/initrd.img" 2>"$W/xorriso.log" || {
+	cat "$W/xorriso.log" >&2
+	exit 1
+}
+zstd -dc "$W/initrd.img" | cpio -i --quiet --to-stdout '*etc/boot2docker/build-info' >"$W/build-info"
+info() { sed -n "s/^$1=//p" "$W/build-info"; }
+KEY=$(info recipe)
+DOCKER=$(info docker)
+KERNEL=$(info kernel)
+ARCH=${KERNEL##*-} # Debian kernel releases end in the architecture: 6.12.57+deb13-amd64
+[[ $KEY =~ ^[0-9a-f]{16}$ && -n $DOCKER && -n $KERNEL ]] || {
+	echo "release-iso.sh: $ISO has no usable /etc/boot2docker/build-info:" >&2
+	cat "$W/build-info" >&2
+	exit 1
+}
+[[ $ARCH == amd64 || $ARCH == arm64 ]] || { echo "release-iso.sh: cannot tell the architecture from kernel $KERNEL" >&2; exit 1; }
+pvd() { dd if="$ISO" bs=1 skip=$((32768 + $1)) count="$2" status=none | tr -d '\0' | sed 's/ *$//'; }
+[[ $(pvd 40 32) == "b2d-v$DOCKER" ]] || { echo "release-iso.sh: volume id '$(pvd 40 32)' is not b2d-v$DOCKER" >&2; exit 1; }
+APPID=$(pvd 574 128)
+[[ ${APPID,,} == "machine-b2d $KEY" ]] || { echo "release-iso.sh: application id '$APPID' does not name recipe $KEY" >&2; exit 1; }
+[[ $(basename "$(dirname "$ISO")") == "$KEY" ]] || { echo "release-iso.sh: $ISO is not filed under its recipe $KEY" >&2; exit 1; }
+grep -q "^linux-image-$KERNEL " "$LOCK" || { echo "release-iso.sh: $LOCK does not list linux-image-$KERNEL" >&2; exit 1; }
+
+NAME=boot2docker-v$DOCKER-$KEY-$ARCH.iso
+mkdir -p "$OUT" "$(dirname "$MANIFEST")"
+cp "$ISO" "$OUT/.$NAME.tmp"
+mv "$OUT/.$NAME.tmp" "$OUT/$NAME"
+SHA=$(sha256sum "$OUT/$NAME" | cut -d' ' -f1)
+SIZE=$(wc -c <"$OUT/$NAME" | tr -d ' ')
+echo "$SHA  $NAME" >"$OUT/$NAME.sha256"
+
+# The manifest: entries of other architectures stay; this one's is replaced (the newest of an
+# architecture is its last entry).
+node -e '
+const fs = require("fs");
+const [file, arch, key, docker, kernel, url, size, sha256] = process.argv.slice(1);
+const doc = fs.existsSync(file) ? JSON.parse(fs.readFileSync(file, "utf8")) : { format: 1, isos: [] };
+if (doc.format !== 1) throw new Error(file + ": format " + doc.format + ", this script writes format 1");
+doc.isos = doc.isos.filter((e) => e.arch !== arch);
+doc.isos.push({ arch, key, docker, kernel, url, size: Number(size), sha256 });
+fs.writeFileSync(file + ".tmp", JSON.stringify(doc, null, 2) + "\n");
+fs.renameSync(file + ".tmp", file);
+' "$MANIFEST" "$ARCH" "$KEY" "$DOCKER" "$KERNEL" "$BASE_URL/$NAME" "$SIZE" "$SHA"
+
+echo "release-iso.sh: $OUT/$NAME ($SIZE bytes, sha256 $SHA; Docker $DOCKER, kernel $KERNEL, recipe $KEY)" >&2
+echo "release-iso.sh: $MANIFEST lists it at $BASE_URL/$NAME: publish $OUT/$NAME and its .sha256 there" >&2
+echo "$OUT/$NAME"
