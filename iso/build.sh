@@ -525,6 +525,7 @@ mmd -i "$W/efi.img" ::/EFI ::/EFI/BOOT                           # mtools dates:
 mcopy -m -i "$W/efi.img" "$W/BOOTX64.EFI" ::/EFI/BOOT/BOOTX64.EFI
 mv "$W/efi.img" "$ISOROOT/boot/grub/efi.img"
 cp "$W/packages.lock" "$ISOROOT/packages.lock"
+cp "$R/etc/boot2docker/build-info" "$ISOROOT/boot/build-info" # what the ISO is, for release-iso.sh
 find "$ISOROOT" -exec touch -h -d "@$SOURCE_DATE_EPOCH" {} +
 # SOURCE_DATE_EPOCH makes xorriso use fixed volume dates, volume UUID and GPT GUIDs; -r records
 # owner 0:0 whoever builds.

@@ -7,7 +7,7 @@
 # boot2docker-v<docker>-<key>-<arch>.iso with a .sha256 beside it, and replaces the entry of that
 # architecture in releases/iso.json (the manifest shipped in the npm package, which machine
 # downloads released ISOs by): url = URL/<file name>, size, sha256, and the recipe key, Docker and
-# kernel versions the ISO records itself (/etc/boot2docker/build-info in its initramfs), checked
+# kernel versions the ISO records itself (/boot/build-info, a copy of its /etc/boot2docker/build-info), checked
 # against its volume id, its application id and packages.lock. Then publish DIR's files at URL and
 # commit releases/iso.json.
 #
@@ -20,7 +20,7 @@
 #
 # The ISO is reproducible: the same recipe and the same Debian package versions (packages.lock)
 # give the same bytes, so a rebuild gives the same sha256.
-# Host tools: those of iso/build.sh (xorriso, zstd, cpio among them), node, sha256sum.
+# Host tools: those of iso/build.sh (xorriso among them), node, sha256sum.
 set -euo pipefail
 export LC_ALL=C
 
@@ -46,7 +46,7 @@ done
 	exit 2
 }
 BASE_URL=${BASE_URL%/}
-for tool in xorriso zstd cpio node sha256sum; do
+for tool in xorriso node sha256sum; do
 	command -v "$tool" >/dev/null || { echo "release-iso.sh: missing host tool '$tool'" >&2; exit 1; }
 done
 
@@ -57,13 +57,12 @@ LOCK=$(dirname "$ISO")/packages.lock
 
 W=$(mktemp -d)
 trap 'rm -rf "$W"' EXIT
-# What the ISO says of itself: build-info from its initramfs, and its volume descriptor (whose
-# application id mkisofs upper-cases).
-xorriso -osirrox on -indev "$ISO" -extract /boot/initrd.img "$W/initrd.img" 2>"$W/xorriso.log" || {
+# What the ISO says of itself: /boot/build-info (the root's /etc/boot2docker/build-info), and
+# its volume descriptor (whose application id mkisofs upper-cases).
+xorriso -osirrox on -indev "$ISO" -extract /boot/build-info "$W/build-info" 2>"$W/xorriso.log" || {
 	cat "$W/xorriso.log" >&2
 	exit 1
 }
-zstd -dc "$W/initrd.img" | cpio -i --quiet --to-stdout '*etc/boot2docker/build-info' >"$W/build-info"
 info() { sed -n "s/^$1=//p" "$W/build-info"; }
 KEY=$(info recipe)
 DOCKER=$(info docker)
