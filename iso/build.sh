@@ -445,10 +445,12 @@ kernel=$KVER
 EOF
 
 # ---------------------------------------------------------------------------------------------
-# The root: a squashfs on the CD, read on demand. xz with the x86 filter: the smallest image
-# (the kernel reads ~1 MiB blocks as files are opened, so the boot reads only what it runs).
+# The root: a squashfs on the CD, read on demand (the kernel decompresses 1 MiB blocks as files
+# are read, so a boot reads only what it runs). zstd rather than xz: measured under TCG, the ISO
+# is 79 MiB instead of 71, but containerd is up 8 s and dockerd 10 s sooner (decompression is
+# most of it; on a slow host more so).
 # MACHINE_ISO_SQUASHFS overrides the options for experiments only (it is not part of the key).
-read -ra SQUASHFS_OPTS <<<"${MACHINE_ISO_SQUASHFS:--comp xz -Xbcj x86 -b 1M}"
+read -ra SQUASHFS_OPTS <<<"${MACHINE_ISO_SQUASHFS:--comp zstd -Xcompression-level 19 -b 1M}"
 find "$R" -exec touch -h -d "@$SOURCE_DATE_EPOCH" {} +
 ISOROOT=$W/isoroot
 mkdir -p "$ISOROOT"/{boot,isolinux}
