@@ -1,7 +1,7 @@
 import { MachineError } from '../core/errors.js';
 import { shQuote } from '../core/quote.js';
 import { sleep } from '../core/wait.js';
-import type { SshSession } from '../ssh/client.js';
+import { lastLine, type SshSession } from '../ssh/client.js';
 
 /**
  * The guest's clock kept to the host's. A VM's clock stops while the VM is paused (QEMU `stop`,
@@ -142,10 +142,7 @@ export class GuestClock {
       this.timeoutMs,
     );
     const guest = res.code === 0 && res.answeredAt ? parseGuestTime(res.stdout) : undefined;
-    if (!guest) {
-      const said = (res.stderr || res.stdout).trim().split('\n').pop() || `exit code ${res.code}`;
-      throw new MachineError(`cannot read the clock of machine "${ssh.target.name}": ${said}`);
-    }
+    if (!guest) throw new MachineError(`cannot read the clock of machine "${ssh.target.name}": ${lastLine(res)}`);
     return { sentAt: wall + (res.sentAt - mono), rttMs: res.answeredAt - res.sentAt, guest };
   }
 
@@ -171,10 +168,7 @@ export class GuestClock {
       },
       this.timeoutMs,
     );
-    if (res.code !== 0) {
-      const said = (res.stderr || res.stdout).trim().split('\n').pop() || `exit code ${res.code}`;
-      throw new MachineError(`cannot set the clock of machine "${ssh.target.name}": ${said}`);
-    }
+    if (res.code !== 0) throw new MachineError(`cannot set the clock of machine "${ssh.target.name}": ${lastLine(res)}`);
   }
 
   /** Read the clock; when it is off, set it and read it again. */

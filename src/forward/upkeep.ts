@@ -1,12 +1,11 @@
 import { messageOf } from '../core/errors.js';
-import { formatBytes } from '../core/units.js';
 import { sleep } from '../core/wait.js';
 import { followEvents, type DockerEvent } from '../docker/events.js';
 import type { MachineState } from '../drivers/driver.js';
 import type { Machine } from '../machine/machine.js';
 import { SshSession } from '../ssh/client.js';
 import { type ClockCheck, describeSkew, GuestClock } from './clock.js';
-import { trimGuest, TrimUnsupported } from './trim.js';
+import { describeTrim, trimGuest, TrimUnsupported } from './trim.js';
 
 /**
  * What the forwarder does for the guest besides ports, over one SSH session it keeps: the guest's
@@ -159,12 +158,7 @@ export class GuestUpkeep {
     this.lastTrimAt = Date.now();
     const after = await this.machine.driver.diskUsage?.();
     const given = before && after ? before.allocated - after.allocated : 0;
-    if (why !== 'periodic' || given >= 1024 * 1024) {
-      const host = after
-        ? `; the disk takes ${formatBytes(after.allocated)} on the host${before ? ` (was ${formatBytes(before.allocated)})` : ''}`
-        : '';
-      this.log(`trim (${why}): fstrim discarded ${formatBytes(trimmed)} in the guest${host}`);
-    }
+    if (why !== 'periodic' || given >= 1024 * 1024) this.log(`trim (${why}): ${describeTrim(trimmed, before, after)}`);
   }
 
   /** After images or volumes go, trim once things are quiet (see trimDelay). */

@@ -28,6 +28,11 @@ export interface RunResult {
   stderr: string;
 }
 
+/** The last line a failed command wrote (stderr, else stdout), or its exit code: for messages. */
+export function lastLine(res: RunResult): string {
+  return (res.stderr || res.stdout).trim().split('\n').pop() || `exit code ${res.code}`;
+}
+
 export class HostKeyMismatch extends MachineError {
   constructor(target: SshTarget, got: string) {
     super(

@@ -147,7 +147,7 @@ describe('the guest clock and disk space of a real VM', () => {
       'the disk image to shrink',
     );
     console.log(`after docker rmi: ${(now / MiB).toFixed(1)} MiB, ${((Date.now() - removed) / 1000).toFixed(1)} s later`);
-    expect(await log()).toMatch(/trim \(images or volumes were removed\): fstrim discarded \S+ \w+ in the guest; the disk takes/);
+    expect(await log()).toMatch(/trim \(images or volumes were removed\): fstrim discarded \S+ \w+ in the VM; its disk takes/);
     expect(full - now).toBeGreaterThan(0.8 * 256 * MiB);
 
     // On demand: nothing left to give back, and it says what the disk takes.
