@@ -381,6 +381,17 @@ export const COMMANDS: CommandDef[] = [
     },
   },
   {
+    name: 'trim',
+    description: 'Return the disk space freed in the machine to the host now (also done after images or volumes are removed)',
+    args: MACHINE,
+    completes: 'machines',
+    run: async (ctx, [given]: [string[]]) => {
+      const { trim } = await import('../commands/trim.js');
+      const { renderTrim } = await import('../output/trim.js');
+      out(renderTrim(await trim(ctx.store, await oneName(ctx, given))));
+    },
+  },
+  {
     name: 'use',
     description: "Make a machine the docker CLI's current context (or go back to the default with --unset)",
     args: [['[name]', 'machine name (default: "default")']],

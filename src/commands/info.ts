@@ -2,6 +2,7 @@ import path from 'node:path';
 import { forEachMachine } from '../core/errors.js';
 import { dockerVersion } from '../docker/api.js';
 import { Machine } from '../machine/machine.js';
+import { diskUsageFields, type LsRow } from './ls.js';
 import { passwordLogin } from '../iso/identity.js';
 import type { HostConfig } from '../store/config.js';
 import type { Store } from '../store/store.js';
@@ -24,13 +25,23 @@ export async function status(store: Store, name: string): Promise<string> {
 }
 
 /**
- * `machine inspect`: config.json (printed as docker-machine did, or through a --format template). A
- * machine on an ISO that takes passwords gets a warning (for stderr: stdout stays the JSON).
+ * `machine inspect`: config.json (printed as docker-machine did, or through a --format template),
+ * and after it, when the driver keeps a disk image here, what that takes on the host (DiskUsage,
+ * DiskUsageBytes, as in ls). A machine on an ISO that takes passwords gets a warning (for stderr:
+ * stdout stays the JSON).
  */
-export async function inspect(store: Store, name: string): Promise<{ config: HostConfig; warnings: string[] }> {
+export async function inspect(
+  store: Store,
+  name: string,
+): Promise<{ config: HostConfig & Partial<Pick<LsRow, 'DiskUsage' | 'DiskUsageBytes'>>; warnings: string[] }> {
   const config = await store.load(name);
   const password = await passwordLogin(store.machineDir(name));
-  return { config, warnings: password ? [`Warning: machine "${name}": ${password}`] : [] };
+  const machine = await Machine.load(store, name).catch(() => undefined); // a driver that does not load: config.json alone
+  const disk = machine ? await diskUsageFields(machine) : undefined;
+  return {
+    config: disk && disk.DiskUsageBytes !== null ? { ...config, ...disk } : config,
+    warnings: password ? [`Warning: machine "${name}": ${password}`] : [],
+  };
 }
 
 /** `machine config`: docker CLI flags for the machine, after checking its TLS connection. */

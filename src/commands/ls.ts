@@ -1,4 +1,5 @@
 import { MachineError, messageOf } from '../core/errors.js';
+import { formatBytes } from '../core/units.js';
 import { withTimeout } from '../core/wait.js';
 import type { MachineState } from '../drivers/driver.js';
 import { Machine } from '../machine/machine.js';
@@ -20,6 +21,9 @@ export interface LsRow {
   ResponseTime: string;
   SwarmOptions: SwarmOptions | null;
   EngineOptions: EngineOptions | null;
+  /** Ours: what the VM's disk image takes on this host ("1.21 GiB"; '' when the driver has none here). */
+  DiskUsage: string;
+  DiskUsageBytes: number | null;
 }
 
 export interface LsOptions {
@@ -116,6 +120,8 @@ function blankRow(name: string, fields: Partial<LsRow>): LsRow {
     ResponseTime: '',
     SwarmOptions: null,
     EngineOptions: null,
+    DiskUsage: '',
+    DiskUsageBytes: null,
     ...fields,
   };
 }
@@ -132,6 +138,7 @@ async function evaluate(store: Store, name: string, needVersion: boolean, rule: 
     row.DriverName = machine.config.DriverName;
     row.SwarmOptions = machine.config.HostOptions.SwarmOptions;
     row.EngineOptions = machine.config.HostOptions.EngineOptions;
+    Object.assign(row, await diskUsageFields(machine));
     row.State = await machine.driver.state();
     if (row.State === 'Running') {
       row.URL = await machine.url();
@@ -152,6 +159,12 @@ async function evaluate(store: Store, name: string, needVersion: boolean, rule: 
   }
   row.ResponseTime = duration(Date.now() - started);
   return row;
+}
+
+/** DiskUsage and DiskUsageBytes (ls and inspect): the allocated size of the machine's disk image on this host. */
+export async function diskUsageFields(machine: Machine): Promise<Pick<LsRow, 'DiskUsage' | 'DiskUsageBytes'>> {
+  const disk = await machine.driver.diskUsage?.().catch(() => undefined);
+  return disk ? { DiskUsage: formatBytes(disk.allocated), DiskUsageBytes: disk.allocated } : { DiskUsage: '', DiskUsageBytes: null };
 }
 
 const collator = new Intl.Collator('en', { numeric: true });

@@ -22,3 +22,16 @@ export function parseInteger(value: string): number {
   if (!/^-?\d+$/.test(value.trim())) throw new Error(`"${value}" is not a whole number`);
   return Number(value);
 }
+
+/** A byte count for people: "512 B", "4.9 MiB", "1.25 GiB" (three significant digits). */
+export function formatBytes(bytes: number): string {
+  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB'];
+  let n = bytes;
+  let i = 0;
+  while (Math.abs(n) >= 1024 && i < units.length - 1) {
+    n /= 1024;
+    i++;
+  }
+  if (i === 0) return `${n} B`;
+  return `${Math.abs(n) >= 100 ? n.toFixed(0) : Math.abs(n) >= 10 ? n.toFixed(1) : n.toFixed(2)} ${units[i]}`;
+}

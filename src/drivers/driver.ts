@@ -80,6 +80,17 @@ export interface Driver {
   bootProblem?(): Promise<MachineError | undefined>;
   /** Called by long-lived background processes (the forwarder): start no helper service of its own. */
   forBackground?(): void;
+  /** The VM's data disk on this host: the space its file really takes (it grows and, trimmed, shrinks). */
+  diskUsage?(): Promise<DiskUsage | undefined>;
+}
+
+/** A data disk image on the host, in bytes. */
+export interface DiskUsage {
+  path: string;
+  /** What the file takes on the host's disk (allocated blocks: a sparse or growing image takes less than its size). */
+  allocated: number;
+  /** The size the guest sees. */
+  size: number;
 }
 
 /** A published container port forwarded from the host's 127.0.0.1. */
@@ -138,6 +149,13 @@ export interface DriverFeatures {
   bootsIso: boolean;
   /** Forwards the guest's sshd and dockerd to 127.0.0.1 ports saved in its config (SSHPort, DockerPort). */
   forwardsPorts: boolean;
+  /**
+   * A VM of ours whose clock falls behind when it is paused or the host sleeps: the machine's background
+   * process sets it to the host's (never an existing host's clock).
+   */
+  syncsClock: boolean;
+  /** Its data disk gives the host back what the guest frees (discard): the background process runs fstrim in the guest. */
+  trimsDisk: boolean;
 }
 
 /** Where a driver's checks go in the doctor report: by topic, whichever driver they come from. */

@@ -34,15 +34,21 @@ export function forwarderProcesses(store: Store, name: string): Promise<number[]
   return findProcesses((cmd) => isForwarderOf(cmd, store, name));
 }
 
+/** Published ports are forwarded unless the machine opted out (create --no-port-forward). */
+export const forwardsPorts = (machine: Machine) => !machine.config.HostOptions.NoPortForward;
+
+/** The forwarder has work: ports to forward, or a guest whose clock and disk it keeps (driver features). */
+export const needsForwarder = (machine: Machine) => forwardsPorts(machine) || machine.features.syncsClock || machine.features.trimsDisk;
+
 /**
  * Start the machine's port forwarder in the background (detached, logging to forwarder.log) unless
- * it runs already or the machine opted out. Called under the machine lock, so parallel commands
+ * it runs already or has nothing to do. Called under the machine lock, so parallel commands
  * start one; the forwarder's own lock makes a second one exit at once anyway. Waits until the new
  * forwarder holds its lock, so the next command sees it, and has put the forwards of the running
  * containers in place, so what follows `machine env` reaches them.
  */
 export async function startForwarder(machine: Machine): Promise<number | undefined> {
-  if (machine.config.HostOptions.NoPortForward) return undefined;
+  if (!needsForwarder(machine)) return undefined;
   return machine.store.withLock(machine.name, async () => {
     const running = await forwarderPid(machine);
     if (running) return running;
@@ -58,7 +64,7 @@ export async function startForwarder(machine: Machine): Promise<number | undefin
     // Its first reconcile writes the state with its pid; a slow daemon must not hold env up long.
     const forwarding = async () =>
       (await readIfExists(stateFile(machine)))?.includes(`"pid": ${pid},`) ? true : child.exitCode !== null || undefined;
-    if (pid)
+    if (pid && forwardsPorts(machine))
       await poll(forwarding, { ...wait, timeoutMs: 10_000, what: 'the port forwarder to forward the published ports' }).catch(
         timedOut(false),
       );

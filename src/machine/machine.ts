@@ -2,8 +2,8 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { MachineError } from '../core/errors.js';
 import type { ClientTls, DockerEndpoint } from '../docker/api.js';
-import type { DiskSpec, Driver, Report } from '../drivers/driver.js';
-import { loadDriver } from '../drivers/registry.js';
+import type { DiskSpec, Driver, DriverFeatures, Report } from '../drivers/driver.js';
+import { driverDefinition, loadDriver } from '../drivers/registry.js';
 import type { SshTarget } from '../ssh/client.js';
 import type { HostConfig } from '../store/config.js';
 import type { Store } from '../store/store.js';
@@ -44,6 +44,10 @@ export class Machine {
 
   get name(): string {
     return this.config.Name;
+  }
+  /** What its driver can do (declared on the driver's definition). */
+  get features(): DriverFeatures {
+    return driverDefinition(this.config.DriverName).features;
   }
   get dir(): string {
     return this.store.machineDir(this.name);

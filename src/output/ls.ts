@@ -16,6 +16,8 @@ const HEADERS: Record<string, string> = {
   ResponseTime: 'RESPONSE',
   SwarmOptions: 'SWARM_OPTIONS',
   EngineOptions: 'ENGINE_OPTIONS',
+  DiskUsage: 'DISK',
+  DiskUsageBytes: 'DISK_BYTES',
 };
 
 export function renderLs(rows: LsRow[], opts: LsOptions): string {

@@ -28,6 +28,11 @@ export interface RunResult {
   stderr: string;
 }
 
+/** The last line a failed command wrote (stderr, else stdout), or its exit code: for messages. */
+export function lastLine(res: RunResult): string {
+  return (res.stderr || res.stdout).trim().split('\n').pop() || `exit code ${res.code}`;
+}
+
 export class HostKeyMismatch extends MachineError {
   constructor(target: SshTarget, got: string) {
     super(
@@ -140,6 +145,63 @@ export class SshSession {
       );
     }
     return res.stdout;
+  }
+
+  /**
+   * Run a command that prints a line when it is ready, then reads one line: `reply` gets that first
+   * line and returns (when it likes) the line to send. What the command prints after it is timed,
+   * so a caller measures the round trip without the cost of starting the command. Times are
+   * performance.now(); the whole exchange gives up after timeoutMs.
+   */
+  exchange(
+    command: string,
+    reply: (ready: string) => string | Promise<string>,
+    timeoutMs = 15_000,
+  ): Promise<RunResult & { sentAt: number; answeredAt: number }> {
+    return new Promise((resolve, reject) => {
+      let stream: ClientChannel | undefined;
+      const timer = setTimeout(() => {
+        stream?.close();
+        reject(
+          new MachineError(`"${command.split('\n')[0]}" did not answer within ${timeoutMs / 1000} s on machine "${this.target.name}"`),
+        );
+      }, timeoutMs);
+      this.client.exec(command, (err, channel) => {
+        if (err) {
+          clearTimeout(timer);
+          return reject(err);
+        }
+        stream = channel;
+        let out = '';
+        let errOut = '';
+        let ready: string | undefined;
+        let sentAt = 0;
+        let answeredAt = 0;
+        channel.on('data', (d: Buffer) => {
+          out += d.toString('utf8');
+          if (ready === undefined && out.includes('\n')) {
+            ready = out.slice(0, out.indexOf('\n'));
+            out = out.slice(ready.length + 1);
+            void Promise.resolve(reply(ready)).then(
+              (line) => {
+                sentAt = performance.now();
+                channel.end(`${line}\n`);
+              },
+              (e: unknown) => {
+                channel.close();
+                clearTimeout(timer);
+                reject(e);
+              },
+            );
+          } else if (sentAt && !answeredAt && out) answeredAt = performance.now();
+        });
+        channel.stderr.on('data', (d: Buffer) => (errOut += d.toString('utf8')));
+        channel.on('close', (code: number | null, signal?: string) => {
+          clearTimeout(timer);
+          resolve({ code: code ?? (signal ? 128 : 255), stdout: out, stderr: errOut, sentAt, answeredAt });
+        });
+      });
+    });
   }
 
   /** Stream a command's I/O to ours (machine ssh NAME -- CMD); resolves to its exit code. */

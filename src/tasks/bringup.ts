@@ -11,7 +11,9 @@ import { checkEngineOptions } from '../provision/validate.js';
 import { hostCaBundle } from '../certs/hostca.js';
 import { type SshSession, waitForSsh } from '../ssh/client.js';
 import { poll } from '../core/wait.js';
+import { describeSkew, GuestClock } from '../forward/clock.js';
 import { startForwarder, stopForwarder } from '../forward/process.js';
+import { messageOf } from '../core/errors.js';
 import { refreshMachineContext } from '../context/machine.js';
 
 /**
@@ -106,6 +108,17 @@ export function profileOf(machine: Machine): string {
   return renderProfile(opts.EngineOptions, machine.config.DriverName, env, enginePort(machine.driver));
 }
 
+/** Ctrl-C ends the session: a command running in the VM (waiting for dockerd) returns at once. */
+async function closedOnAbort<T>(ssh: SshSession, signal: AbortSignal | undefined, work: () => Promise<T>): Promise<T> {
+  const onAbort = () => ssh.close();
+  signal?.addEventListener('abort', onAbort, { once: true });
+  try {
+    return await work();
+  } finally {
+    signal?.removeEventListener('abort', onAbort);
+  }
+}
+
 export async function provisionStep(
   machine: Machine,
   ssh: SshSession,
@@ -113,14 +126,21 @@ export async function provisionStep(
   opts: { forceCerts?: boolean; forceClient?: boolean } = {},
   signal?: AbortSignal,
 ): Promise<ProvisionResult> {
-  // Ctrl-C ends the session: a command running in the VM (waiting for dockerd) returns at once.
-  const onAbort = () => ssh.close();
-  signal?.addEventListener('abort', onAbort, { once: true });
-  try {
-    return await provisionWith(machine, ssh, report, opts);
-  } finally {
-    signal?.removeEventListener('abort', onAbort);
-  }
+  return closedOnAbort(ssh, signal, () => provisionWith(machine, ssh, report, opts));
+}
+
+/**
+ * A VM restored from a saved state or resumed keeps the time it stopped at: its clock is set to the
+ * host's before anything is provisioned (the forwarder keeps it so afterwards). Never fails the
+ * bring-up.
+ */
+export async function clockStep(machine: Machine, ssh: SshSession, report: Report, signal?: AbortSignal): Promise<void> {
+  if (!machine.features.syncsClock) return;
+  const check = await closedOnAbort(ssh, signal, () => new GuestClock(async () => ssh).check()).catch((err: unknown) => {
+    signal?.throwIfAborted();
+    report(`Could not check the clock of the VM: ${messageOf(err)}`);
+  });
+  if (check?.after) report(`The clock of the VM was ${describeSkew(check.before)}: set to the host's (now ${describeSkew(check.after)})`);
 }
 
 async function provisionWith(
@@ -163,11 +183,12 @@ export async function waitDockerStep(machine: Machine, signal?: AbortSignal): Pr
   });
 }
 
-/** SSH up, provisioned, Docker answering, published ports forwarded: the whole bring-up. */
+/** SSH up, the clock right, provisioned, Docker answering, published ports forwarded: the whole bring-up. */
 export async function bringUp(machine: Machine, report: Report, signal?: AbortSignal): Promise<ProvisionResult> {
   const ssh = await waitSshStep(machine, report, signal);
   let result: ProvisionResult;
   try {
+    await clockStep(machine, ssh, report, signal);
     result = await provisionStep(machine, ssh, report, {}, signal);
     await waitDockerStep(machine, signal);
   } finally {

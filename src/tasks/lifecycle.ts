@@ -20,13 +20,19 @@ const isDown = (state: MachineState) => state === 'Stopped' || state === 'Saved'
 
 /**
  * What each action does to one machine; bring-up (SSH, certificates, Docker) follows a start.
- * A start of a running machine completes its bring-up (an earlier start may have been
+ * A start of a paused machine resumes it. A start of a running machine completes its bring-up (an earlier start may have been
  * interrupted before the shares were mounted or Docker answered), and only when nothing was
  * missing says "already running", as docker-machine did.
  */
 async function act(machine: Machine, action: Action, report: Report, signal: AbortSignal): Promise<string> {
   const { driver } = machine;
   const state = await driver.state();
+  if (action === 'start' && state === 'Paused') {
+    // The driver resumes it (QEMU cont, VirtualBox resume); bring-up sets the clock it lost.
+    await machine.start(report);
+    await bringUp(machine, report, signal);
+    return `Machine "${machine.name}" was ${VERB[action].ed}.`;
+  }
   if (action === 'start' && !isDown(state)) {
     const done = await bringUp(machine, report, signal);
     if (!done.written.length && !done.restarted && !done.mounted.length)

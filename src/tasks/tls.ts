@@ -1,7 +1,7 @@
 import { promises as fs } from 'node:fs';
 import { certCovers, certificateStatus, issuedBy } from '../certs/x509.js';
 import { MachineError, messageOf } from '../core/errors.js';
-import { forwarderPid, startForwarder } from '../forward/process.js';
+import { forwarderPid, needsForwarder, startForwarder } from '../forward/process.js';
 import type { Machine } from '../machine/machine.js';
 
 /**
@@ -10,7 +10,7 @@ import type { Machine } from '../machine/machine.js';
  * When nothing needs fixing it is decided here, without a round trip to the daemon (`eval
  * "$(machine env)"` sits in shell start-up files): the server certificate the machine was given is
  * in date, issued by the CA the client trusts, verifies for the address the docker CLI will use,
- * and the port forwarder runs. Otherwise the check is the real thing: a TLS request to that
+ * and the forwarder runs (when it has work). Otherwise the check is the real thing: a TLS request to that
  * address, verified as the CLI verifies it. Only when that fails on the certificate (the VM's
  * address changed, or the CA did) is the certificate re-issued and the daemon restarted, and
  * `notice` hears of it. A certificate that verifies is kept, whatever names it lacks: read-like
@@ -19,8 +19,7 @@ import type { Machine } from '../machine/machine.js';
 export async function ensureTls(machine: Machine, notice: (line: string) => void): Promise<string> {
   const ep = await machine.driver.dockerEndpoint();
   const url = `tcp://${ep.host}:${ep.port}`;
-  if ((await certificateServes(machine, ep.host)) && (machine.config.HostOptions.NoPortForward || (await forwarderPid(machine))))
-    return url;
+  if ((await certificateServes(machine, ep.host)) && (!needsForwarder(machine) || (await forwarderPid(machine)))) return url;
   const { dockerPing, TlsCertificateError } = await import('../docker/api.js');
   const endpoint = await machine.dockerEndpoint();
   try {

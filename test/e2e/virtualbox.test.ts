@@ -115,6 +115,10 @@ describe.each(['vboxmanage', 'soap'] as const)('VirtualBox driver, %s backend, r
     expect(info).toContain('storagecontrollername0="SATA"');
     expect(info).toContain(`"SATA-0-0"="${isoPath}"`);
     expect(info).toContain(`"SATA-1-0"="${m.driver.diskPath}"`);
+    // An SSD that takes TRIM: the guest's fstrim shrinks the VDI.
+    expect(info).toContain('"SATA-nonrotational-1-0"="on"');
+    expect(info).toContain('"SATA-discard-1-0"="on"');
+    expect(info).toContain('"SATA-discard-0-0"="off"');
     expect(info).toContain('SharedFolderNameMachineMapping1="My_Share"');
     expect(info).toContain(`SharedFolderPathMachineMapping1="${share}"`);
     expect(info).toContain('uart1="0x03f8,4"');
@@ -130,6 +134,9 @@ describe.each(['vboxmanage', 'soap'] as const)('VirtualBox driver, %s backend, r
     expect(medium.stdout).toMatch(/^Storage format:\s+VDI$/m);
     expect(medium.stdout).toMatch(/^Capacity:\s+5000 MBytes$/m);
     expect((await fs.stat(m.driver.diskPath)).size).toBeLessThan(8 * 1024 * 1024);
+    const usage = await m.driver.diskUsage();
+    expect(usage).toMatchObject({ path: m.driver.diskPath, size: 5000 * 1024 * 1024 });
+    expect(usage!.allocated).toBeLessThan(8 * 1024 * 1024);
     const dump = path.join(c.work, `head-${api}.bin`);
     const io = await c.vbm('mediumio', `--disk=${m.driver.diskPath}`, 'cat', '--offset=0', `--size=${head.length}`, `--output=${dump}`);
     expect(io.exitCode, io.stderr).toBe(0);

@@ -231,6 +231,26 @@ export async function startOpenSshSftp(clientKey: string): Promise<SshFront> {
 }
 
 /**
+ * A machine whose commands run in this computer's busybox sh (the shell of our ISO and of
+ * boot2docker), with `env` (PATH: stand-ins for sudo and date, which the tests cannot run for real).
+ */
+export async function startBusyboxShell(clientKey: string, env: NodeJS.ProcessEnv): Promise<SshFront> {
+  return sshServer(clientKey, (session) =>
+    session.on('exec', (accept, _reject, info) => {
+      const channel = accept();
+      const child = spawn('busybox', ['sh', '-c', info.command], { env, stdio: ['pipe', 'pipe', 'pipe'] });
+      channel.pipe(child.stdin);
+      child.stdout.pipe(channel, { end: false });
+      child.stderr.pipe(channel.stderr, { end: false });
+      child.on('close', (code) => {
+        channel.exit(code ?? 1);
+        channel.end();
+      });
+    }),
+  );
+}
+
+/**
  * Register a (fake) machine in a store as a generic-driver machine, as `machine create -d generic`
  * would leave it (its key copied into the machine directory), so the real CLI can use it.
  */

@@ -21,6 +21,8 @@ function row(over: Partial<LsRow>): LsRow {
     ResponseTime: '342ms',
     SwarmOptions: null,
     EngineOptions: defaultEngineOptions(),
+    DiskUsage: '1.21 GiB',
+    DiskUsageBytes: 1299227648,
     ...over,
   };
 }

@@ -24,8 +24,8 @@ export const genericDefinition: DriverDefinition = {
       description: 'Docker engine port',
     },
   ],
-  // An existing host: its own business, none of it is ours to boot, forward or share.
-  features: { bootsIso: false, forwardsPorts: false },
+  // An existing host: its own business, none of it is ours to boot, forward, share, set the clock of or trim.
+  features: { bootsIso: false, forwardsPorts: false, syncsClock: false, trimsDisk: false },
   load: () => import('./index.js'),
   shares: async () => [],
 };

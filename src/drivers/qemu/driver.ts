@@ -11,7 +11,20 @@ import { poll, sleep, timedOut } from '../../core/wait.js';
 import { IsoImage, isolinuxBootEntry } from '../../iso/iso9660.js';
 import type { BaseDriverConfig } from '../../store/config.js';
 import { chooseForwardPorts } from '../ports.js';
-import type { DiskSpec, Driver, DriverEnv, Endpoint, Forward, GuestMount, MachineState, PortForwarder, Report, Share } from '../driver.js';
+import { imageUsage } from '../disk.js';
+import type {
+  DiskSpec,
+  DiskUsage,
+  Driver,
+  DriverEnv,
+  Endpoint,
+  Forward,
+  GuestMount,
+  MachineState,
+  PortForwarder,
+  Report,
+  Share,
+} from '../driver.js';
 import { type Accel, type AccelVerdict, chooseAccel, recordHang } from './accel.js';
 import { qmp, QmpError } from './qmp.js';
 
@@ -110,6 +123,11 @@ export class QemuDriver implements Driver, PortForwarder {
   }
   consoleLog(): string {
     return this.file('serial.log');
+  }
+
+  /** The raw data disk is sparse (discard=unmap punches holes when the guest trims): its blocks are what it takes. */
+  diskUsage(): Promise<DiskUsage | undefined> {
+    return imageUsage(this.diskPath);
   }
 
   /**

@@ -77,7 +77,7 @@ export const qemuDefinition: DriverDefinition = {
       description: "Boot the ISO's kernel directly (fast) or through its boot loader",
     },
   ],
-  features: { bootsIso: true, forwardsPorts: true },
+  features: { bootsIso: true, forwardsPorts: true, syncsClock: true, trimsDisk: true },
   load: () => import('./index.js'),
   // 9p shares, as create stored them (no driver code to load).
   shares: async (config) => (Array.isArray(config.Shares) ? (config.Shares as Share[]) : []),

@@ -4,8 +4,10 @@ import { MachineError } from '../../core/errors.js';
 import { portIsFree } from '../../core/ports.js';
 import { poll, timedOut } from '../../core/wait.js';
 import type { BaseDriverConfig } from '../../store/config.js';
+import { imageUsage } from '../disk.js';
 import type {
   DiskSpec,
+  DiskUsage,
   Driver,
   DriverEnv,
   Endpoint,
@@ -120,6 +122,11 @@ export class VirtualBoxDriver implements Driver, PortForwarder {
 
   consoleLog(): string {
     return this.file('serial.log');
+  }
+
+  /** The VDI grows as the guest writes and shrinks when it trims (attached with --discard on). */
+  diskUsage(): Promise<DiskUsage | undefined> {
+    return imageUsage(this.diskPath, this.config.DiskSize > 0 ? this.config.DiskSize * 1024 * 1024 : undefined);
   }
 
   // ----- backends

@@ -141,7 +141,7 @@ export const virtualboxDefinition: DriverDefinition = {
       description: 'How long stop waits after the ACPI power button before powering the VM off',
     },
   ],
-  features: { bootsIso: true, forwardsPorts: true },
+  features: { bootsIso: true, forwardsPorts: true, syncsClock: true, trimsDisk: true },
   load: () => import('./index.js'),
   shares: async (config, platform) => (await import('./index.js')).shares(config, platform),
   doctor: async (host) => (await import('./doctor.js')).probe(host),

@@ -200,7 +200,7 @@ export class VBoxManageBackend implements VBoxBackend {
     if (spec.serialLog) args.push('--uart1', '0x3F8', '4', '--uartmode1', 'file', spec.serialLog);
     await this.vbm.run(args);
     await this.vbm.run(['storagectl', uuid, '--name', 'SATA', '--add', 'sata', '--hostiocache', 'on']);
-    const attach = (port: number, type: 'dvddrive' | 'hdd', medium: string) =>
+    const attach = (port: number, type: 'dvddrive' | 'hdd', medium: string, extra: string[] = []) =>
       this.vbm.run([
         'storageattach',
         uuid,
@@ -214,9 +214,11 @@ export class VBoxManageBackend implements VBoxBackend {
         type,
         '--medium',
         medium,
+        ...extra,
       ]);
     await attach(0, 'dvddrive', spec.isoPath);
-    await attach(1, 'hdd', spec.diskPath);
+    // An SSD that takes TRIM: what the guest frees (fstrim) shrinks the VDI.
+    await attach(1, 'hdd', spec.diskPath, ['--nonrotational', 'on', '--discard', 'on']);
     for (const share of spec.shares) {
       await this.vbm.run(['sharedfolder', 'add', uuid, '--name', share.name, '--hostpath', share.hostPath, '--automount']);
       await this.vbm.run(['setextradata', uuid, `VBoxInternal2/SharedFoldersEnableSymlinksCreate/${share.name}`, '1']);

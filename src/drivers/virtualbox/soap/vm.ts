@@ -226,6 +226,9 @@ export class SoapBackend extends SoapNetworkOps implements VBoxBackend {
         await m.attachDevice('SATA', 0, 0, en('DVD'), iso);
         const disk = await vbox.openMedium(spec.diskPath, en('HardDisk'), en('ReadWrite'), false);
         await m.attachDevice('SATA', 1, 0, en('HardDisk'), disk);
+        // An SSD that takes TRIM: what the guest frees (fstrim) shrinks the VDI.
+        await m.nonRotationalDevice('SATA', 1, 0, true);
+        await m.setAutoDiscardForDevice('SATA', 1, 0, true);
         for (const s of spec.shares) {
           await m.createSharedFolder(s.name, s.hostPath, true, true, '');
           await m.setExtraData(`VBoxInternal2/SharedFoldersEnableSymlinksCreate/${s.name}`, '1');
