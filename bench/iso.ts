@@ -116,14 +116,14 @@ async function isoBoot(boot: 'kernel' | 'iso'): Promise<Record<string, number>> 
     ]);
     // The guest notes "dockerd" from a loop that polls its log: it may land just after the ping.
     await waitSerial(serial, vm.startedAt, /machine-boot: dockerd/, 30_000).catch(() => undefined);
-    // Guest RAM in use at idle, after a "docker info" (MemTotal - MemAvailable: page cache of the
-    // read-only root does not count, it is given back under pressure)
+    // Guest RAM in use at idle, after a "docker info": what the kernel cannot give back. The page
+    // cache of the read-only root can be; tmpfs (Shmem, an unpacked initramfs root) cannot.
     const ssh = await SshSession.connect(vm.ssh);
     let memUsedMib: number;
     try {
       const meminfo = await ssh.check('docker -H unix:///var/run/docker.sock info >/dev/null 2>&1; sleep 5; cat /proc/meminfo');
       const kb = (k: string) => Number(new RegExp(`^${k}:\\s+(\\d+)`, 'm').exec(meminfo)?.[1]);
-      memUsedMib = (kb('MemTotal') - kb('MemAvailable')) / 1024;
+      memUsedMib = (kb('MemTotal') - kb('MemFree') - kb('Buffers') - (kb('Cached') - kb('Shmem')) - kb('SReclaimable')) / 1024;
     } finally {
       ssh.close();
     }
