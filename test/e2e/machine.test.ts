@@ -153,7 +153,10 @@ describe('machine and the host experience on real VMs', () => {
     const told = await machine(store, ['env', '--shell', 'bash', 'default'], { env: { SHELL: '/usr/bin/fish' } });
     expect([told.exitCode, parseExports(String(told.stdout))]).toEqual([0, vars]);
     const docker = DockerCli.forEnv(vars);
-    expect(await docker.ok(['version', '--format', '{{.Server.Version}}'])).toMatch(/^26\./);
+    expect(await docker.ok(['version', '--format', '{{.Server.Version}}'])).toMatch(/^28\./);
+    // a Toolbox-era client pinned to API 1.24 is still served
+    const old = DockerCli.forEnv({ ...vars, DOCKER_API_VERSION: '1.24' });
+    expect(await old.ok(['version', '--format', '{{.Client.APIVersion}} {{.Server.Version}}'])).toMatch(/^1\.24 28\./);
     expect(await docker.ok(['info', '--format', '{{.Name}} {{json .Labels}}'])).toMatch(/^default .*"provider=qemu"/);
     await docker.importBusybox();
     expect((await docker.ok(['run', '--rm', 'test/busybox:1', 'echo', 'hi from default'])).trim()).toBe('hi from default');
@@ -341,7 +344,7 @@ describe('machine and the host experience on real VMs', () => {
     expect(String(res.stdout)).toMatch(/^Regenerating TLS certificates\n/);
     expect(await fs.readFile(serverPem, 'utf8')).not.toBe(before);
     const docker = await dockerFor('default');
-    expect(await docker.ok(['version', '--format', '{{.Server.Version}}'])).toMatch(/^26\./);
+    expect(await docker.ok(['version', '--format', '{{.Server.Version}}'])).toMatch(/^28\./);
   }, 300_000);
 
   it('a second Quickstart starts the stopped machine without regenerating anything, and runs a command', async () => {

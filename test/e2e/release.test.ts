@@ -106,7 +106,7 @@ describe('a create with no ISO anywhere but the release manifest', () => {
 
     const vars = parseExports(String((await machine(store, ['env', 'rel'], { env: { SHELL: '/bin/bash' } })).stdout));
     const docker = DockerCli.forEnv(vars);
-    // Debian's version of the same release: 26.1.5+dfsg1 for 26.1.5.
+    // Debian's version of the same release: 28.5.2+dfsg4 for 28.5.2.
     expect((await docker.ok(['version', '--format', '{{.Server.Version}}'])).trim()).toMatch(
       new RegExp(`^${release.docker.replace(/\./g, '\\.')}(\\+|$)`),
     );
