@@ -136,7 +136,7 @@ describe('machine and the host experience on real VMs', () => {
   it('ls shows it running with its Docker version; json for scripts', async () => {
     const ls = await machine(store, ['ls']);
     expect(String(ls.stdout)).toMatch(
-      /^NAME\s+ACTIVE\s+DRIVER\s+STATE\s+URL\s+SWARM\s+DOCKER\s+ERRORS\ndefault\s+-\s+qemu\s+Running\s+tcp:\/\/127\.0\.0\.1:\d+\s+v26\.\d+\.\d+\S*\s*$/,
+      /^NAME\s+ACTIVE\s+DRIVER\s+STATE\s+URL\s+SWARM\s+DOCKER\s+ERRORS\ndefault\s+-\s+qemu\s+Running\s+tcp:\/\/127\.0\.0\.1:\d+\s+v28\.\d+\.\d+\S*\s*$/,
     );
     const json = JSON.parse(String((await machine(store, ['ls', '--format', 'json'])).stdout));
     expect(json[0]).toMatchObject({ Name: 'default', DriverName: 'qemu', State: 'Running', Error: '' });
