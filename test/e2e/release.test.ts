@@ -5,7 +5,7 @@ import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { parseManifest, type IsoRelease } from '../../src/iso/releases.js';
+import { loadManifest, parseManifest, SHIPPED_MANIFEST, type IsoRelease } from '../../src/iso/releases.js';
 import { machine, ROOT, tempStore } from '../helpers/cli.js';
 import { DockerCli } from '../helpers/docker.js';
 import { parseExports, processesMentioning } from '../helpers/processes.js';
@@ -17,6 +17,21 @@ async function sha256(file: string): Promise<string> {
   await pipeline(createReadStream(file), hash);
   return hash.digest('hex');
 }
+
+/**
+ * The ISO is a pure function of the recipe and the lock: the one this run built (here, today) is
+ * byte for byte the one scripts/release-iso.sh built for the manifest the package ships (on another
+ * machine, another day). So the shipped sha256 is what any rebuild gives, and the manifest is kept
+ * current: an iso/ change without a release fails here.
+ */
+it('the ISO this run built is the shipped release of its recipe, byte for byte', async () => {
+  const iso = await testIso();
+  const key = path.basename(path.dirname(iso));
+  const shipped = (await loadManifest(SHIPPED_MANIFEST)).isos.find((r) => r.key === key && r.arch === 'amd64');
+  expect(shipped, `releases/iso.json lists no ISO of recipe ${key}: run bash scripts/release-iso.sh`).toBeDefined();
+  expect(await sha256(iso)).toBe(shipped!.sha256);
+  expect((await fs.stat(iso)).size).toBe(shipped!.size);
+});
 
 /**
  * A new Windows/macOS user's first create: no bash and no apt on PATH (so the recipe can neither
