@@ -107,7 +107,33 @@ export async function releaseIso(
   const shown = shownUrl(url);
   const res = await fetchIso(url, file, shown, report, { signal: opts.signal, sha256: release.sha256, size: release.size });
   report(`Download verified (size and sha256${res.resumedFrom ? `; resumed at ${mb(res.resumedFrom)}` : ''}), cached in ${file}`);
+  await forgetOtherReleases(path.dirname(file), report);
   return { path: file, source: `${what} from ${shown}` };
+}
+
+/**
+ * Once a release is downloaded, the cached ones it replaces (and their broken-off downloads) are
+ * dead weight, 80 MiB each: machines boot their own copy, and a later create or upgrade takes the
+ * newest release. Only after a verified download, so a failed one never leaves the cache empty.
+ */
+async function forgetOtherReleases(keep: string, report: (line: string) => void): Promise<void> {
+  const root = path.dirname(keep);
+  for (const d of await fs.readdir(root)) {
+    const dir = path.join(root, d);
+    if (dir === keep) continue;
+    const bytes = (
+      await Promise.all(
+        (await fs.readdir(dir).catch(() => [])).map((f) =>
+          fs.stat(path.join(dir, f)).then(
+            (s) => s.size,
+            () => 0,
+          ),
+        ),
+      )
+    ).reduce((a, b) => a + b, 0);
+    await fs.rm(dir, { recursive: true, force: true });
+    report(`Removed an older cached ISO release (${mb(bytes)}): ${dir}`);
+  }
 }
 
 /** download() with its progress and notes as report lines. */

@@ -218,6 +218,21 @@ describe('where the ISO comes from when none is given', () => {
     expect(server.log).toHaveLength(1);
   });
 
+  it('a new release replaces the cached one it supersedes, once verified', async () => {
+    process.env.PATH = noTools;
+    const older = path.join(cache, 'releases', 'a'.repeat(16));
+    await fs.mkdir(older, { recursive: true });
+    await fs.writeFile(path.join(older, 'boot2docker-v26.1.4.iso'), Buffer.alloc(3 * 1024 * 1024));
+    await fs.writeFile(path.join(older, 'boot2docker-v26.1.5.iso.part'), 'broken off');
+    // A failed download keeps it.
+    await expect(releaseIso({ ...release, sha256: 'b'.repeat(64) }, cache, { mirror: server.base })).rejects.toThrow(/is corrupt/);
+    expect(await fs.readdir(older)).toHaveLength(2);
+    const lines: string[] = [];
+    const res = await releaseIso(release, cache, { mirror: server.base, report: (l) => lines.push(l) });
+    expect(lines).toContain(`Removed an older cached ISO release (3.0 MB): ${older}`);
+    expect(await fs.readdir(path.join(cache, 'releases'))).toEqual([path.basename(path.dirname(res.path))]);
+  });
+
   it('two at once download it once: the second waits for the first', async () => {
     process.env.PATH = noTools;
     const [a, b] = await Promise.all([
