@@ -15,6 +15,12 @@
 #   scripts/vbox-chroot.sh run CMD... run CMD inside the chroot (PATH starts with /usr/lib/virtualbox)
 #   scripts/vbox-chroot.sh teardown   stop what runs inside the chroot and unmount it (the files stay cached)
 #   scripts/vbox-chroot.sh path       print the chroot directory (built or not)
+#   scripts/vbox-chroot.sh update-lock
+#                                     re-resolve scripts/vbox-chroot-packages.lock from sid, show what changed
+#
+# The chroot holds exactly the packages and versions of scripts/vbox-chroot-packages.lock (an input,
+# committed, part of the cache key): sid moves daily, and a test that passed must not start failing
+# because VirtualBox moved under it. Only update-lock asks sid for newer versions.
 #
 # Cache: ${MACHINE_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/machine}/vbox-chroot-<hash of build_rootfs>,
 # holding rootfs/ (the chroot) and bin/ (host-side wrappers: bin/VBoxManage runs the chroot's real
@@ -25,13 +31,18 @@ set -euo pipefail
 CACHE=${MACHINE_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/machine}
 MIRROR=${MIRROR:-http://deb.debian.org/debian}
 
+PACKAGES_LOCK=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/vbox-chroot-packages.lock
+
 log() { echo "vbox-chroot: $*" >&2; }
 die() { echo "vbox-chroot: $*" >&2; exit "${2:-1}"; }
 
 # The recipe. Its text (declare -f) names the cache directory, so any change to it builds a new chroot.
+# $3: the lock ("name version" lines) to install exactly, or empty for the newest sid has.
 build_rootfs() {
-  local r=$1 debs=$2 t0=$SECONDS
+  local r=$1 debs=$2 lock=$3 t0=$SECONDS
   local pkgs="virtualbox xorriso virtualbox-qt xvfb xauth"
+  # every package of the lock at its version (debootstrap's base moves up or down to it)
+  [ -n "$lock" ] && pkgs=$(awk '{printf "%s=%s ", $1, $2}' <<<"$lock")
   if [ ! -x "$r/usr/bin/apt-get" ]; then
     # Two stages, so that dpkg runs with force-unsafe-io: no fsync per file (a test chroot, rebuilt
     # from scratch if it ever breaks), which halves the time on a busy disk.
@@ -64,14 +75,35 @@ build_rootfs() {
   rm -rf "$d"
   mkdir -p "$r/var/cache/apt/archives"
   mountpoint -q "$r/var/cache/apt/archives" || mount --bind "$debs" "$r/var/cache/apt/archives"
+  local rc=0
   chroot "$r" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LANG=C.UTF-8 DEBIAN_FRONTEND=noninteractive \
-    sh -c "apt-get update -qq -o Acquire::Languages=none && apt-get install -y -qq --no-install-recommends /tmp/virtualbox-modules-none.deb $pkgs" >&2
+    sh -c "apt-get update -qq -o Acquire::Languages=none && apt-get install -y -qq --no-install-recommends --allow-downgrades /tmp/virtualbox-modules-none.deb $pkgs" \
+    >"$r/tmp/apt-install.log" 2>&1 || rc=$?
   umount "$r/var/cache/apt/archives"
+  if [ $rc != 0 ]; then
+    local gone
+    gone=$(sed -n "s/^E: Version '\(.*\)' for '\(.*\)' was not found.*/\2 \1/p" "$r/tmp/apt-install.log" | head -n1)
+    [ -n "$gone" ] && { log "scripts/vbox-chroot-packages.lock pins $gone, which the archive no longer has: run bash scripts/vbox-chroot.sh update-lock"; return 1; }
+    cat "$r/tmp/apt-install.log" >&2
+    return 1
+  fi
+  if [ -n "$lock" ] && ! diff <(installed "$r") <(echo "$lock") >"$r/tmp/lock.diff"; then
+    cat "$r/tmp/lock.diff" >&2
+    log "the chroot's packages differ from scripts/vbox-chroot-packages.lock (above): run bash scripts/vbox-chroot.sh update-lock"
+    return 1
+  fi
   log "VirtualBox installed: $((SECONDS - t0)) s"
   chroot "$r" /usr/lib/virtualbox/VBoxManage --version >/dev/null
 }
 
-HASH=$( { declare -f build_rootfs; echo "$MIRROR"; } | sha256sum | cut -c1-12)
+# What the chroot has installed, as the lock lists it (the local module stand-in is not in sid).
+installed() {
+  # shellcheck disable=SC2016 # dpkg-query expands the ${...} fields itself
+  chroot "$1" dpkg-query -W -f '${Package} ${Version}\n' | grep -v '^virtualbox-modules-none ' | LC_ALL=C sort
+}
+
+LOCKED=$(grep -v -e '^#' -e '^$' "$PACKAGES_LOCK" 2>/dev/null || true)
+HASH=$( { declare -f build_rootfs installed; echo "$MIRROR"; echo "$LOCKED"; } | sha256sum | cut -c1-12)
 DIR=$CACHE/vbox-chroot-$HASH
 ROOT=$DIR/rootfs
 
@@ -141,7 +173,10 @@ cmd_setup() {
     command -v debootstrap >/dev/null || { log "installing debootstrap"; apt-get update -qq >&2; apt-get install -y -qq debootstrap >&2; }
     mkdir -p "$debs" "$partial/rootfs"
     log "building the VirtualBox chroot in $DIR (once; the .deb files are cached in $debs)"
-    if ! build_rootfs "$partial/rootfs" "$debs"; then
+    [ -n "$LOCKED" ] || die "$PACKAGES_LOCK is missing or empty: run bash scripts/vbox-chroot.sh update-lock"
+    # In the background so that set -e holds inside (an if or || around a function switches it off).
+    build_rootfs "$partial/rootfs" "$debs" "$LOCKED" &
+    if ! wait $!; then
       unmount_all "$partial/rootfs"
       die "building the chroot failed (a re-run resumes from $partial)"
     fi
@@ -206,6 +241,30 @@ teardown_one() {
   log "unmounted $root"
 }
 
+# A chroot of the newest sid has (in a scratch directory, removed after), its package list as the lock.
+cmd_update_lock() {
+  need_root
+  mkdir -p "$CACHE"
+  local debs=$CACHE/vbox-chroot-debs new
+  SCRATCH=$(mktemp -d "$CACHE/vbox-chroot-update.XXXXXX")
+  mkdir -p "$debs"
+  trap 'unmount_all "$SCRATCH"; rm -rf "$SCRATCH"' EXIT
+  log "building a chroot of today's sid in $SCRATCH to read its packages"
+  build_rootfs "$SCRATCH/rootfs" "$debs" "" &
+  wait $! || die "building the chroot failed"
+  new=$(installed "$SCRATCH/rootfs")
+  {
+    echo "# The exact sid packages of the VirtualBox test chroot (name version): an input of"
+    echo "# scripts/vbox-chroot.sh and of its cache key. Re-resolve: bash scripts/vbox-chroot.sh update-lock"
+    echo "$new"
+  } >"$PACKAGES_LOCK.new"
+  echo "scripts/vbox-chroot-packages.lock:" >&2
+  LC_ALL=C join -a1 -a2 -e - -o 0,1.2,2.2 <(echo "$LOCKED") <(echo "$new") |
+    awk '$2 != $3 {print "  " $1 ": " ($2 == "-" ? "(new)" : $2) " -> " ($3 == "-" ? "(removed)" : $3); n++}
+      END {if (!n) print "  nothing changed"}' >&2
+  mv "$PACKAGES_LOCK.new" "$PACKAGES_LOCK"
+}
+
 # Every chroot of the cache, this recipe's and older ones, so none stays mounted.
 cmd_teardown() {
   need_root
@@ -247,5 +306,6 @@ case "${1:-setup}" in
   run) shift; [ -f "$DIR/.ready" ] || die "not set up: run $0 setup"; exec "$DIR/bin/run" "$@" ;;
   teardown) cmd_teardown ;;
   path) echo "$DIR" ;;
-  *) die "usage: $0 setup [--hold PID]|release PID|bind DIR|unbind DIR|run CMD...|teardown|path" ;;
+  update-lock) cmd_update_lock ;;
+  *) die "usage: $0 setup [--hold PID]|release PID|bind DIR|unbind DIR|run CMD...|teardown|path|update-lock" ;;
 esac
