@@ -206,10 +206,12 @@ if ((${#need[@]})); then
 	done
 	log "apt-get download (${#need[@]} of $(wc -l <"$W/resolved") packages, cached in $DEBS)"
 	(cd "$DEBS" && apt-get -q download "${need[@]}" >"$W/apt-download.log" 2>&1) || { cat "$W/apt-download.log" >&2; exit 1; }
+	# only what was just downloaded: the rest passed above
+	while read -r p v a h; do
+		[[ " ${need[*]} " == *" $p=$v "* ]] || continue
+		sha_ok "$(deb_of "$p" "$v" "$a")" "$h" || { echo "build.sh: $p $v does not match the sha256 in iso/packages.lock" >&2; exit 1; }
+	done <"$W/resolved"
 fi
-while read -r p v a h; do
-	sha_ok "$(deb_of "$p" "$v" "$a")" "$h" || { echo "build.sh: $p $v does not match the sha256 in iso/packages.lock" >&2; exit 1; }
-done <"$W/resolved"
 # forget superseded .debs so the cache does not grow forever
 for f in "$DEBS"/*.deb; do grep -qxF "$f" "$W/debfiles" || rm -f "$f"; done
 cut -d' ' -f1,2 "$W/resolved" >"$W/packages.lock"
@@ -390,13 +392,19 @@ MODULES_EXTRA=(
 log "waiting for depmod, resolving kernel modules"
 wait "$DEPMOD_PID"
 MODDIR=/usr/lib/modules/$KVER
-for m in "${MODULES_STAGE1[@]}" "${MODULES_EARLY[@]}" "${MODULES_DOCKER[@]}" "${MODULES_EXTRA[@]}"; do
-	out=$(modprobe -d "$S/usr" -S "$KVER" --show-depends "$m" 2>&1) || {
-		echo "build.sh: kernel module $m: $out" >&2
-		exit 1
-	}
-	sed -n 's/^insmod \([^ ]*\).*/\1/p' <<<"$out"
-done | sort -u >"$W/modules"
+# the .ko files of the modules $@ and of what they depend on
+module_files() {
+	local m out
+	for m in "$@"; do
+		out=$(modprobe -d "$S/usr" -S "$KVER" --show-depends "$m" 2>&1) || {
+			echo "build.sh: kernel module $m: $out" >&2
+			exit 1
+		}
+		sed -n 's/^insmod \([^ ]*\).*/\1/p' <<<"$out"
+	done | sort -u
+}
+module_files "${MODULES_STAGE1[@]}" >"$W/modules-stage1"
+module_files "${MODULES_EARLY[@]}" "${MODULES_DOCKER[@]}" "${MODULES_EXTRA[@]}" | sort -u - "$W/modules-stage1" >"$W/modules"
 while read -r k; do
 	rel=${k#"$S"}
 	dst=$R${rel%.xz}
@@ -472,13 +480,11 @@ cp -a "$R/usr/bin/busybox" "$I/usr/bin/"
 for a in sh modprobe; do ln -s busybox "$I/usr/bin/$a"; done
 install -m 0755 "$HERE/initramfs/init" "$I/init"
 echo "$ROOTFS_ID" >"$I/etc/rootfs.id"
-for m in "${MODULES_STAGE1[@]}"; do
-	modprobe -d "$S/usr" -S "$KVER" --show-depends "$m" | sed -n 's/^insmod \([^ ]*\).*/\1/p'
-done | sort -u | while read -r k; do
+while read -r k; do
 	rel=${k#"$S"}
 	mkdir -p "$I$(dirname "${rel%.xz}")"
 	cp -a "$R${rel%.xz}" "$I${rel%.xz}"
-done
+done <"$W/modules-stage1"
 mkdir -p "$I$MODDIR"
 cp -a "$R$MODDIR"/modules.{order,builtin,builtin.modinfo} "$I$MODDIR/"
 depmod -b "$I/usr" "$KVER"
