@@ -8,6 +8,7 @@ import { benchCreate } from './core.js';
 import { benchForward } from './forward.js';
 import { benchIso } from './iso.js';
 import { printTable, type Results } from './lib.js';
+import { benchSlowHost } from './slowhost.js';
 import { benchTrust } from './trust.js';
 import { benchVirtualbox } from './virtualbox.js';
 
@@ -32,16 +33,20 @@ const SECTIONS: Record<string, (results: Results) => Promise<void>> = {
   cli: async (r) => void (r.cli = await benchCli()),
   create: createAndForward,
   iso: async (r) => void (r.iso = await benchIso()),
+  slowhost: async (r) => void (r.slowhost = await benchSlowHost()),
   trust: async (r) => void (r.trust = await benchTrust()),
   virtualbox: async (r) => void (r.virtualbox = await benchVirtualbox()),
 };
 
+/** An hour or more: run only when named. */
+const ON_REQUEST = new Set(['slowhost']);
+
 /**
  * npm run bench [-- section...]: certs, cli (ls/status/version of stopped machines, as ratios to node), create (with env/ls and port forwarding/shares on the
- * created machine), iso, trust (locks, state lookups, the accelerator probe, Ctrl-C), virtualbox. Prints a table, then the JSON (also saved to bench-results.json).
+ * created machine), iso, trust (locks, state lookups, the accelerator probe, Ctrl-C), virtualbox; slowhost (the ISO booting in VirtualBox's interpreter) only when named. Prints a table, then the JSON (also saved to bench-results.json).
  */
 async function main(): Promise<void> {
-  const wanted = process.argv.slice(2).length ? process.argv.slice(2) : Object.keys(SECTIONS);
+  const wanted = process.argv.slice(2).length ? process.argv.slice(2) : Object.keys(SECTIONS).filter((s) => !ON_REQUEST.has(s));
   const unknown = wanted.filter((s) => !SECTIONS[s]);
   if (unknown.length) throw new Error(`unknown section ${unknown.join(', ')}: use ${Object.keys(SECTIONS).join(', ')}`);
   const results: Results = { host: { cpus: os.cpus().length, node: process.version, date: new Date().toISOString() } };

@@ -3,8 +3,8 @@ import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { PROJECT_ROOT } from '../../src/core/paths.js';
 import { type ExecResult, type System, realSystem } from '../../src/core/system.js';
 import { webUser } from '../../src/drivers/virtualbox/weblogin.js';
 
@@ -15,8 +15,7 @@ import { webUser } from '../../src/drivers/virtualbox/weblogin.js';
  */
 
 const run = promisify(execFile);
-export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-const SCRIPT = path.join(REPO, 'scripts', 'vbox-chroot.sh');
+const SCRIPT = path.join(PROJECT_ROOT, 'scripts', 'vbox-chroot.sh');
 
 export interface VBoxChroot {
   dir: string;
