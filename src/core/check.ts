@@ -59,7 +59,7 @@ export interface DoctorSystem extends System {
   /** Can the OS give us 127.0.0.1:port right now? */
   portFree(port: number): Promise<boolean>;
   /** Does QEMU's accelerator really boot the machines' kernel? Tests give the answer; else the QEMU driver tries. */
-  probeAccel?(qemu: string): Promise<{ accel: string; reason: string }>;
+  probeAccel?(qemu: string, isos: string[]): Promise<{ accel: string; reason: string }>;
   now(): number;
 }
 

@@ -128,6 +128,24 @@ describe('host checks, on made-up computers', () => {
     expect((await accelCheck(bare, qemu)).message).toMatch(/^\/dev\/kvm does not exist/);
   });
 
+  it("the KVM probe is offered each QEMU machine's own ISO (an installed package builds none)", async () => {
+    const offered: string[][] = [];
+    const host: DoctorSystem = {
+      ...fakeHost({
+        paths: ['/dev/kvm', '/usr/bin/qemu-system-x86_64'],
+        exec: (file) => (file.endsWith('qemu-system-x86_64') ? { stdout: 'QEMU emulator version 8.2.2\n' } : undefined),
+      }),
+      probeAccel: async (_qemu, isos) => (offered.push(isos), { accel: 'kvm', reason: 'kvm ran an empty VM in 80 ms' }),
+    };
+    const vm = (name: string, DriverName: string) =>
+      ({ Name: name, DriverName, Driver: { StorePath: '/home/me/.docker/machine', MachineName: name } }) as unknown as HostConfig;
+    const { results } = await hostChecks(host, [vm('q1', 'qemu'), vm('vb', 'virtualbox'), vm('q2', 'qemu')]);
+    expect(results.find((r) => r.id === 'accel')?.status).toBe('ok');
+    expect(offered).toEqual([
+      ['/home/me/.docker/machine/machines/q1/boot2docker.iso', '/home/me/.docker/machine/machines/q2/boot2docker.iso'],
+    ]);
+  });
+
   it('Linux: KVM that takes VT-x at load (6.12+) stops VirtualBox; no vboxdrv', async () => {
     const vbox = { path: '/usr/bin/VBoxManage', raw: '7.2.4', version: { raw: '7.2.4', major: 7, minor: 2, patch: 4 } };
     const host = fakeHost({

@@ -5,6 +5,7 @@ import { check, type CheckResult, guarded } from '../../core/check.js';
 import type { DoctorSystem } from '../../core/check.js';
 import type { DoctorContext, DoctorProbe } from '../driver.js';
 import { findProgram } from '../../core/system.js';
+import { Store } from '../../store/store.js';
 
 /** The QEMU driver's part of `machine doctor`: is QEMU installed, does its accelerator work. */
 
@@ -40,7 +41,7 @@ export function qemuCheck(host: DoctorSystem, qemu: QemuFound | undefined, ctx: 
 }
 
 /** Does QEMU's accelerator work (KVM on Linux, HVF on macOS)? /dev/kvm can exist and hang. */
-export async function accelCheck(host: DoctorSystem, qemu: QemuFound | undefined): Promise<CheckResult> {
+export async function accelCheck(host: DoctorSystem, qemu: QemuFound | undefined, isos: string[] = []): Promise<CheckResult> {
   const accel = host.platform === 'darwin' ? 'HVF' : 'KVM';
   if (host.platform === 'win32')
     return check('accel', 'QEMU accel', 'info', 'QEMU on Windows runs without KVM/HVF (WHPX is not used): machines use VirtualBox there');
@@ -62,7 +63,7 @@ export async function accelCheck(host: DoctorSystem, qemu: QemuFound | undefined
       'info',
       host.platform === 'linux' ? '/dev/kvm exists; QEMU is not installed to try it' : 'QEMU is not installed to try it',
     );
-  const verdict = await (host.probeAccel ?? probeKernelAccel)(qemu.path);
+  const verdict = await (host.probeAccel ?? probeKernelAccel)(qemu.path, isos);
   if (verdict.accel === 'unknown') return check('accel', accel, 'info', verdict.reason);
   if (verdict.accel !== 'tcg')
     return check('accel', accel, 'ok', `${verdict.reason}: QEMU machines run at full speed`, { details: verdict });
@@ -78,27 +79,44 @@ export async function accelCheck(host: DoctorSystem, qemu: QemuFound | undefined
   });
 }
 
-/** The QEMU driver's accelerator probe (without its cache) on the kernel machines boot, from the built ISO. */
-async function probeKernelAccel(qemu: string): Promise<{ accel: string; reason: string }> {
+/**
+ * The QEMU driver's accelerator probe (without its cache) on the kernel machines boot: from the ISO
+ * built from the recipe (a developer checkout), else from a machine's own ISO (an installed
+ * package, where nothing is built: any machine created there has one).
+ */
+async function probeKernelAccel(qemu: string, machineIsos: string[]): Promise<{ accel: string; reason: string }> {
   const { probeAccel } = await import('./accel.js');
   const { builtIsoPath } = await import('../../iso/recipe.js');
   const { IsoImage, isolinuxBootEntry } = await import('../../iso/iso9660.js');
   // An empty VM runs even where Linux hangs: the probe boots the real kernel.
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'machine-doctor-'));
   try {
-    // builtIsoPath asks iso/build.sh (the one place the recipe key is computed): none where bash cannot run.
-    const iso = await builtIsoPath()
-      .then((file) => IsoImage.open(file))
-      .catch(() => undefined);
-    const entry = iso && (await isolinuxBootEntry(iso));
     const kernel = path.join(dir, 'vmlinuz');
-    const extracted = entry && (await iso.extract(entry.kernel, kernel));
-    await iso?.close();
-    if (!extracted) return { accel: 'unknown', reason: 'not tried yet: no machine ISO to boot its kernel (machine create tries it)' };
-    return await probeAccel(qemu, kernel);
+    // builtIsoPath asks iso/build.sh (the one place the recipe key is computed): none where bash cannot run.
+    const built = await builtIsoPath().catch(() => undefined);
+    for (const file of [...(built ? [built] : []), ...machineIsos]) {
+      const iso = await IsoImage.open(file).catch(() => undefined);
+      if (!iso) continue;
+      const entry = await isolinuxBootEntry(iso).catch(() => undefined);
+      const extracted = entry && (await iso.extract(entry.kernel, kernel).catch(() => false));
+      await iso.close();
+      if (extracted) return await probeAccel(qemu, kernel);
+    }
+    return { accel: 'unknown', reason: 'not tried yet: no machine ISO to boot its kernel (machine create tries it)' };
   } finally {
     await fs.rm(dir, { recursive: true, force: true });
   }
+}
+
+/** Where the QEMU machines keep their ISO (configs too damaged to tell are passed over). */
+function machineIsos(ctx: DoctorContext): string[] {
+  return ctx.machines.flatMap(({ config: c }) => {
+    try {
+      return [path.join(new Store(c.StorePath).machineDir(c.MachineName), 'boot2docker.iso')];
+    } catch {
+      return [];
+    }
+  });
 }
 
 export async function probe(host: DoctorSystem): Promise<DoctorProbe> {
@@ -107,7 +125,10 @@ export async function probe(host: DoctorSystem): Promise<DoctorProbe> {
     installed: Boolean(qemu),
     checks: async (ctx) => [
       { topic: 'install', result: qemuCheck(host, qemu, ctx) },
-      { topic: 'kernel', result: await guarded('accel', 'KVM', accelCheck(host, qemu)) },
+      {
+        topic: 'kernel',
+        result: await guarded('accel', 'KVM', accelCheck(host, qemu, machineIsos(ctx))),
+      },
     ],
   };
 }
