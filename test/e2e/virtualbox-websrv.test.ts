@@ -203,7 +203,7 @@ describe('our own vboxwebsrv (real vboxwebsrv 7.2 on 127.0.0.1)', () => {
       expect(be.kind).toBe('vboxmanage');
       expect(Array.isArray(await be.listVms())).toBe(true); // VirtualBox answers, through VBoxManage
       expect(ownWebService()).toBeUndefined();
-      await expect(startOwnWebService(c.websrv)).rejects.toThrow(/avoidOwnWebService/);
+      await expect(startOwnWebService(c.websrv, new VBoxManage(c.vboxManage, c.host.exec))).rejects.toThrow(/avoidOwnWebService/);
       // A web service the user gave is still used.
       const { driver: given } = await soapDriver('store-avoid', { 'virtualbox-soap-url': 'http://127.0.0.1:9/' });
       expect((await given.backend()).kind).toBe('soap');
@@ -224,7 +224,7 @@ describe('our own vboxwebsrv (real vboxwebsrv 7.2 on 127.0.0.1)', () => {
     const port = await freePort();
     await new Promise<void>((resolve) => impostor.listen(port, '127.0.0.1', resolve));
     try {
-      const service = await startOwnWebService(c.websrv, { port });
+      const service = await startOwnWebService(c.websrv, new VBoxManage(c.vboxManage, c.host.exec), { port });
       expect(service.url).not.toBe(`http://127.0.0.1:${port}/`);
       const { driver } = await soapDriver('store-impostor');
       expect((await (await driver.backend()).version()).api).toBe('7_2');
@@ -240,7 +240,7 @@ describe('the real CLI with the soap backend (real VirtualBox 7.2)', () => {
   it('keeps a --virtualbox-soap-url password out of config.json, inspect and every message, and keeps it working', async (ctx) => {
     if (!c) return ctx.skip(skipReason);
     // A web service of the user's, with a user and password of theirs (URL-special characters included).
-    const service = await startOwnWebService(c.websrv);
+    const service = await startOwnWebService(c.websrv, new VBoxManage(c.vboxManage, c.host.exec));
     const user = `alice-${randomBytes(3).toString('hex')}`;
     const password = `p@ss:w/rd?${randomBytes(6).toString('hex')}`;
     await c.vbm('setextradata', 'global', `VBoxAuthSimple/users/${user}`, passwordHash(password));

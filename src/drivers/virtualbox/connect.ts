@@ -105,7 +105,7 @@ export class VBoxConnector {
         fix: 'install VirtualBox (or set VBOX_MANAGE), give --virtualbox-soap-url, or use --virtualbox-api vboxmanage',
       });
     }
-    const [service, login] = await Promise.all([startOwnWebService(websrv), ownLogin(vbm, this.env.store.root)]);
+    const [service, login] = await Promise.all([startOwnWebService(websrv, vbm), ownLogin(vbm, this.env.store.root)]);
     return { endpoint: service.url, ...login };
   }
 }

@@ -6,8 +6,8 @@ import { poll } from '../../core/wait.js';
 import type { VBoxManage } from './vboxmanage.js';
 
 /**
- * The logon of our own vboxwebsrv. It runs with `--authentication VBoxAuthSimple` (that process only,
- * never the global websrvauthlibrary property): VBoxAuthSimple accepts user U with password P when
+ * The logon of our own vboxwebsrv. It runs with `--authentication VBoxAuthSimple` (websrv.ts puts
+ * the global websrvauthlibrary property back after): VBoxAuthSimple accepts user U with password P when
  * the global extradata "VBoxAuthSimple/users/U" is the SHA-256 of P in lower-case hex (what
  * `VBoxManage internalcommands passwordhash P` prints). P is random and kept in
  * <store>/vboxwebsrv.secret (0600); U is derived from the store path, so several stores coexist.

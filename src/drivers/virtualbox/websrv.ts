@@ -1,16 +1,19 @@
 import { closeSync, openSync, promises as fs, rmSync } from 'node:fs';
 import path from 'node:path';
 import { MachineError } from '../../core/errors.js';
+import { withFileLock } from '../../core/lock.js';
 import { runDir } from '../../core/paths.js';
 import { freePort } from '../../core/ports.js';
 import { processAlive } from '../../core/process.js';
 import { spawnTethered, type Tethered } from '../../core/tether.js';
 import { poll } from '../../core/wait.js';
+import type { VBoxManage } from './vboxmanage.js';
 
 /**
- * Our own vboxwebsrv: bound to 127.0.0.1 on a free port, with VBoxAuthSimple for this process only
- * (`-A VBoxAuthSimple`, not the global websrvauthlibrary property, which would change every other web
- * service of this user): a client needs a store's secret (weblogin.ts). One per process, shared by
+ * Our own vboxwebsrv: bound to 127.0.0.1 on a free port, with VBoxAuthSimple: a client needs a
+ * store's secret (weblogin.ts). `-A VBoxAuthSimple` also writes the global websrvauthlibrary
+ * property (measured with VirtualBox 7.2), which every other web service of this user reads: so
+ * the property is put back once ours has loaded its library (at its first logon, kept after). One per process, shared by
  * every driver in it; tethered to the process (core/tether.ts), so it ends with it, even on SIGKILL.
  * A process that lives long (the port forwarder) calls avoidOwnWebService() and works through
  * VBoxManage instead.
@@ -72,15 +75,48 @@ export function ownWebService(): OwnWebService | undefined {
   return current?.service;
 }
 
-/** opts.port: the first port to try (tests); a free one otherwise. */
-export async function startOwnWebService(binary: string, opts: { port?: number } = {}): Promise<OwnWebService> {
+/**
+ * vbm: the VBoxManage that reads and puts back the global auth library property around the start.
+ * opts.port: the first port to try (tests); a free one otherwise.
+ */
+export async function startOwnWebService(binary: string, vbm: VBoxManage, opts: { port?: number } = {}): Promise<OwnWebService> {
   if (avoided) throw new Error('this process does not start a VirtualBox web service (avoidOwnWebService)');
   if (current && current.service.binary === binary && processAlive(current.service.pid)) return current.service;
   if (starting) return starting;
-  starting = launch(binary, opts.port).finally(() => {
+  starting = keepingGlobalAuth(vbm, () => launch(binary, opts.port)).finally(() => {
     starting = undefined;
   });
   return starting;
+}
+
+const AUTH_LINE = /^Webservice auth\. library:\s*(\S+)\s*$/m;
+/** A logon nobody can pass: it makes vboxwebsrv load its authentication library. */
+const LOAD_AUTH =
+  '<?xml version="1.0" encoding="UTF-8"?><SOAP-ENV:Envelope xmlns:SOAP-ENV="http://schemas.xmlsoap.org/soap/envelope/" xmlns:vbox="http://www.virtualbox.org/">' +
+  '<SOAP-ENV:Body><vbox:IWebsessionManager_logon><username></username><password></password></vbox:IWebsessionManager_logon></SOAP-ENV:Body></SOAP-ENV:Envelope>';
+
+/**
+ * Start the web service, then put the global websrvauthlibrary back as it was. Host-wide one start
+ * at a time (two starts at once would each read the other's VBoxAuthSimple as "before").
+ */
+async function keepingGlobalAuth(vbm: VBoxManage, start: () => Promise<OwnWebService>): Promise<OwnWebService> {
+  const lock = path.join(await runDir(), 'vboxwebsrv-auth.lock');
+  const busy = () => new MachineError('Another machine command is starting a VirtualBox web service', { fix: 'try again in a moment' });
+  return withFileLock(lock, { waitMs: 30_000, busy }, async () => {
+    const before = AUTH_LINE.exec(await vbm.run(['list', 'systemproperties']))?.[1];
+    const service = await start();
+    if (!before || before === 'VBoxAuthSimple') return service;
+    const res = await fetch(service.url, {
+      method: 'POST',
+      headers: { 'Content-Type': 'text/xml' },
+      body: LOAD_AUTH,
+      signal: AbortSignal.timeout(10_000),
+    }).catch(() => undefined);
+    await res?.body?.cancel();
+    // "VBoxAuth" is VirtualBox's default: put back as the default, not as a setting.
+    await vbm.run(['setproperty', 'websrvauthlibrary', before === 'VBoxAuth' ? 'default' : before]).catch(() => undefined);
+    return service;
+  });
 }
 
 /** What a failed vboxwebsrv said: its error lines, else its last lines. */
