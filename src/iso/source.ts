@@ -121,16 +121,8 @@ async function forgetOtherReleases(keep: string, report: (line: string) => void)
   for (const d of await fs.readdir(root)) {
     const dir = path.join(root, d);
     if (dir === keep) continue;
-    const bytes = (
-      await Promise.all(
-        (await fs.readdir(dir).catch(() => [])).map((f) =>
-          fs.stat(path.join(dir, f)).then(
-            (s) => s.size,
-            () => 0,
-          ),
-        ),
-      )
-    ).reduce((a, b) => a + b, 0);
+    let bytes = 0;
+    for (const f of await fs.readdir(dir).catch(() => [])) bytes += (await fs.stat(path.join(dir, f)).catch(() => undefined))?.size ?? 0;
     await fs.rm(dir, { recursive: true, force: true });
     report(`Removed an older cached ISO release (${mb(bytes)}): ${dir}`);
   }

@@ -7,6 +7,7 @@ import { freePort } from '../../core/ports.js';
 import { processAlive } from '../../core/process.js';
 import { spawnTethered, type Tethered } from '../../core/tether.js';
 import { poll } from '../../core/wait.js';
+import { rawCall } from './soap/transport.js';
 import type { VBoxManage } from './vboxmanage.js';
 
 /**
@@ -90,10 +91,6 @@ export async function startOwnWebService(binary: string, vbm: VBoxManage, opts: 
 }
 
 const AUTH_LINE = /^Webservice auth\. library:\s*(\S+)\s*$/m;
-/** A logon nobody can pass: it makes vboxwebsrv load its authentication library. */
-const LOAD_AUTH =
-  '<?xml version="1.0" encoding="UTF-8"?><SOAP-ENV:Envelope xmlns:SOAP-ENV="http://schemas.xmlsoap.org/soap/envelope/" xmlns:vbox="http://www.virtualbox.org/">' +
-  '<SOAP-ENV:Body><vbox:IWebsessionManager_logon><username></username><password></password></vbox:IWebsessionManager_logon></SOAP-ENV:Body></SOAP-ENV:Envelope>';
 
 /**
  * Start the web service, then put the global websrvauthlibrary back as it was. Host-wide one start
@@ -106,13 +103,16 @@ async function keepingGlobalAuth(vbm: VBoxManage, start: () => Promise<OwnWebSer
     const before = AUTH_LINE.exec(await vbm.run(['list', 'systemproperties']))?.[1];
     const service = await start();
     if (!before || before === 'VBoxAuthSimple') return service;
-    const res = await fetch(service.url, {
-      method: 'POST',
-      headers: { 'Content-Type': 'text/xml' },
-      body: LOAD_AUTH,
-      signal: AbortSignal.timeout(10_000),
-    }).catch(() => undefined);
-    await res?.body?.cancel();
+    // A logon nobody can pass: vboxwebsrv loads its authentication library at the first one, for good.
+    await rawCall(
+      service.url,
+      'IWebsessionManager_logon',
+      [
+        ['username', ''],
+        ['password', ''],
+      ],
+      { timeoutMs: 10_000 },
+    ).catch(() => undefined);
     // "VBoxAuth" is VirtualBox's default: put back as the default, not as a setting.
     await vbm.run(['setproperty', 'websrvauthlibrary', before === 'VBoxAuth' ? 'default' : before]).catch(() => undefined);
     return service;

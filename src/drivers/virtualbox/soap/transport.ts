@@ -65,7 +65,12 @@ export class SoapFault extends Error {
 }
 
 /** One SOAP operation the bundled WSDL does not describe; returns the <returnval> texts. */
-export async function rawCall(endpoint: string, op: string, args: [string, string | number | boolean][]): Promise<string[]> {
+export async function rawCall(
+  endpoint: string,
+  op: string,
+  args: [string, string | number | boolean][],
+  opts: { timeoutMs?: number } = {},
+): Promise<string[]> {
   const body = args.map(([k, v]) => `<${k}>${xmlEscape(String(v))}</${k}>`).join('');
   const envelope =
     '<?xml version="1.0" encoding="UTF-8"?><soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/" xmlns:vbox="http://www.virtualbox.org/">' +
@@ -74,6 +79,7 @@ export async function rawCall(endpoint: string, op: string, args: [string, strin
     method: 'POST',
     headers: { 'content-type': 'text/xml; charset=utf-8', soapaction: '""' },
     body: envelope,
+    signal: opts.timeoutMs ? AbortSignal.timeout(opts.timeoutMs) : undefined,
   });
   const text = await res.text();
   // A fault may have no faultstring (vboxwebsrv's refused logon): its faultcode then.
