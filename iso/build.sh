@@ -1,18 +1,21 @@
 #!/usr/bin/env bash
 # Build a Boot2Docker-compatible hybrid ISO from Debian 13 (trixie) packages, with the engine
-# (docker.io, containerd, runc) from forky, Debian's testing suite.
+# (docker.io, containerd, runc) from forky, Debian's testing suite, for amd64 or arm64: the same
+# package list and overlay, one lock per architecture.
 #
-#   bash iso/build.sh               build (or reuse) the ISO; last stdout line = ISO path
-#   bash iso/build.sh --print-path  print the ISO path for the current recipe, build nothing
-#   bash iso/build.sh --update-lock re-resolve iso/packages.lock from the archive, show what changed
+#   bash iso/build.sh [--arch A]               build (or reuse) the ISO; last stdout line = ISO path
+#   bash iso/build.sh [--arch A] --print-path  print the ISO path for the current recipe, build nothing
+#   bash iso/build.sh [--arch A] --update-lock re-resolve iso/packages-A.lock, show what changed
+#   A: amd64 (default) or arm64. amd64 boots by BIOS (ISOLINUX) and UEFI; arm64 by UEFI only.
 #
-# The build installs exactly the packages, versions and sha256 sums of iso/packages.lock (an
+# The build installs exactly the packages, versions and sha256 sums of iso/packages-A.lock (an
 # input, committed); only --update-lock asks the archive for newer versions.
-# Output: ${MACHINE_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/machine}/iso/<key>/boot2docker.iso
+# Output: ${MACHINE_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/machine}/iso/<key>/A/boot2docker.iso
 #         (+ packages.lock next to it). <key> is a hash of every regular file under iso/ (so of
-#         the lock too), see recipe_key below; the TypeScript side asks --print-path for it.
-# Host tools: apt-get, dpkg-deb, xorriso, cpio, zstd, mksquashfs, depmod/modprobe (kmod), readelf (binutils),
-#             xz, sha256sum, flock, mkfs.fat (dosfstools), mmd/mcopy (mtools).
+#         the locks too), see recipe_key below; the TypeScript side asks --print-path for it.
+# Host tools: apt-get, dpkg-deb, tar, xorriso, cpio, zstd, gzip, mksquashfs, depmod/modprobe (kmod),
+#             readelf (binutils), xz, sha256sum, flock, mkfs.fat (dosfstools), mmd/mcopy (mtools);
+#             for arm64 on another host, qemu-aarch64-static (qemu-user-static) to list busybox's applets.
 # Nothing is installed on the host, and the host's apt configuration is neither read nor changed.
 set -euo pipefail
 umask 022
@@ -35,39 +38,68 @@ recipe_key() {
 
 CACHE=$(realpath -m "${MACHINE_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/machine}")
 KEY=$(recipe_key)
-OUTDIR=$CACHE/iso/$KEY
-ISO=$OUTDIR/boot2docker.iso
 
-MODE=build
-case ${1:-} in
---print-path)
+MODE=build ARCH=amd64
+usage() {
+	echo "usage: $0 [--arch amd64|arm64] [--print-path | --update-lock]" >&2
+	exit 2
+}
+while (($#)); do
+	case $1 in
+	--print-path) MODE=print ;;
+	--update-lock) MODE=update ;;
+	--arch)
+		[[ ${2:-} == amd64 || ${2:-} == arm64 ]] || usage
+		ARCH=$2
+		shift
+		;;
+	*) usage ;;
+	esac
+	shift
+done
+OUTDIR=$CACHE/iso/$KEY/$ARCH
+ISO=$OUTDIR/boot2docker.iso
+if [[ $MODE == print ]]; then
 	echo "$ISO"
 	exit 0
+fi
+LOCK=$HERE/packages-$ARCH.lock
+
+# What differs between the architectures. FOREIGN is the other one, whose binaries the VM runs
+# through binfmt_misc with Debian's static qemu-user.
+case $ARCH in
+amd64)
+	TRIPLET=x86_64-linux-gnu CONSOLE=ttyS0 FOREIGN=aarch64
+	LDSO=ld-linux-x86-64.so.2 LDSO_LINK=/usr/lib64/ld-linux-x86-64.so.2
+	EFI_PACKAGE=grub-efi-amd64-signed EFI_GRUB=/usr/lib/grub/x86_64-efi-signed/gcdx64.efi.signed EFI_NAME=BOOTX64.EFI
+	BIOS_PACKAGES=(isolinux syslinux-common)
+	RUN_TARGET=()
 	;;
---update-lock) MODE=update ;;
-'') ;;
-*)
-	echo "usage: $0 [--print-path | --update-lock]" >&2
-	exit 2
+arm64)
+	TRIPLET=aarch64-linux-gnu CONSOLE=ttyAMA0 FOREIGN=x86_64
+	LDSO=ld-linux-aarch64.so.1 LDSO_LINK=/usr/lib/ld-linux-aarch64.so.1
+	EFI_PACKAGE=grub-efi-arm64-signed EFI_GRUB=/usr/lib/grub/arm64-efi-signed/gcdaa64.efi.signed EFI_NAME=BOOTAA64.EFI
+	BIOS_PACKAGES=()
+	# the build runs one target binary (busybox --list): natively, or through the host's qemu-user
+	if [[ $(uname -m) == aarch64 ]]; then RUN_TARGET=(); else RUN_TARGET=(qemu-aarch64-static); fi
 	;;
 esac
-LOCK=$HERE/packages.lock
 
 if [[ $MODE == build && -f $ISO ]]; then
 	echo "$ISO"
 	exit 0
 fi
 
-for tool in apt-get dpkg-deb xorriso cpio zstd mksquashfs depmod modprobe readelf xz sha256sum flock mkfs.fat mmd mcopy; do
+for tool in apt-get dpkg-deb tar xorriso cpio zstd gzip mksquashfs depmod modprobe readelf xz sha256sum flock mkfs.fat mmd mcopy "${RUN_TARGET[@]}"; do
 	command -v "$tool" >/dev/null || {
-		echo "build.sh: missing host tool '$tool' (Debian: apt-get install xorriso cpio zstd squashfs-tools kmod binutils xz-utils util-linux dosfstools mtools)" >&2
+		echo "build.sh: missing host tool '$tool' (Debian: apt-get install xorriso cpio zstd squashfs-tools kmod binutils xz-utils util-linux dosfstools mtools qemu-user-static)" >&2
 		exit 1
 	}
 done
 
 mkdir -p "$CACHE/iso"
 # One build per key at a time; a second caller waits and then reuses the result.
-exec 9>"$CACHE/iso/.$KEY.lock"
+exec 9>"$CACHE/iso/.$KEY-$ARCH.lock"
 flock 9
 if [[ $MODE == build && -f $ISO ]]; then
 	echo "$ISO"
@@ -86,7 +118,7 @@ if [[ -n ${MACHINE_ISO_KEEP_WORK:-} ]]; then log "work directory: $W"; else trap
 # systemd bits, ...) stay out; missing shared libraries are caught by the DT_NEEDED check below.
 # Read by --update-lock only: the build installs what the lock says.
 PACKAGES=(
-	# kernel: resolved from linux-image-amd64 below
+	# kernel: resolved from linux-image-$ARCH below
 	libc6 busybox-static
 	# docker
 	docker.io docker-cli containerd runc tini-static libsystemd0 libcap2 libseccomp2
@@ -101,14 +133,16 @@ PACKAGES=(
 	e2fsprogs libext2fs2t64 libcom-err2 libblkid1 libuuid1
 	# TLS
 	openssl libssl3t64 ca-certificates libzstd1
-	# boot loaders (files used at build time only): ISOLINUX for BIOS, GRUB for UEFI
-	isolinux syslinux-common grub-efi-amd64-signed
+	# the other architecture's binaries, through binfmt_misc (static; only its one emulator is used)
+	qemu-user
+	# boot loaders (files used at build time only): ISOLINUX for BIOS (amd64), GRUB for UEFI
+	"${BIOS_PACKAGES[@]}" "$EFI_PACKAGE"
 )
 # The engine comes from forky: trixie's docker.io is two majors behind. What they depend on
 # (libc6 >= 2.38, libseccomp2) trixie has, so nothing else moves.
 FROM_FORKY=(docker.io docker-cli containerd runc tini-static)
 
-APTDIR=$CACHE/apt
+APTDIR=$CACHE/apt/$ARCH
 DEBS=$APTDIR/debs
 mkdir -p "$APTDIR"/{etc/apt.conf.d,etc/preferences.d,etc/sources.list.d,state/lists/partial,cache/archives/partial} "$DEBS"
 : >"$APTDIR/state/status"
@@ -142,8 +176,8 @@ Dir::Etc::preferencesparts "$APTDIR/etc/preferences.d/";
 Dir::State "$APTDIR/state/";
 Dir::State::status "$APTDIR/state/status";
 Dir::Cache "$APTDIR/cache/";
-APT::Architecture "amd64";
-APT::Architectures { "amd64"; };
+APT::Architecture "$ARCH";
+APT::Architectures { "$ARCH"; };
 Acquire::Languages "none";
 Acquire::Check-Valid-Until "false";
 APT::Sandbox::User "$(id -un)";
@@ -161,8 +195,8 @@ lock_entries() { grep -v -e '^#' -e '^$' "$1" || true; }
 
 if [[ $MODE == update ]]; then
 	apt_update
-	KPKG=$(apt-cache show --no-all-versions linux-image-amd64 | sed -n 's/^Depends: \(linux-image-[^ ,]*\).*/\1/p')
-	[[ -n $KPKG ]] || { echo "build.sh: cannot resolve linux-image-amd64" >&2; exit 1; }
+	KPKG=$(apt-cache show --no-all-versions "linux-image-$ARCH" | sed -n 's/^Depends: \(linux-image-[^ ,]*\).*/\1/p')
+	[[ -n $KPKG ]] || { echo "build.sh: cannot resolve linux-image-$ARCH" >&2; exit 1; }
 	PACKAGES+=("$KPKG")
 	apt-cache show --no-all-versions "${PACKAGES[@]}" |
 		awk '/^Package: /{p=$2} /^Version: /{v=$2} /^Architecture: /{a=$2} /^SHA256: /{h=$2} /^$/{if(p!=""){print p, v, a, h}; p=""}' |
@@ -178,7 +212,7 @@ if [[ $MODE == update ]]; then
 		cat "$W/resolved"
 	} >"$W/packages.lock"
 	[[ -f $LOCK ]] || : >"$LOCK"
-	echo "iso/packages.lock:" >&2
+	echo "iso/packages-$ARCH.lock:" >&2
 	join -a1 -a2 -e - -o 0,1.2,2.2 <(lock_entries "$LOCK" | cut -d' ' -f1,2) <(cut -d' ' -f1,2 "$W/resolved") |
 		awk '$2 != $3 {print "  " $1 ": " ($2 == "-" ? "(new)" : $2) " -> " ($3 == "-" ? "(removed)" : $3); n++}
 			END {if (!n) print "  nothing changed"}' >&2
@@ -186,7 +220,7 @@ if [[ $MODE == update ]]; then
 	exit 0
 fi
 
-[[ -s $LOCK ]] || { echo "build.sh: $LOCK is missing: run npm run iso:update" >&2; exit 1; }
+[[ -s $LOCK ]] || { echo "build.sh: $LOCK is missing: run npm run iso:update -- --arch $ARCH" >&2; exit 1; }
 lock_entries "$LOCK" >"$W/resolved"
 sha_ok() { [[ -f $1 && $(sha256sum <"$1" | cut -d' ' -f1) == "$2" ]]; }
 : >"$W/debfiles"
@@ -200,7 +234,7 @@ if ((${#need[@]})); then
 	apt_update
 	for pv in "${need[@]}"; do
 		apt-cache show "$pv" >/dev/null 2>&1 || {
-			echo "build.sh: iso/packages.lock pins ${pv%%=*} ${pv#*=}, which the archive no longer has: run npm run iso:update" >&2
+			echo "build.sh: iso/packages-$ARCH.lock pins ${pv%%=*} ${pv#*=}, which the archive no longer has: run npm run iso:update -- --arch $ARCH" >&2
 			exit 1
 		}
 	done
@@ -209,7 +243,7 @@ if ((${#need[@]})); then
 	# only what was just downloaded: the rest passed above
 	while read -r p v a h; do
 		[[ " ${need[*]} " == *" $p=$v "* ]] || continue
-		sha_ok "$(deb_of "$p" "$v" "$a")" "$h" || { echo "build.sh: $p $v does not match the sha256 in iso/packages.lock" >&2; exit 1; }
+		sha_ok "$(deb_of "$p" "$v" "$a")" "$h" || { echo "build.sh: $p $v does not match the sha256 in iso/packages-$ARCH.lock" >&2; exit 1; }
 	done <"$W/resolved"
 fi
 # forget superseded .debs so the cache does not grow forever
@@ -225,7 +259,14 @@ export SOURCE_DATE_EPOCH=1735689600 # 2025-01-01T00:00:00Z
 log "unpacking packages"
 S=$W/staging
 mkdir -p "$S"
-while read -r f; do dpkg-deb -x "$f" "$S"; done <"$W/debfiles"
+# qemu-user holds an emulator for every architecture: only the one the VM uses is unpacked
+QEMU_FILES=("./usr/bin/qemu-$FOREIGN" "./usr/share/qemu/binfmt.d/qemu-$FOREIGN.conf")
+while read -r f; do
+	case ${f##*/} in
+	qemu-user_*) dpkg-deb --fsys-tarfile "$f" | tar -x -C "$S" "${QEMU_FILES[@]}" ;;
+	*) dpkg-deb -x "$f" "$S" ;;
+	esac
+done <"$W/debfiles"
 KVER=$(basename "$(ls -d "$S"/usr/lib/modules/*)")
 
 # depmod over the full module tree runs in the background while the rootfs is assembled
@@ -233,7 +274,7 @@ KVER=$(basename "$(ls -d "$S"/usr/lib/modules/*)")
 DEPMOD_PID=$!
 
 R=$W/root
-mkdir -p "$R"/usr/{bin,lib/x86_64-linux-gnu,lib64,libexec,share} "$R"/{etc,dev,proc,sys,run,tmp,mnt,root,home,var/{lib,log,spool,cache}}
+mkdir -p "$R"/usr/{bin,lib64,libexec,share} "$R/usr/lib/$TRIPLET" "$R"/{etc,dev,proc,sys,run,tmp,mnt,root,home,var/{lib,log,spool,cache}}
 # merged /usr and merged sbin: dropbear's non-root PATH (/usr/local/bin:/usr/bin:/bin) then
 # finds ip, iptables, netstat, ... which docker-machine runs over ssh.
 ln -s usr/bin "$R/bin"
@@ -274,10 +315,15 @@ BINARIES=(
 	/usr/bin/sudo /usr/sbin/visudo
 	/usr/sbin/mke2fs /usr/sbin/e2fsck /usr/sbin/tune2fs /usr/sbin/resize2fs /usr/sbin/dumpe2fs
 	/usr/bin/openssl
+	"/usr/bin/qemu-$FOREIGN"
 )
 for b in "${BINARIES[@]}"; do inst "$b"; done
 ln -s tini-static "$R/usr/bin/docker-init"
 ln -s openssh/sftp-server "$R/usr/lib/sftp-server" # dropbear's compiled-in SFTP path
+# binfmt_misc: the interpreter path Debian's rule names (its P flag wrapper), registered by rcS
+inst "/usr/share/qemu/binfmt.d/qemu-$FOREIGN.conf"
+mkdir -p "$R/usr/libexec/qemu-binfmt"
+ln -s "../../bin/qemu-$FOREIGN" "$R/usr/libexec/qemu-binfmt/$FOREIGN-binfmt-P"
 for n in iptables iptables-save iptables-restore ip6tables ip6tables-save ip6tables-restore; do
 	ln -s xtables-legacy-multi "$R/usr/bin/$n"
 	ln -s xtables-legacy-multi "$R/usr/bin/${n/tables/tables-legacy}"
@@ -287,13 +333,13 @@ for n in mkfs.ext4 mkfs.ext3 mkfs.ext2; do ln -s mke2fs "$R/usr/bin/$n"; done
 for n in fsck.ext4 fsck.ext3 fsck.ext2; do ln -s e2fsck "$R/usr/bin/$n"; done
 ln -s tune2fs "$R/usr/bin/e2label"
 # plugins and dlopen()ed objects
-cp -a "$S/usr/lib/x86_64-linux-gnu/xtables" "$R/usr/lib/x86_64-linux-gnu/"
-mkdir -p "$R/usr/libexec/sudo" "$R/usr/lib/x86_64-linux-gnu/security"
+cp -a "$S/usr/lib/$TRIPLET/xtables" "$R/usr/lib/$TRIPLET/"
+mkdir -p "$R/usr/libexec/sudo" "$R/usr/lib/$TRIPLET/security"
 for f in sudoers.so libsudo_util.so.0 libsudo_util.so.0.0.0 group_file.so system_group.so; do
 	[[ -e $S/usr/libexec/sudo/$f ]] && cp -a "$S/usr/libexec/sudo/$f" "$R/usr/libexec/sudo/"
 done
 for f in pam_unix.so pam_permit.so pam_deny.so pam_env.so pam_limits.so; do
-	cp -a "$S/usr/lib/x86_64-linux-gnu/security/$f" "$R/usr/lib/x86_64-linux-gnu/security/"
+	cp -a "$S/usr/lib/$TRIPLET/security/$f" "$R/usr/lib/$TRIPLET/security/"
 done
 inst /etc/mke2fs.conf
 inst /etc/ssl/openssl.cnf
@@ -310,16 +356,16 @@ find "$S/usr/share/ca-certificates" -name '*.crt' | sort | xargs cat >"$R/etc/ss
 
 # busybox and its applets (only names not provided by a real binary)
 inst /usr/bin/busybox
-for a in $("$S/usr/bin/busybox" --list); do
+for a in $("${RUN_TARGET[@]}" "$S/usr/bin/busybox" --list); do
 	[[ -e $R/usr/bin/$a || -L $R/usr/bin/$a ]] || ln -s busybox "$R/usr/bin/$a"
 done
 
 # ---------------------------------------------------------------------------------------------
 # Shared libraries: follow DT_NEEDED (and RUNPATH) from every ELF file; fail on anything missing.
 log "resolving shared libraries"
-cp -a "$S/usr/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2" "$R/usr/lib/x86_64-linux-gnu/"
-ln -s ../lib/x86_64-linux-gnu/ld-linux-x86-64.so.2 "$R/usr/lib64/ld-linux-x86-64.so.2"
-LIBDIRS=(/usr/lib/x86_64-linux-gnu /usr/lib /usr/lib64)
+cp -a "$S/usr/lib/$TRIPLET/$LDSO" "$R/usr/lib/$TRIPLET/"
+ln -s "/usr/lib/$TRIPLET/$LDSO" "$R$LDSO_LINK"
+LIBDIRS=("/usr/lib/$TRIPLET" /usr/lib /usr/lib64)
 find_lib() { # soname [runpath...]
 	local so=$1 d
 	shift
@@ -387,8 +433,21 @@ MODULES_EXTRA=(
 	xt_state xt_limit xt_set ip_set ip_set_hash_ip ip_set_hash_net iptable_raw ip6table_raw
 	nf_tables nft_compat nft_chain_nat nft_ct nft_masq nft_nat nft_reject_inet nft_fib_inet
 	nft_fib_ipv4 nft_fib_ipv6 nf_conntrack_ftp nf_conntrack_tftp
-	crc32c_generic crc32c-intel nvme
+	crc32c_generic crc32c-intel nvme binfmt_misc
 )
+if [[ $ARCH == arm64 ]]; then
+	# x86-only hardware and VirtualBox's x86 guest drivers are not in the arm64 kernel; the QEMU
+	# virt machine's power button is a GPIO key (without it, a stop waits for the hard timeout)
+	not_here=" ata_piix pcnet32 crc32c-intel vboxguest vboxsf "
+	for list in MODULES_STAGE1 MODULES_EARLY MODULES_EXTRA; do
+		declare -n l=$list
+		kept=()
+		for m in "${l[@]}"; do [[ $not_here == *" $m "* ]] || kept+=("$m"); done
+		l=("${kept[@]}")
+		unset -n l
+	done
+	MODULES_EARLY+=(gpio_keys)
+fi
 log "waiting for depmod, resolving kernel modules"
 wait "$DEPMOD_PID"
 MODDIR=/usr/lib/modules/$KVER
@@ -429,6 +488,7 @@ chmod 0755 "$R"/etc/init.d/* "$R"/usr/bin/b2d-* "$R/usr/bin/sethostname" \
 chmod 0440 "$R/etc/sudoers"
 chmod 0640 "$R/etc/shadow"
 chmod 4755 "$R/usr/bin/sudo"
+[[ $CONSOLE == ttyS0 ]] || sed -i "s/ttyS0/$CONSOLE/g" "$R/etc/inittab" # the serial console's name
 mkdir -p "$R/etc/dropbear" "$R/var/lib/boot2docker" "$R/var/lib/docker" "$R/etc/boot2docker" "$R/usr/local/bin"
 rmdir "$R/etc/dropbear"
 ln -s /var/lib/boot2docker/ssh "$R/etc/dropbear" # persisted host keys
@@ -450,6 +510,7 @@ cat >"$R/etc/boot2docker/build-info" <<EOF
 recipe=$KEY
 docker=$DOCKER_VERSION
 kernel=$KVER
+arch=$ARCH
 EOF
 
 # ---------------------------------------------------------------------------------------------
@@ -495,25 +556,37 @@ find "$I" -exec touch -h -d "@$SOURCE_DATE_EPOCH" {} +
 (cd "$I" && find . -mindepth 1 -print0 | sort -z |
 	cpio --null --create --format=newc --reproducible --owner=0:0 --quiet) |
 	zstd -q -19 >"$ISOROOT/boot/initrd.img"
-cp "$S/boot/vmlinuz-$KVER" "$ISOROOT/boot/vmlinuz"
+# arm64's kernel is a plain Image (38 MB); GRUB and QEMU's -kernel both take it gzipped
+case $ARCH in
+amd64) cp "$S/boot/vmlinuz-$KVER" "$ISOROOT/boot/vmlinuz" ;;
+arm64) gzip -9n <"$S/boot/vmlinuz-$KVER" >"$ISOROOT/boot/vmlinuz" ;;
+esac
 
 # ---------------------------------------------------------------------------------------------
 log "iso (xorriso)"
 # panic=10: a kernel that panics (rare, under emulation) reboots instead of leaving the caller
 # waiting for an SSH that never comes
-CMDLINE="loglevel=3 apparmor=0 rootfstype=ramfs panic=10 console=tty0 console=ttyS0,115200n8"
-# BIOS: ISOLINUX
-cp "$S/usr/lib/ISOLINUX/isolinux.bin" "$S/usr/lib/syslinux/modules/bios/ldlinux.c32" "$ISOROOT/isolinux/"
-cat >"$ISOROOT/isolinux/isolinux.cfg" <<EOF
-default boot2docker
-prompt 0
-timeout 1
-label boot2docker
-	kernel /boot/vmlinuz
-	initrd /boot/initrd.img
-	append $CMDLINE
-EOF
-# UEFI: Debian's signed monolithic CD GRUB as the El Torito EFI image's BOOTX64.EFI. Its built-in
+CMDLINE="loglevel=3 apparmor=0 rootfstype=ramfs panic=10 console=tty0 console=$CONSOLE,115200n8"
+BIOS_BOOT=() EFI_HYBRID=()
+if [[ $ARCH == amd64 ]]; then
+	# BIOS: ISOLINUX; the ISO is also a bootable disk image (MBR and GPT)
+	cp "$S/usr/lib/ISOLINUX/isolinux.bin" "$S/usr/lib/syslinux/modules/bios/ldlinux.c32" "$ISOROOT/isolinux/"
+	cat >"$ISOROOT/isolinux/isolinux.cfg" <<-EOF
+		default boot2docker
+		prompt 0
+		timeout 1
+		label boot2docker
+			kernel /boot/vmlinuz
+			initrd /boot/initrd.img
+			append $CMDLINE
+	EOF
+	BIOS_BOOT=(-b isolinux/isolinux.bin -no-emul-boot -boot-load-size 4 -boot-info-table
+		-isohybrid-mbr "$S/usr/lib/ISOLINUX/isohdpfx.bin" -eltorito-alt-boot)
+	EFI_HYBRID=(-isohybrid-gpt-basdat)
+else
+	rmdir "$ISOROOT/isolinux"
+fi
+# UEFI: Debian's signed monolithic CD GRUB as the El Torito EFI image's $EFI_NAME. Its built-in
 # config finds the ISO through /.disk/info and sources /boot/grub/grub.cfg.
 mkdir -p "$ISOROOT/boot/grub" "$ISOROOT/.disk"
 echo "Boot2Docker $DOCKER_VERSION (machine, Debian 13 trixie)" >"$ISOROOT/.disk/info"
@@ -525,12 +598,12 @@ menuentry "boot2docker" {
 	initrd /boot/initrd.img
 }
 EOF
-cp "$S/usr/lib/grub/x86_64-efi-signed/gcdx64.efi.signed" "$W/BOOTX64.EFI"
-touch -d "@$SOURCE_DATE_EPOCH" "$W/BOOTX64.EFI"
+cp "$S$EFI_GRUB" "$W/$EFI_NAME"
+touch -d "@$SOURCE_DATE_EPOCH" "$W/$EFI_NAME"
 # the FAT image holds GRUB and little more (every KiB of it is in the ISO)
-mkfs.fat -C "$W/efi.img" $(($(stat -c %s "$W/BOOTX64.EFI") / 1024 + 160)) -n EFIBOOT --invariant >/dev/null # --invariant: fixed serial/dates
+mkfs.fat -C "$W/efi.img" $(($(stat -c %s "$W/$EFI_NAME") / 1024 + 160)) -n EFIBOOT --invariant >/dev/null # --invariant: fixed serial/dates
 mmd -i "$W/efi.img" ::/EFI ::/EFI/BOOT                           # mtools dates: SOURCE_DATE_EPOCH
-mcopy -m -i "$W/efi.img" "$W/BOOTX64.EFI" ::/EFI/BOOT/BOOTX64.EFI
+mcopy -m -i "$W/efi.img" "$W/$EFI_NAME" "::/EFI/BOOT/$EFI_NAME"
 mv "$W/efi.img" "$ISOROOT/boot/grub/efi.img"
 cp "$W/packages.lock" "$ISOROOT/packages.lock"
 cp "$R/etc/boot2docker/build-info" "$ISOROOT/boot/build-info" # what the ISO is, for release-iso.sh
@@ -541,9 +614,7 @@ xorriso -as mkisofs -quiet \
 	-o "$W/boot2docker.iso" \
 	-V "b2d-v$DOCKER_VERSION" -publisher machine-b2d -A "machine-b2d $KEY" -sysid LINUX \
 	-J -joliet-long -r -l \
-	-b isolinux/isolinux.bin -c isolinux/boot.cat -no-emul-boot -boot-load-size 4 -boot-info-table \
-	-isohybrid-mbr "$S/usr/lib/ISOLINUX/isohdpfx.bin" \
-	-eltorito-alt-boot -e boot/grub/efi.img -no-emul-boot -isohybrid-gpt-basdat \
+	-c boot/boot.cat "${BIOS_BOOT[@]}" -e boot/grub/efi.img -no-emul-boot "${EFI_HYBRID[@]}" \
 	"$ISOROOT" 2>"$W/xorriso.log" || { cat "$W/xorriso.log" >&2; exit 1; }
 
 # the recipe was read while building: refuse to file the result under a key it does not match
@@ -551,5 +622,5 @@ xorriso -as mkisofs -quiet \
 mkdir -p "$OUTDIR"
 cp "$W/packages.lock" "$OUTDIR/packages.lock"
 mv "$W/boot2docker.iso" "$ISO"
-log "done: $(du -m "$ISO" | cut -f1) MiB, docker $DOCKER_VERSION, kernel $KVER"
+log "done: $(du -m "$ISO" | cut -f1) MiB, docker $DOCKER_VERSION, kernel $KVER, $ARCH"
 echo "$ISO"

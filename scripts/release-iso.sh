@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Make the release artifacts of the ISO from the recipe, and record them in the release manifest.
 #
-#   bash scripts/release-iso.sh [--base-url URL] [--out DIR] [--manifest FILE]
+#   bash scripts/release-iso.sh [--arch amd64|arm64] [--base-url URL] [--out DIR] [--manifest FILE]
 #
-# Builds (or reuses) the ISO with iso/build.sh, copies it to DIR as
+# Builds (or reuses) the ISO of the architecture (default amd64) with iso/build.sh, copies it to DIR as
 # boot2docker-v<docker>-<key>-<arch>.iso with a .sha256 beside it, and replaces the entry of that
 # architecture in releases/iso.json (the manifest shipped in the npm package, which machine
 # downloads released ISOs by): url = URL/<file name>, size, sha256, and the recipe key, Docker and
@@ -17,8 +17,9 @@
 #                   this is run again with the real URL (or users pass --iso-mirror).
 #   --out DIR       where the artifacts go (default: release-out/ in the repository, git-ignored)
 #   --manifest FILE the manifest to update (default: releases/iso.json; the tests write their own)
+#   --arch A        the architecture to release (default amd64); run once per architecture
 #
-# The ISO is reproducible: the same recipe and the same Debian package versions (packages.lock)
+# The ISO is reproducible: the same recipe and the same Debian package versions (packages-A.lock)
 # give the same bytes, so a rebuild gives the same sha256.
 # Host tools: those of iso/build.sh (xorriso among them), node, sha256sum.
 set -euo pipefail
@@ -28,9 +29,10 @@ REPO=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BASE_URL=https://releases.invalid/machine/iso
 OUT=$REPO/release-out
 MANIFEST=$REPO/releases/iso.json
+WANT_ARCH=amd64
 
 usage() {
-	echo "usage: $0 [--base-url URL] [--out DIR] [--manifest FILE]" >&2
+	echo "usage: $0 [--arch amd64|arm64] [--base-url URL] [--out DIR] [--manifest FILE]" >&2
 	exit 2
 }
 while [[ $# -gt 0 ]]; do
@@ -38,6 +40,7 @@ while [[ $# -gt 0 ]]; do
 	--base-url) [[ $# -ge 2 ]] || usage; BASE_URL=$2; shift 2 ;;
 	--out) [[ $# -ge 2 ]] || usage; OUT=$2; shift 2 ;;
 	--manifest) [[ $# -ge 2 ]] || usage; MANIFEST=$2; shift 2 ;;
+	--arch) [[ ${2:-} == amd64 || ${2:-} == arm64 ]] || usage; WANT_ARCH=$2; shift 2 ;;
 	*) usage ;;
 	esac
 done
@@ -50,8 +53,8 @@ for tool in xorriso node sha256sum; do
 	command -v "$tool" >/dev/null || { echo "release-iso.sh: missing host tool '$tool'" >&2; exit 1; }
 done
 
-echo "release-iso.sh: building (or reusing) the ISO with iso/build.sh" >&2
-ISO=$(bash "$REPO/iso/build.sh" | tail -n1)
+echo "release-iso.sh: building (or reusing) the $WANT_ARCH ISO with iso/build.sh" >&2
+ISO=$(bash "$REPO/iso/build.sh" --arch "$WANT_ARCH" | tail -n1)
 [[ -f $ISO ]] || { echo "release-iso.sh: iso/build.sh did not print an ISO path" >&2; exit 1; }
 LOCK=$(dirname "$ISO")/packages.lock
 
@@ -67,18 +70,19 @@ info() { sed -n "s/^$1=//p" "$W/build-info"; }
 KEY=$(info recipe)
 DOCKER=$(info docker)
 KERNEL=$(info kernel)
-ARCH=${KERNEL##*-} # Debian kernel releases end in the architecture: 6.12.57+deb13-amd64
+ARCH=$(info arch)
 [[ $KEY =~ ^[0-9a-f]{16}$ && -n $DOCKER && -n $KERNEL ]] || {
 	echo "release-iso.sh: $ISO has no usable /etc/boot2docker/build-info:" >&2
 	cat "$W/build-info" >&2
 	exit 1
 }
-[[ $ARCH == amd64 || $ARCH == arm64 ]] || { echo "release-iso.sh: cannot tell the architecture from kernel $KERNEL" >&2; exit 1; }
+[[ $ARCH == "$WANT_ARCH" && $KERNEL == *-"$ARCH" ]] || { echo "release-iso.sh: $ISO is for ${ARCH:-an unknown architecture} (kernel $KERNEL), not $WANT_ARCH" >&2; exit 1; }
 pvd() { dd if="$ISO" bs=1 skip=$((32768 + $1)) count="$2" status=none | tr -d '\0' | sed 's/ *$//'; }
 [[ $(pvd 40 32) == "b2d-v$DOCKER" ]] || { echo "release-iso.sh: volume id '$(pvd 40 32)' is not b2d-v$DOCKER" >&2; exit 1; }
 APPID=$(pvd 574 128)
 [[ ${APPID,,} == "machine-b2d $KEY" ]] || { echo "release-iso.sh: application id '$APPID' does not name recipe $KEY" >&2; exit 1; }
-[[ $(basename "$(dirname "$ISO")") == "$KEY" ]] || { echo "release-iso.sh: $ISO is not filed under its recipe $KEY" >&2; exit 1; }
+# iso/build.sh files it as <cache>/iso/<key>/<arch>/boot2docker.iso
+[[ $(basename "$(dirname "$(dirname "$ISO")")") == "$KEY" ]] || { echo "release-iso.sh: $ISO is not filed under its recipe $KEY" >&2; exit 1; }
 grep -q "^linux-image-$KERNEL " "$LOCK" || { echo "release-iso.sh: $LOCK does not list linux-image-$KERNEL" >&2; exit 1; }
 
 NAME=boot2docker-v$DOCKER-$KEY-$ARCH.iso

@@ -10,7 +10,8 @@ sudo_() { if [ "$(id -u)" = 0 ]; then "$@"; else sudo "$@"; fi; }
 
 # Runtime: QEMU (the Linux default driver) and what iso/build.sh uses to build the ISO.
 pkgs=(qemu-system-x86 qemu-utils xorriso isolinux syslinux-common zstd squashfs-tools cpio kmod dosfstools mtools ca-certificates)
-[ "${WITH_TEST_TOOLS:-0}" = 1 ] && pkgs+=(debootstrap openssl busybox-static docker-registry tmux zsh fish tcsh socat curl openssh-sftp-server shellcheck)
+[ "${WITH_TEST_TOOLS:-0}" = 1 ] && pkgs+=(debootstrap openssl busybox-static docker-registry tmux zsh fish tcsh socat curl openssh-sftp-server shellcheck
+  qemu-system-arm qemu-efi-aarch64 qemu-user-static) # arm64 machines, and building their ISO here
 missing=()
 for p in "${pkgs[@]}"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then

@@ -40,11 +40,6 @@ export function manifestPath(env: NodeJS.ProcessEnv = process.env): string {
   return env.MACHINE_ISO_MANIFEST ? path.resolve(env.MACHINE_ISO_MANIFEST) : SHIPPED_MANIFEST;
 }
 
-/** Debian's architecture name for a Node one (process.arch): the ISOs are built from Debian packages. */
-export function isoArch(nodeArch: string = process.arch): string {
-  return ({ x64: 'amd64', arm64: 'arm64' } as Record<string, string>)[nodeArch] ?? nodeArch;
-}
-
 const FIELDS: Record<keyof IsoRelease, (v: unknown) => boolean> = {
   arch: (v) => typeof v === 'string' && /^[a-z0-9]+$/.test(v),
   key: (v) => typeof v === 'string' && /^[0-9a-f]{16}$/.test(v),

@@ -3,6 +3,7 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
+import { type GuestArch, hostArch } from '../core/arch.js';
 import { MachineError } from '../core/errors.js';
 import { copyFileAtomic, exists } from '../core/files.js';
 import { PROJECT_ROOT } from '../core/paths.js';
@@ -11,7 +12,7 @@ import { download, type DownloadResult, mb } from './download.js';
 import { OUR_ISO_PUBLISHER } from './identity.js';
 import { type IsoInfo, readIsoInfo } from './iso9660.js';
 import { builtIsoPath, builtRecipeIso, RECIPE_DIR } from './recipe.js';
-import { fileName, isoArch, type IsoRelease, loadManifest, newestRelease, releaseUrl } from './releases.js';
+import { fileName, type IsoRelease, loadManifest, newestRelease, releaseUrl } from './releases.js';
 
 export interface ResolvedIso {
   /** Where the ISO was taken from, for the user. */
@@ -29,13 +30,16 @@ export interface IsoOptions {
   mirror?: string;
   /** upgrade: the newest ISO is wanted, so the store's cache/boot2docker.iso is passed over. */
   newest?: boolean;
+  /** The machine's architecture (default: the host's). */
+  arch?: GuestArch;
 }
 
 /**
  * Find the ISO to boot: the URL or path given, else the first of
- *   1. the store's cache/boot2docker.iso (docker-machine's cache, which Toolbox seeded; not for upgrade),
+ *   1. the store's cache/boot2docker.iso (docker-machine's cache, which Toolbox seeded: amd64 only,
+ *      not for upgrade),
  *   2. the ISO built from this project's iso/ recipe, if it is built (a developer checkout),
- *   3. the newest ISO released for this host's architecture (releases/iso.json): the copy in the
+ *   3. the newest ISO released for the machine's architecture (releases/iso.json): the copy in the
  *      store's cache/releases/ if there (it got its name only once verified), else downloaded,
  *   4. the ISO built from the recipe now, where no ISO is released for the architecture.
  */
@@ -77,20 +81,20 @@ async function givenIso(url: string, cacheDir: string, report: (line: string) =>
 }
 
 async function defaultIso(cacheDir: string, opts: IsoOptions & { report: (line: string) => void }): Promise<Found> {
+  const arch = opts.arch ?? hostArch();
   const toolbox = path.join(cacheDir, 'boot2docker.iso');
-  if (!opts.newest && (await exists(toolbox))) return { path: toolbox, source: toolbox };
-  const built = await builtRecipeIso();
+  if (arch === 'amd64' && !opts.newest && (await exists(toolbox))) return { path: toolbox, source: toolbox };
+  const built = await builtRecipeIso(arch);
   if (built) return { path: built, source: `${built} (built from ${RECIPE_DIR})` };
   const manifest = await loadManifest();
-  const arch = isoArch();
   const release = newestRelease(manifest, arch);
   if (release) return releaseIso(release, cacheDir, opts);
-  const file = await buildIso(opts.report, `No ISO is released for ${arch} hosts in ${manifest.source}`);
+  const file = await buildIso(opts.report, `No ISO is released for ${arch} machines in ${manifest.source}`, arch);
   return { path: file, source: `${file} (built from ${RECIPE_DIR})` };
 }
 
 /**
- * A released ISO from the store's cache/releases/<sha256 prefix>/<file name>, downloaded there
+ * A released ISO from the store's cache/releases/<arch>/<sha256 prefix>/<file name>, downloaded there
  * first if missing: verified (size and sha256) before it gets that name, resumed if a download
  * broke off, from the mirror if one is given (mirror + "/" + file name).
  */
@@ -101,7 +105,7 @@ export async function releaseIso(
 ): Promise<Found> {
   const report = opts.report ?? (() => undefined);
   const url = releaseUrl(release, opts.mirror);
-  const file = path.join(cacheDir, 'releases', release.sha256.slice(0, 16), fileName(release.url));
+  const file = path.join(cacheDir, 'releases', release.arch, release.sha256.slice(0, 16), fileName(release.url));
   const what = `the ${release.arch} ISO release ${release.key} (Docker ${release.docker}, kernel ${release.kernel})`;
   if ((await fs.stat(file).catch(() => undefined))?.size === release.size) return { path: file, source: `${what}, cached in ${file}` };
   const shown = shownUrl(url);
@@ -112,9 +116,10 @@ export async function releaseIso(
 }
 
 /**
- * Once a release is downloaded, the cached ones it replaces (and their broken-off downloads) are
- * dead weight, 80 MiB each: machines boot their own copy, and a later create or upgrade takes the
- * newest release. Only after a verified download, so a failed one never leaves the cache empty.
+ * Once a release is downloaded, the cached ones of its architecture it replaces (and their
+ * broken-off downloads) are dead weight, 80 MiB each: machines boot their own copy, and a later
+ * create or upgrade takes the newest release. Only after a verified download, so a failed one
+ * never leaves the cache empty.
  */
 async function forgetOtherReleases(keep: string, report: (line: string) => void): Promise<void> {
   const root = path.dirname(keep);
@@ -158,7 +163,11 @@ function shownUrl(url: string): string {
  * recipe can be built (bash and apt-get: Debian, Ubuntu); elsewhere `why` no ISO could be found,
  * with the fix.
  */
-export async function buildIso(report: (line: string) => void, why = 'No boot2docker ISO in the cache'): Promise<string> {
+export async function buildIso(
+  report: (line: string) => void,
+  why = 'No boot2docker ISO in the cache',
+  arch: GuestArch = hostArch(),
+): Promise<string> {
   const script = path.join(RECIPE_DIR, 'build.sh');
   if (!(await exists(script))) {
     throw new MachineError(`${why}, and no ISO recipe to build one`, {
@@ -172,10 +181,10 @@ export async function buildIso(report: (line: string) => void, why = 'No boot2do
       fix: 'pass --boot2docker-url with a path or URL of a boot2docker ISO (or build one on Debian/Ubuntu with "npm run iso")',
     });
   }
-  const target = await builtIsoPath();
+  const target = await builtIsoPath(arch);
   if (await exists(target)) return target;
-  report('Building the ISO from iso/ (a few minutes, once per recipe)');
-  const child = execa('bash', [script], { cwd: PROJECT_ROOT, all: true, reject: false });
+  report(`Building the ${arch} ISO from iso/ (a few minutes, once per recipe)`);
+  const child = execa('bash', [script, '--arch', arch], { cwd: PROJECT_ROOT, all: true, reject: false });
   child.all?.on('data', (d: Buffer) => {
     const last = d.toString().trim().split('\n').pop();
     if (last) report(`Building the ISO: ${last.slice(0, 100)}`);
@@ -189,7 +198,7 @@ export async function buildIso(report: (line: string) => void, why = 'No boot2do
         .slice(-3)
         .join(' / ')}`,
       {
-        fix: `run "bash ${script}" to see the whole log`,
+        fix: `run "bash ${script} --arch ${arch}" to see the whole log`,
       },
     );
   }

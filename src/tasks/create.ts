@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { machineArch } from '../core/arch.js';
 import { fsError, MachineError, messageOf } from '../core/errors.js';
 import type { Driver, FlagValues, Report } from '../drivers/driver.js';
 import { driverDefinition } from '../drivers/registry.js';
@@ -173,6 +174,7 @@ async function createUnder(store: Store, req: CreateRequest, progress: Progress,
                 report,
                 signal,
                 mirror: req.isoMirror,
+                arch: machineArch(driverConfig),
               });
               report(`Using ${isoLabel(ctx.iso.info)} from ${ctx.iso.source}`);
               await installIso(ctx.iso, dir);

@@ -1,4 +1,5 @@
 import { promises as fs } from 'node:fs';
+import { machineArch } from '../core/arch.js';
 import path from 'node:path';
 import { Machine } from '../machine/machine.js';
 import { isoLabel } from '../iso/identity.js';
@@ -100,6 +101,7 @@ export async function upgrade(store: Store, names: string[], progress: Progress,
             signal,
             mirror: opts.mirror,
             newest: true,
+            arch: machineArch(machine.config.Driver),
           });
           const current = path.join(machine.dir, 'boot2docker.iso');
           const same = await sameFile(iso.path, current);

@@ -103,7 +103,14 @@ describe('a create with no ISO anywhere but the release manifest', () => {
   });
 
   it('downloads the release through --iso-mirror, verified, caches it, and boots it to a working Docker', async () => {
-    const cached = path.join(store, 'cache', 'releases', release.sha256.slice(0, 16), path.basename(new URL(release.url).pathname));
+    const cached = path.join(
+      store,
+      'cache',
+      'releases',
+      release.arch,
+      release.sha256.slice(0, 16),
+      path.basename(new URL(release.url).pathname),
+    );
     const t0 = Date.now();
     const res = await machine(store, ['create', '-d', 'qemu', '--qemu-no-share', '--iso-mirror', `${server.base}/`, 'rel'], { env });
     const output = String(res.all);

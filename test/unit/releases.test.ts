@@ -4,12 +4,12 @@ import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { debianArch, hostArch } from '../../src/core/arch.js';
 import { MachineError } from '../../src/core/errors.js';
 import { builtIsoPath } from '../../src/iso/recipe.js';
 import {
   checkMirror,
   type IsoRelease,
-  isoArch,
   loadManifest,
   manifestPath,
   newestRelease,
@@ -90,7 +90,7 @@ describe('the release manifest', () => {
   });
 
   it('maps Node architectures to Debian names', () => {
-    expect([isoArch('x64'), isoArch('arm64'), isoArch('riscv64')]).toEqual(['amd64', 'arm64', 'riscv64']);
+    expect([debianArch('x64'), debianArch('arm64'), debianArch('riscv64')]).toEqual(['amd64', 'arm64', 'riscv64']);
   });
 });
 
@@ -136,7 +136,7 @@ describe('where the ISO comes from when none is given', () => {
     MACHINE_ISO_MANIFEST: process.env.MACHINE_ISO_MANIFEST,
     MACHINE_CACHE_DIR: process.env.MACHINE_CACHE_DIR,
   };
-  const fileName = `boot2docker-v26.1.5-${KEY}-${isoArch()}.iso`;
+  const fileName = `boot2docker-v26.1.5-${KEY}-${hostArch()}.iso`;
   /** A PATH without bash or apt-get: what a Windows user has. */
   let noTools: string;
   const writeManifest = async (isos: IsoRelease[]) => {
@@ -177,7 +177,7 @@ describe('where the ISO comes from when none is given', () => {
     iso = await fs.readFile(file);
     server = await startFileServer(served, { ranges: true });
     release = entry({
-      arch: isoArch(),
+      arch: hostArch(),
       url: `https://releases.invalid/machine/iso/${fileName}`,
       size: iso.length,
       sha256: createHash('sha256').update(iso).digest('hex'),
@@ -200,10 +200,10 @@ describe('where the ISO comes from when none is given', () => {
     process.env.PATH = noTools;
     const lines: string[] = [];
     const first = await resolveIso('', cache, { report: (l) => lines.push(l), mirror: server.base });
-    const cached = path.join(cache, 'releases', release.sha256.slice(0, 16), fileName);
+    const cached = path.join(cache, 'releases', release.arch, release.sha256.slice(0, 16), fileName);
     expect(first.path).toBe(cached);
     expect(first.source).toBe(
-      `the ${isoArch()} ISO release ${KEY} (Docker 26.1.5, kernel 6.12.57+deb13-amd64) from ${server.base}/${fileName}`,
+      `the ${hostArch()} ISO release ${KEY} (Docker 26.1.5, kernel 6.12.57+deb13-amd64) from ${server.base}/${fileName}`,
     );
     expect(first.info.volumeId).toBe('b2d-v26.1.5');
     expect(first.preseed).toBe(true);
@@ -220,7 +220,7 @@ describe('where the ISO comes from when none is given', () => {
 
   it('a new release replaces the cached one it supersedes, once verified', async () => {
     process.env.PATH = noTools;
-    const older = path.join(cache, 'releases', 'a'.repeat(16));
+    const older = path.join(cache, 'releases', 'amd64', 'a'.repeat(16));
     await fs.mkdir(older, { recursive: true });
     await fs.writeFile(path.join(older, 'boot2docker-v26.1.4.iso'), Buffer.alloc(3 * 1024 * 1024));
     await fs.writeFile(path.join(older, 'boot2docker-v26.1.5.iso.part'), 'broken off');
@@ -230,7 +230,22 @@ describe('where the ISO comes from when none is given', () => {
     const lines: string[] = [];
     const res = await releaseIso(release, cache, { mirror: server.base, report: (l) => lines.push(l) });
     expect(lines).toContain(`Removed an older cached ISO release (3.0 MB): ${older}`);
-    expect(await fs.readdir(path.join(cache, 'releases'))).toEqual([path.basename(path.dirname(res.path))]);
+    expect(await fs.readdir(path.join(cache, 'releases', 'amd64'))).toEqual([path.basename(path.dirname(res.path))]);
+  });
+
+  it("each architecture has its own release and cache: an arm64 machine's ISO leaves the amd64 one, and Toolbox's x86 ISO is not for it", async () => {
+    process.env.PATH = noTools;
+    const amd64 = { ...release, arch: 'amd64' };
+    const arm64 = { ...release, arch: 'arm64', kernel: '6.12.57+deb13-arm64' };
+    await writeManifest([amd64, arm64]);
+    await fs.writeFile(path.join(cache, 'boot2docker.iso'), iso);
+    const res = await resolveIso('', cache, { mirror: server.base, arch: 'arm64' });
+    expect(res.path).toBe(path.join(cache, 'releases', 'arm64', release.sha256.slice(0, 16), fileName));
+    expect(res.source).toMatch(/^the arm64 ISO release /);
+    const amd = await releaseIso(amd64, cache, { mirror: server.base });
+    expect(await fs.readdir(path.join(cache, 'releases'))).toEqual(['amd64', 'arm64']);
+    expect((await fs.stat(res.path)).size).toBe(iso.length);
+    expect(amd.path).toBe(path.join(cache, 'releases', 'amd64', release.sha256.slice(0, 16), fileName));
   });
 
   it('two at once download it once: the second waits for the first', async () => {
@@ -272,7 +287,7 @@ describe('where the ISO comes from when none is given', () => {
     await writeManifest([entry({ arch: 'sparc' })]);
     const err = (await resolveIso('', cache).catch((e: Error) => e)) as MachineError;
     expect(err.line).toBe(
-      `No ISO is released for ${isoArch()} hosts in ${path.join(dir, 'iso.json')}, and its recipe cannot be built here (no bash or apt-get: it builds on Debian or Ubuntu): ` +
+      `No ISO is released for ${hostArch()} machines in ${path.join(dir, 'iso.json')}, and its recipe cannot be built here (no bash or apt-get: it builds on Debian or Ubuntu): ` +
         'pass --boot2docker-url with a path or URL of a boot2docker ISO (or build one on Debian/Ubuntu with "npm run iso")',
     );
     expect(server.log).toHaveLength(0);
@@ -282,6 +297,6 @@ describe('where the ISO comes from when none is given', () => {
     process.env.PATH = noTools;
     await writeManifest([{ ...release, sha256: 'b'.repeat(64) }]);
     await expect(resolveIso('', cache, { mirror: server.base })).rejects.toThrow(/is corrupt: its sha256 is [0-9a-f]{64}, expected b{64}/);
-    expect(await fs.readdir(path.join(cache, 'releases', 'bbbbbbbbbbbbbbbb'))).toEqual([]);
+    expect(await fs.readdir(path.join(cache, 'releases', 'amd64', 'bbbbbbbbbbbbbbbb'))).toEqual([]);
   });
 });

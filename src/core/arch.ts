@@ -1,0 +1,32 @@
+/**
+ * Machine architectures, by Debian's names (the ISOs are built from Debian packages): a machine
+ * runs the ISO of its architecture, natively when it matches the host's, else emulated.
+ */
+export type GuestArch = 'amd64' | 'arm64';
+export const GUEST_ARCHES: readonly GuestArch[] = ['amd64', 'arm64'];
+
+/** Debian's architecture name for a Node one (process.arch). */
+export function debianArch(nodeArch: string = process.arch): string {
+  return ({ x64: 'amd64', arm64: 'arm64' } as Record<string, string>)[nodeArch] ?? nodeArch;
+}
+
+/** The machine architecture that runs natively on this host; amd64 where we have no ISO of its own. */
+export function hostArch(nodeArch: string = process.arch): GuestArch {
+  const arch = debianArch(nodeArch);
+  return isGuestArch(arch) ? arch : 'amd64';
+}
+
+export function isGuestArch(s: unknown): s is GuestArch {
+  return GUEST_ARCHES.includes(s as GuestArch);
+}
+
+/** A stored machine's architecture: its driver config's Arch, amd64 for machines made before there was a choice. */
+export function machineArch(driverConfig: Record<string, unknown> | undefined): GuestArch {
+  const arch = driverConfig?.Arch;
+  return isGuestArch(arch) ? arch : 'amd64';
+}
+
+/** What `uname -m` says in a machine of that architecture. */
+export function unameArch(arch: GuestArch): string {
+  return arch === 'arm64' ? 'aarch64' : 'x86_64';
+}
