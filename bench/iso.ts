@@ -5,15 +5,17 @@ import os from 'node:os';
 import path from 'node:path';
 import { readFileSync } from 'node:fs';
 import { poll } from '../src/core/wait.js';
+import type { GuestArch } from '../src/core/arch.js';
+import { archSpec } from '../src/drivers/qemu/arch.js';
 import { machineArgs } from '../src/drivers/qemu/driver.js';
 import { dockerPing } from '../src/docker/api.js';
-import { IsoImage, isolinuxBootEntry } from '../src/iso/iso9660.js';
+import { IsoImage, bootEntry } from '../src/iso/iso9660.js';
 import { preseedFiles } from '../src/provision/preseed.js';
 import { renderProfile } from '../src/provision/profile.js';
 import { SshSession } from '../src/ssh/client.js';
 import { generateKeyPair } from '../src/ssh/keys.js';
 import { defaultEngineOptions } from '../src/store/config.js';
-import { BUSYBOX } from '../test/helpers/docker.js';
+import { arm64Busybox, BUSYBOX } from '../test/helpers/docker.js';
 import { bootVm, testIso } from '../test/helpers/vm.js';
 
 /** Host milliseconds until `test` finds what it looks for in the serial log. */
@@ -47,27 +49,28 @@ function sshBanner(port: number): Promise<true | undefined> {
  * The floor: the ISO's own kernel with a minimal busybox initramfs (whose /init reports and powers
  * off), under the same QEMU settings as the driver.
  */
-async function floorBoot(kernel: string): Promise<{ host_ms: number; guest_s: number }> {
+async function floorBoot(kernel: string, arch: GuestArch): Promise<{ host_ms: number; guest_s: number }> {
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'floor-'));
+  const { binary, console } = archSpec(arch);
   try {
     const root = path.join(dir, 'root');
     await fs.mkdir(path.join(root, 'bin'), { recursive: true });
     await fs.mkdir(path.join(root, 'dev'));
     await fs.mkdir(path.join(root, 'proc'));
-    await fs.copyFile(BUSYBOX, path.join(root, 'bin', 'busybox'));
+    await fs.writeFile(path.join(root, 'bin', 'busybox'), arch === 'arm64' ? arm64Busybox() : readFileSync(BUSYBOX), { mode: 0o755 });
     await fs.writeFile(
       path.join(root, 'init'),
-      '#!/bin/busybox sh\n/bin/busybox mount -t devtmpfs dev /dev\n/bin/busybox mount -t proc proc /proc\n/bin/busybox echo "machine-floor: userspace $(/bin/busybox cut -d" " -f1 /proc/uptime)" > /dev/ttyS0\n/bin/busybox poweroff -f\n',
+      `#!/bin/busybox sh\n/bin/busybox mount -t devtmpfs dev /dev\n/bin/busybox mount -t proc proc /proc\n/bin/busybox echo "machine-floor: userspace $(/bin/busybox cut -d" " -f1 /proc/uptime)" > /dev/${console}\n/bin/busybox poweroff -f\n`,
       { mode: 0o755 },
     );
     execFileSync('sh', ['-c', 'find . | cpio -o -H newc --quiet > ../initrd.cpio'], { cwd: root });
     const serial = path.join(dir, 'serial.log');
     const t0 = performance.now();
     const qemu = spawn(
-      'qemu-system-x86_64',
+      binary,
       [
-        ...machineArgs('tcg', 1, 1024),
-        ...['-kernel', kernel, '-initrd', path.join(dir, 'initrd.cpio'), '-append', 'console=ttyS0 rdinit=/init loglevel=3'],
+        ...machineArgs('tcg', 1, 1024, arch),
+        ...['-kernel', kernel, '-initrd', path.join(dir, 'initrd.cpio'), '-append', `console=${console} rdinit=/init loglevel=3`],
         ...['-chardev', `file,id=s0,path=${serial}`, '-serial', 'chardev:s0', '-no-reboot'],
       ],
       { stdio: 'ignore' },
@@ -81,10 +84,11 @@ async function floorBoot(kernel: string): Promise<{ host_ms: number; guest_s: nu
 }
 
 /** Boot the ISO with a preseeded disk (as `create` makes it) and time each milestone from QEMU's start. */
-async function isoBoot(boot: 'kernel' | 'iso'): Promise<Record<string, number>> {
+async function isoBoot(boot: 'kernel' | 'iso', arch: GuestArch): Promise<Record<string, number>> {
   const hostKey = generateKeyPair();
   const vm = await bootVm(`bench${boot}`, {
     boot,
+    arch,
     preseed: async (dir) =>
       preseedFiles({
         hostname: `bench${boot}`,
@@ -143,25 +147,27 @@ async function isoBoot(boot: 'kernel' | 'iso'): Promise<Record<string, number>> 
   }
 }
 
-export async function benchIso(): Promise<Record<string, number>> {
-  const iso = await testIso();
+/** One architecture's ISO: its size, its kernel's floor, and its milestones booted directly and through its boot loader. */
+async function benchArch(arch: GuestArch): Promise<Record<string, number>> {
+  const iso = await testIso(arch);
   const size = (await fs.stat(iso)).size;
   const image = await IsoImage.open(iso);
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'bench-kernel-'));
   const kernel = path.join(dir, 'vmlinuz');
   try {
-    const entry = await isolinuxBootEntry(image);
+    const entry = await bootEntry(image);
     await image.extract(entry!.kernel, kernel);
     await image.close();
-    const floor = await floorBoot(kernel);
-    const direct = await isoBoot('kernel');
-    const loader = await isoBoot('iso');
+    const floor = await floorBoot(kernel, arch);
+    const direct = await isoBoot('kernel', arch);
+    const loader = await isoBoot('iso', arch);
     return {
       iso_size_mb: size / 1048576,
       floor_qemu_to_userspace_ms: floor.host_ms,
       floor_guest_userspace_s: floor.guest_s,
       ...Object.fromEntries(Object.entries(direct).map(([k, v]) => [`kernelboot_${k}`, v])),
-      ...Object.fromEntries(Object.entries(loader).map(([k, v]) => [`isolinux_${k}`, v])),
+      // ISOLINUX on amd64, UEFI GRUB on arm64
+      ...Object.fromEntries(Object.entries(loader).map(([k, v]) => [`${arch === 'amd64' ? 'isolinux' : 'uefi'}_${k}`, v])),
       ratio_userspace_vs_floor: direct.qemu_to_userspace_ms! / floor.host_ms,
       ratio_sshd_vs_floor: direct.qemu_to_sshd_ms! / floor.host_ms,
       ratio_dockerd_vs_floor: direct.qemu_to_dockerd_tls_ms! / floor.host_ms,
@@ -169,4 +175,16 @@ export async function benchIso(): Promise<Record<string, number>> {
   } finally {
     await fs.rm(dir, { recursive: true, force: true });
   }
+}
+
+/** Both ISOs under TCG, the arm64 one emulated by qemu-system-aarch64; amd64's keys as before, arm64's prefixed. */
+export async function benchIso(): Promise<Record<string, number>> {
+  const amd64 = await benchArch('amd64');
+  const arm64 = await benchArch('arm64');
+  return {
+    ...amd64,
+    ...Object.fromEntries(Object.entries(arm64).map(([k, v]) => [`arm64_${k}`, v])),
+    ratio_arm64_vs_amd64_iso_size: arm64.iso_size_mb! / amd64.iso_size_mb!,
+    ratio_arm64_vs_amd64_dockerd: arm64.kernelboot_qemu_to_dockerd_tls_ms! / amd64.kernelboot_qemu_to_dockerd_tls_ms!,
+  };
 }

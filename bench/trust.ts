@@ -6,7 +6,7 @@ import { execa } from 'execa';
 import { acquire } from '../src/core/lock.js';
 import { MachineError } from '../src/core/errors.js';
 import { probeAccel } from '../src/drivers/qemu/accel.js';
-import { IsoImage, isolinuxBootEntry } from '../src/iso/iso9660.js';
+import { IsoImage, bootEntry } from '../src/iso/iso9660.js';
 import { MACHINE, machine, tempStore, writeMachineConfig } from '../test/helpers/cli.js';
 import { testIso } from '../test/helpers/vm.js';
 import { median, timeAsync, timeCommand } from './lib.js';
@@ -49,7 +49,7 @@ export async function benchTrust(): Promise<Record<string, number | string>> {
     if (existsSync('/dev/kvm')) {
       const image = await IsoImage.open(iso);
       const kernel = path.join(dir, 'vmlinuz');
-      await image.extract((await isolinuxBootEntry(image))!.kernel, kernel);
+      await image.extract((await bootEntry(image))!.kernel, kernel);
       await image.close();
       const probe = await timeAsync(() => probeAccel('qemu-system-x86_64', kernel));
       results.accel_probe_ms = probe.ms;

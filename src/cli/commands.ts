@@ -116,6 +116,9 @@ function createOptions(): Option[] {
       'MACHINE_IMPORT_HOST_CA',
     ),
     new Option('--no-port-forward', 'Do not forward published container ports to 127.0.0.1').env('MACHINE_NO_PORT_FORWARD'),
+    new Option('--no-binfmt', "Do not run the other architecture's images (linux/amd64 on arm64 and back) through emulation").env(
+      'MACHINE_NO_BINFMT',
+    ),
     new Option('--keep-on-failure', 'Keep what a failed create made, for inspection (remove it with "machine rm -f")'),
     new Option('--activate', 'Make the new machine the docker CLI\'s current context, as "machine use NAME" does'),
     new Option('--format <format>', 'Print the result as json (progress goes to stderr as JSON lines)').choices(['json']),

@@ -26,20 +26,21 @@ export async function status(store: Store, name: string): Promise<string> {
 
 /**
  * `machine inspect`: config.json (printed as docker-machine did, or through a --format template),
- * and after it, when the driver keeps a disk image here, what that takes on the host (DiskUsage,
- * DiskUsageBytes, as in ls). A machine on an ISO that takes passwords gets a warning (for stderr:
+ * and after it the machine's architecture (Arch, for machines we boot) and, when the driver keeps
+ * a disk image here, what that takes on the host (DiskUsage, DiskUsageBytes, as in ls). A machine on an ISO that takes passwords gets a warning (for stderr:
  * stdout stays the JSON).
  */
 export async function inspect(
   store: Store,
   name: string,
-): Promise<{ config: HostConfig & Partial<Pick<LsRow, 'DiskUsage' | 'DiskUsageBytes'>>; warnings: string[] }> {
+): Promise<{ config: HostConfig & Partial<Pick<LsRow, 'Arch' | 'DiskUsage' | 'DiskUsageBytes'>>; warnings: string[] }> {
   const config = await store.load(name);
   const password = await passwordLogin(store.machineDir(name));
   const machine = await Machine.load(store, name).catch(() => undefined); // a driver that does not load: config.json alone
   const disk = machine ? await diskUsageFields(machine) : undefined;
+  const arch = machine?.arch ?? '';
   return {
-    config: disk && disk.DiskUsageBytes !== null ? { ...config, ...disk } : config,
+    config: { ...config, ...(arch ? { Arch: arch } : {}), ...(disk && disk.DiskUsageBytes !== null ? disk : {}) },
     warnings: password ? [`Warning: machine "${name}": ${password}`] : [],
   };
 }

@@ -24,6 +24,8 @@ export interface LsRow {
   /** Ours: what the VM's disk image takes on this host ("1.21 GiB"; '' when the driver has none here). */
   DiskUsage: string;
   DiskUsageBytes: number | null;
+  /** Ours: the machine's architecture (amd64, arm64); for a generic host, what its daemon says ('' until it answers). */
+  Arch: string;
 }
 
 export interface LsOptions {
@@ -122,6 +124,7 @@ function blankRow(name: string, fields: Partial<LsRow>): LsRow {
     EngineOptions: null,
     DiskUsage: '',
     DiskUsageBytes: null,
+    Arch: '',
     ...fields,
   };
 }
@@ -138,6 +141,7 @@ async function evaluate(store: Store, name: string, needVersion: boolean, rule: 
     row.DriverName = machine.config.DriverName;
     row.SwarmOptions = machine.config.HostOptions.SwarmOptions;
     row.EngineOptions = machine.config.HostOptions.EngineOptions;
+    row.Arch = machine.arch;
     Object.assign(row, await diskUsageFields(machine));
     row.State = await machine.driver.state();
     if (row.State === 'Running') {
@@ -148,7 +152,9 @@ async function evaluate(store: Store, name: string, needVersion: boolean, rule: 
         try {
           // Well within the row's own timeout, so an unresponsive daemon is reported as such.
           const { dockerVersion } = await import('../docker/api.js'); // https: only for running machines
-          row.DockerVersion = `v${(await dockerVersion(await machine.dockerEndpoint(), 5_000)).Version}`;
+          const version = await dockerVersion(await machine.dockerEndpoint(), 5_000);
+          row.DockerVersion = `v${version.Version}`;
+          row.Arch ||= version.Arch;
         } catch (err) {
           row.Error = `Unable to query docker version: ${messageOf(err)}`;
         }

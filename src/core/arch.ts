@@ -21,8 +21,8 @@ export function isGuestArch(s: unknown): s is GuestArch {
 }
 
 /** A stored machine's architecture: its driver config's Arch, amd64 for machines made before there was a choice. */
-export function machineArch(driverConfig: Record<string, unknown> | undefined): GuestArch {
-  const arch = driverConfig?.Arch;
+export function machineArch(driverConfig: object | undefined): GuestArch {
+  const arch = (driverConfig as { Arch?: unknown } | undefined)?.Arch;
   return isGuestArch(arch) ? arch : 'amd64';
 }
 

@@ -1,4 +1,5 @@
 import type { DoctorTopic } from '../drivers/driver.js';
+import { debianArch, hostArch } from '../core/arch.js';
 import { findProgram } from '../core/system.js';
 import { defaultDriverName, DRIVERS } from '../drivers/registry.js';
 import type { HostConfig } from '../store/config.js';
@@ -59,6 +60,18 @@ export function dockerCliCheck(host: DoctorSystem, docker: HostFacts['docker']):
   );
 }
 
+/** Which machines run natively here, and which are emulated. */
+export function hostArchCheck(host: DoctorSystem): CheckResult {
+  const native = hostArch(host.arch);
+  const other = native === 'arm64' ? 'amd64' : 'arm64';
+  const arch = debianArch(host.arch);
+  const message =
+    arch === native
+      ? `this computer is ${arch}: ${native} machines run natively, ${other} machines (--qemu-arch ${other}) are emulated; each runs the other's images through binfmt`
+      : `this computer is ${arch}, for which there is no ISO: machines are ${native}, emulated`;
+  return check('host-arch', 'architecture', 'info', message, { details: { arch, native } });
+}
+
 const PROXY_VARS = ['HTTP_PROXY', 'HTTPS_PROXY', 'NO_PROXY', 'ALL_PROXY', 'http_proxy', 'https_proxy', 'no_proxy', 'all_proxy'];
 
 /** Proxy variables of this shell, credentials masked. */
@@ -113,5 +126,5 @@ export async function hostChecks(host: DoctorSystem, machines: HostConfig[]): Pr
     .flat()
     .sort((a, b) => TOPICS.indexOf(a.topic) - TOPICS.indexOf(b.topic) || a.result.id.localeCompare(b.result.id))
     .map((c) => c.result);
-  return { results: [...driverChecks, proxyCheck(host), dockerCliCheck(host, docker)], facts: { docker } };
+  return { results: [...driverChecks, hostArchCheck(host), proxyCheck(host), dockerCliCheck(host, docker)], facts: { docker } };
 }

@@ -1,4 +1,6 @@
+import path from 'node:path';
 import { certCovers, certificateHosts, certificateStatus, issuedBy } from '../certs/x509.js';
+import { hostArch } from '../core/arch.js';
 import { messageOf } from '../core/errors.js';
 import { readIfExists } from '../core/files.js';
 import { withTimeout } from '../core/wait.js';
@@ -7,7 +9,8 @@ import type { MachineState } from '../drivers/driver.js';
 import { savedForwardPorts } from '../drivers/ports.js';
 import { driverDefinition } from '../drivers/registry.js';
 import { Machine } from '../machine/machine.js';
-import { passwordLogin } from '../iso/identity.js';
+import { isoLabel, passwordLogin } from '../iso/identity.js';
+import { readIsoInfo } from '../iso/iso9660.js';
 import type { Store } from '../store/store.js';
 import type { HostFacts } from './host-checks.js';
 import { check, type CheckResult } from '../core/check.js';
@@ -298,6 +301,21 @@ export function machineProxyCheck(
   });
 }
 
+/** Which architecture a machine we boot is, which ISO it boots, and whether it is emulated here. */
+export async function isoCheck(host: DoctorSystem, machine: Machine): Promise<CheckResult | undefined> {
+  const arch = machine.arch;
+  if (!arch) return undefined;
+  const info = await readIsoInfo(path.join(machine.dir, 'boot2docker.iso')).catch(() => undefined);
+  const native = hostArch(host.arch);
+  const iso = info ? `boots ${isoLabel(info)}` : 'its boot2docker.iso is missing or unreadable';
+  const emulated = arch === native ? '' : `, emulated on this ${native} computer`;
+  return check('iso', 'ISO', info ? 'info' : 'warn', `an ${arch} machine; ${iso}${emulated}`, {
+    machine: machine.name,
+    fix: info ? undefined : `put the ISO back with "machine upgrade ${machine.name}"`,
+    details: { arch, iso: info ? isoLabel(info) : undefined },
+  });
+}
+
 /** Every check about one machine; a stopped machine gets the ones that need no daemon. */
 export async function machineChecks(
   host: DoctorSystem,
@@ -335,6 +353,8 @@ export async function machineChecks(
       },
     ),
   );
+  const iso = await isoCheck(host, m);
+  if (iso) results.push(iso);
   const ports = await portsCheck(host, m, state).catch(() => undefined);
   if (ports) results.push(ports);
   const password = await passwordLogin(m.dir);

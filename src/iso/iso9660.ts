@@ -148,17 +148,28 @@ export interface BootEntry {
 }
 
 /**
- * The default entry of the ISO's isolinux.cfg: which kernel and initrd it boots, with what
- * command line. Works for our ISO and for boot2docker's.
+ * The default entry of the ISO's boot loader: which kernel and initrd it boots, with what command
+ * line. isolinux.cfg (our amd64 ISO, boot2docker's), else GRUB's grub.cfg (our arm64 ISO, which
+ * boots by UEFI only).
  */
-export async function isolinuxBootEntry(iso: IsoImage): Promise<BootEntry | undefined> {
-  let cfg: Buffer | undefined;
+export async function bootEntry(iso: IsoImage): Promise<BootEntry | undefined> {
   for (const p of ['isolinux/isolinux.cfg', 'boot/isolinux/isolinux.cfg', 'syslinux/syslinux.cfg']) {
-    cfg = await iso.readFile(p);
-    if (cfg) break;
+    const cfg = await iso.readFile(p);
+    if (cfg) return parseIsolinuxCfg(cfg.toString('utf8'));
   }
-  if (!cfg) return undefined;
-  return parseIsolinuxCfg(cfg.toString('utf8'));
+  const grub = await iso.readFile('boot/grub/grub.cfg');
+  return grub ? parseGrubCfg(grub.toString('utf8')) : undefined;
+}
+
+/** The first menuentry of a grub.cfg with a linux and an initrd line (set default= is not followed). */
+export function parseGrubCfg(text: string): BootEntry | undefined {
+  for (const block of text.split(/^\s*menuentry\b/m).slice(1)) {
+    const body = block.slice(0, block.indexOf('}') + 1 || undefined);
+    const linux = /^\s*linux(?:efi)?\s+(\S+)[ \t]*(.*)$/m.exec(body);
+    const initrd = /^\s*initrd(?:efi)?\s+(\S+)/m.exec(body);
+    if (linux && initrd) return { kernel: linux[1]!.replace(/^\//, ''), initrd: initrd[1]!.replace(/^\//, ''), append: linux[2]!.trim() };
+  }
+  return undefined;
 }
 
 export function parseIsolinuxCfg(text: string): BootEntry | undefined {

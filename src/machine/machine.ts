@@ -1,4 +1,5 @@
 import { promises as fs } from 'node:fs';
+import { type GuestArch, machineArch } from '../core/arch.js';
 import path from 'node:path';
 import { MachineError } from '../core/errors.js';
 import type { ClientTls, DockerEndpoint } from '../docker/api.js';
@@ -51,6 +52,10 @@ export class Machine {
   }
   get dir(): string {
     return this.store.machineDir(this.name);
+  }
+  /** The architecture of a machine we boot (its ISO's); '' for a host we did not make (generic). */
+  get arch(): GuestArch | '' {
+    return this.features.bootsIso ? machineArch(this.config.Driver) : '';
   }
   get knownHostsFile(): string {
     return path.join(this.dir, 'known_hosts');

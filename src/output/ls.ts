@@ -18,6 +18,7 @@ const HEADERS: Record<string, string> = {
   EngineOptions: 'ENGINE_OPTIONS',
   DiskUsage: 'DISK',
   DiskUsageBytes: 'DISK_BYTES',
+  Arch: 'ARCH',
 };
 
 export function renderLs(rows: LsRow[], opts: LsOptions): string {

@@ -38,7 +38,9 @@ export function renderProfile(engine: EngineOptions, driverName: string, env: st
     `DOCKER_TLS=auto\n` +
     `SERVERKEY=${REMOTE.serverKey}\n` +
     `SERVERCERT=${REMOTE.serverCert}\n\n` +
-    `${exports}\n`
+    `${exports}\n` +
+    // read by our ISO's rcS (binfmt_misc registration); absent, docker-machine's bytes
+    (engine.Binfmt === false ? 'BINFMT=no\n' : '')
   );
 }
 

@@ -17,6 +17,8 @@ export interface EngineOptions {
   TlsVerify: boolean;
   RegistryMirror: string[];
   InstallURL: string;
+  /** Ours: false when the other architecture's binaries must not run through emulation (--no-binfmt). */
+  Binfmt?: boolean;
 }
 
 export interface SwarmOptions {

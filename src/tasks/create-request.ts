@@ -23,6 +23,8 @@ export interface CreateOptions {
   keepOnFailure?: boolean;
   importHostCa?: string | boolean;
   portForward?: boolean;
+  /** --no-binfmt: false. */
+  binfmt?: boolean;
   swarm?: boolean;
   swarmMaster?: boolean;
   swarmDiscovery?: string;
@@ -49,6 +51,7 @@ export function createRequest(name: string, opts: CreateOptions, driverFlags: Fl
   engine.ArbitraryFlags = opts.engineOpt ?? [];
   engine.RegistryMirror = opts.engineRegistryMirror ?? [];
   engine.StorageDriver = opts.engineStorageDriver ?? '';
+  if (opts.binfmt === false) engine.Binfmt = false;
   const hostProxy = captureProxy(process.env);
   checkEngineOptions(engine, hostProxy);
   (opts.tlsSan ?? []).forEach(checkSan);

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { IsoImage, isolinuxBootEntry } from '../../src/iso/iso9660.js';
+import { IsoImage, bootEntry } from '../../src/iso/iso9660.js';
 import { MACHINE, machine, tempStore } from '../helpers/cli.js';
 import { hangingQemu } from '../helpers/hanging-qemu.js';
 import { processesMentioning } from '../helpers/processes.js';
@@ -111,7 +111,7 @@ describe('a disk that fills while the VM boots', () => {
       // Room for the ISO and the kernel and initrd taken out of it, and a megabyte: the guest's first writes fill it.
       const scratch = await fs.mkdtemp(path.join(os.tmpdir(), 'bootfiles-'));
       const image = await IsoImage.open(iso);
-      const entry = (await isolinuxBootEntry(image))!;
+      const entry = (await bootEntry(image))!;
       await image.extract(entry.kernel, path.join(scratch, 'k'));
       await image.extract(entry.initrd, path.join(scratch, 'i'));
       await image.close();

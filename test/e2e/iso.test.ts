@@ -9,7 +9,7 @@ import { provisionBoot2docker } from '../../src/provision/boot2docker.js';
 import { renderProfile } from '../../src/provision/profile.js';
 import type { SshSession } from '../../src/ssh/client.js';
 import { defaultEngineOptions } from '../../src/store/config.js';
-import { DockerCli, tlsEnv } from '../helpers/docker.js';
+import { arm64Busybox, DockerCli, tlsEnv } from '../helpers/docker.js';
 import { bootVm, sshReady, type TestVm } from '../helpers/vm.js';
 
 /**
@@ -110,6 +110,17 @@ describe('the boot2docker ISO on a real VM', () => {
     expect(info).toContain('team=iso-test');
     await docker.importBusybox('test/busybox:1');
     expect((await docker.ok(['run', '--rm', 'test/busybox:1', 'echo', 'hello from a container'])).trim()).toBe('hello from a container');
+  }, 180_000);
+
+  it("runs an arm64 image through binfmt_misc and Debian's static qemu-aarch64 (F: it works inside the container's root)", async () => {
+    expect((await ssh.check('cat /proc/sys/fs/binfmt_misc/qemu-aarch64')).split('\n').slice(0, 3)).toEqual([
+      'enabled',
+      'interpreter /usr/libexec/qemu-binfmt/aarch64-binfmt-P',
+      'flags: POF',
+    ]);
+    await docker.importBusybox('test/busybox-arm64:1', { platform: 'linux/arm64', busybox: arm64Busybox() });
+    expect((await docker.ok(['image', 'inspect', '-f', '{{.Architecture}}', 'test/busybox-arm64:1'])).trim()).toBe('arm64');
+    expect((await docker.ok(['run', '--rm', '--platform', 'linux/arm64', 'test/busybox-arm64:1', 'uname', '-m'])).trim()).toBe('aarch64');
   }, 180_000);
 
   it('refuses a client without a certificate', async () => {

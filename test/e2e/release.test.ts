@@ -5,6 +5,7 @@ import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { execa } from 'execa';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { GUEST_ARCHES } from '../../src/core/arch.js';
 import { loadManifest, parseManifest, SHIPPED_MANIFEST, type IsoRelease } from '../../src/iso/releases.js';
 import { machine, ROOT, tempStore } from '../helpers/cli.js';
 import { DockerCli } from '../helpers/docker.js';
@@ -24,11 +25,11 @@ async function sha256(file: string): Promise<string> {
  * machine, another day). So the shipped sha256 is what any rebuild gives, and the manifest is kept
  * current: an iso/ change without a release fails here.
  */
-it('the ISO this run built is the shipped release of its recipe, byte for byte', async () => {
-  const iso = await testIso();
-  const key = path.basename(path.dirname(iso));
-  const shipped = (await loadManifest(SHIPPED_MANIFEST)).isos.find((r) => r.key === key && r.arch === 'amd64');
-  expect(shipped, `releases/iso.json lists no ISO of recipe ${key}: run bash scripts/release-iso.sh`).toBeDefined();
+it.each(GUEST_ARCHES)('the %s ISO this run built is the shipped release of its recipe, byte for byte', async (arch) => {
+  const iso = await testIso(arch);
+  const key = path.basename(path.dirname(path.dirname(iso))); // <cache>/iso/<key>/<arch>/boot2docker.iso
+  const shipped = (await loadManifest(SHIPPED_MANIFEST)).isos.find((r) => r.key === key && r.arch === arch);
+  expect(shipped, `releases/iso.json lists no ${arch} ISO of recipe ${key}: run bash scripts/release-iso.sh --arch ${arch}`).toBeDefined();
   expect(await sha256(iso)).toBe(shipped!.sha256);
   expect((await fs.stat(iso)).size).toBe(shipped!.size);
 });

@@ -1,4 +1,5 @@
-import { readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { execa, type Result } from 'execa';
@@ -11,10 +12,10 @@ export const BUSYBOX = process.env.TEST_BUSYBOX ?? '/bin/busybox';
  * A tiny root filesystem for `docker import`: busybox and the applets the tests use. No registry
  * is reachable from the test VMs, so every image is made this way.
  */
-export async function busyboxRootfs(): Promise<Buffer> {
+export async function busyboxRootfs(busybox: Buffer = readFileSync(BUSYBOX)): Promise<Buffer> {
   const files: TarFile[] = [
     { path: 'bin', mode: 0o755, dir: true },
-    { path: 'bin/busybox', content: readFileSync(BUSYBOX), mode: 0o755 },
+    { path: 'bin/busybox', content: busybox, mode: 0o755 },
     { path: 'tmp', mode: 0o1777, dir: true },
     { path: 'www', mode: 0o755, dir: true },
     { path: 'www/index.html', content: 'hello from busybox httpd\n', mode: 0o644 },
@@ -74,9 +75,29 @@ export class DockerCli {
     return String(res.stdout);
   }
 
-  async importBusybox(tag = 'test/busybox:1'): Promise<string> {
-    await this.ok(['import', '-', tag], { input: await busyboxRootfs() });
+  /** An offline image; for another architecture than the host's, give its platform and busybox. */
+  async importBusybox(tag = 'test/busybox:1', other?: { platform: string; busybox: Buffer }): Promise<string> {
+    const platform = other ? ['--platform', other.platform] : [];
+    await this.ok(['import', ...platform, '-', tag], { input: await busyboxRootfs(other?.busybox) });
     return tag;
+  }
+}
+
+/**
+ * Debian's static busybox for arm64, from the .deb the arm64 ISO build downloaded (the build's
+ * apt cache, keyed like iso/build.sh does): an arm64 image without a registry.
+ */
+export function arm64Busybox(): Buffer {
+  const cache = process.env.MACHINE_CACHE_DIR ?? path.join(process.env.XDG_CACHE_HOME ?? path.join(os.homedir(), '.cache'), 'machine');
+  const debs = path.join(cache, 'apt', 'arm64', 'debs');
+  const deb = readdirSync(debs).find((f) => /^busybox-static_.*_arm64\.deb$/.test(f));
+  if (!deb) throw new Error(`no arm64 busybox-static .deb in ${debs}: build the arm64 ISO first (bash iso/build.sh --arch arm64)`);
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'busybox-arm64-'));
+  try {
+    execFileSync('dpkg-deb', ['-x', path.join(debs, deb), dir]);
+    return readFileSync(path.join(dir, 'usr', 'bin', 'busybox'));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
 }
 

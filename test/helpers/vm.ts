@@ -11,12 +11,14 @@ import { ensureKeyPair } from '../../src/ssh/keys.js';
 import { baseDriverConfig } from '../../src/store/config.js';
 import { Store } from '../../src/store/store.js';
 import { exists } from '../../src/core/files.js';
+import type { GuestArch } from '../../src/core/arch.js';
 import { tempStore } from './cli.js';
 
-/** The ISO iso/build.sh made for this recipe; the test script builds it before the suite. */
-export async function testIso(): Promise<string> {
-  const iso = process.env.TEST_ISO ?? (await builtIsoPath());
-  if (!(await exists(iso))) throw new Error(`No ISO at ${iso}: run "npm run iso" (scripts/test.sh does) before the e2e tests`);
+/** The ISO iso/build.sh made for this recipe (TEST_ISO: another amd64 one); the test script builds both before the suite. */
+export async function testIso(arch: GuestArch = 'amd64'): Promise<string> {
+  const iso = (arch === 'amd64' && process.env.TEST_ISO) || (await builtIsoPath(arch));
+  if (!(await exists(iso)))
+    throw new Error(`No ISO at ${iso}: run "npm run iso -- --arch ${arch}" (scripts/test.sh does) before the e2e tests`);
   return iso;
 }
 
@@ -38,7 +40,7 @@ export interface TestVm {
  */
 export async function bootVm(
   name: string,
-  opts: { preseed?: (certDir: string) => Promise<TarFile[]>; memory?: number; boot?: 'kernel' | 'iso' } = {},
+  opts: { preseed?: (certDir: string) => Promise<TarFile[]>; memory?: number; boot?: 'kernel' | 'iso'; arch?: GuestArch } = {},
 ): Promise<TestVm> {
   const root = await tempStore('vm-');
   const store = new Store(root);
@@ -56,11 +58,12 @@ export async function bootVm(
       'qemu-network': 'restricted',
       'qemu-no-share': true,
       'qemu-boot': opts.boot ?? 'kernel',
+      'qemu-arch': opts.arch ?? 'amd64',
     },
     baseDriverConfig(name, root, path.join(dir, 'id_ed25519')),
   );
   const driver = new QemuDriver(config, { store, machineDir: dir });
-  await fs.copyFile(await testIso(), driver.isoPath);
+  await fs.copyFile(await testIso(opts.arch), driver.isoPath);
   await driver.create({ head: await diskHead(key.publicKey, await opts.preseed?.(dir)), isoPath: driver.isoPath }, () => undefined);
   const startedAt = performance.now();
   await driver.start(() => undefined);

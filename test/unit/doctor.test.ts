@@ -368,12 +368,17 @@ describe('machine doctor: exact verdicts for given facts', () => {
       ['vbox-driver', 'info', 'no VirtualBox kernel driver: the vboxdrv module is not loaded (needed only for -d virtualbox)'],
       ['conflicts', 'ok', 'no conflict: VirtualBox is not installed'],
       ['host-only', 'info', 'VirtualBox is not installed: no host-only network rules apply'],
+      [
+        'host-arch',
+        'info',
+        "this computer is amd64: amd64 machines run natively, arm64 machines (--qemu-arch arm64) are emulated; each runs the other's images through binfmt",
+      ],
       ['proxy', 'ok', 'no proxy variables are set on this computer'],
       ['docker-cli', 'ok', 'docker 28.2.2 (API 1.50) at /usr/bin/docker'],
       ['target', 'info', 'the docker CLI uses its default context'],
     ]);
     expect(text.split('\n')[0]).toBe('ok   QEMU               QEMU 7.2.15 at /usr/bin/qemu-system-x86_64');
-    expect(text).toMatch(/\n4 ok, 2 warnings, 0 failed, 4 info\n$/);
+    expect(text).toMatch(/\n4 ok, 2 warnings, 0 failed, 5 info\n$/);
   });
 
   it('Windows with VirtualBox 7 beside Hyper-V, no QEMU, no docker CLI', async () => {
@@ -401,6 +406,7 @@ describe('machine doctor: exact verdicts for given facts', () => {
       'vbox-driver ok',
       'conflicts warn',
       'host-only ok',
+      'host-arch info',
       'proxy ok',
       'docker-cli warn',
       'target info',
@@ -456,6 +462,7 @@ describe('machine doctor on this computer', () => {
         'vbox-driver',
         'conflicts',
         'host-only',
+        'host-arch',
         'proxy',
         'docker-cli',
         'target',

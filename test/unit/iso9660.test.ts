@@ -3,7 +3,7 @@ import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { IsoImage, isolinuxBootEntry, parseIsolinuxCfg, readIsoInfo } from '../../src/iso/iso9660.js';
+import { IsoImage, bootEntry, parseIsolinuxCfg, readIsoInfo } from '../../src/iso/iso9660.js';
 
 let dir: string;
 let iso: string;
@@ -46,7 +46,7 @@ describe('ISO 9660 reader', () => {
       expect((await image.readFile('deep/er/than/a-long-file-name.with.dots.txt'))?.toString()).toBe('deep');
       expect((await image.readFile('deep/file-119'))?.toString()).toBe('119');
       expect(await image.readFile('boot/nothing')).toBeUndefined();
-      expect(await isolinuxBootEntry(image)).toEqual({
+      expect(await bootEntry(image)).toEqual({
         kernel: 'boot/vmlinuz64',
         initrd: 'boot/initrd.img',
         append: 'loglevel=3 console=ttyS0 console=tty0 noembed nomodeset norestore waitusb=10:LABEL=boot2docker-data base',

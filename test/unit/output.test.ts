@@ -82,6 +82,14 @@ describe('the boot2docker profile', () => {
     );
     expect(p.length).toBe(247);
   });
+  it('ends with BINFMT=no after --no-binfmt (read by our ISO only; nothing else changes)', () => {
+    const e = defaultEngineOptions();
+    e.Binfmt = false;
+    const plain = renderProfile(defaultEngineOptions(), 'qemu');
+    expect(renderProfile(e, 'qemu')).toBe(`${plain}BINFMT=no\n`);
+    e.Binfmt = true;
+    expect(renderProfile(e, 'qemu')).toBe(plain);
+  });
   it('carries engine options like docker-machine', () => {
     const e = defaultEngineOptions();
     e.Labels = ['env=dev', 'team=x'];

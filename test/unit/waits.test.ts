@@ -5,7 +5,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runDir } from '../../src/core/paths.js';
 import { probeAccel } from '../../src/drivers/qemu/accel.js';
-import { IsoImage, isolinuxBootEntry } from '../../src/iso/iso9660.js';
+import { IsoImage, bootEntry } from '../../src/iso/iso9660.js';
 import { Machine } from '../../src/machine/machine.js';
 import { generateKeyPair } from '../../src/ssh/keys.js';
 import { Store } from '../../src/store/store.js';
@@ -132,7 +132,7 @@ describe('the accelerator probe', () => {
       const qemu = await hangingQemu(path.join(dir, 'bin'));
       const kernel = path.join(dir, 'vmlinuz');
       const iso = await IsoImage.open(await testIso());
-      await iso.extract((await isolinuxBootEntry(iso))!.kernel, kernel);
+      await iso.extract((await bootEntry(iso))!.kernel, kernel);
       await iso.close();
       const saved = process.env.HANG_WHEN;
       try {

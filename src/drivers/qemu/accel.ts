@@ -5,6 +5,8 @@ import { createHash } from 'node:crypto';
 import { readIfExists, writeFileAtomic } from '../../core/files.js';
 import { withFileLock } from '../../core/lock.js';
 import { MachineError } from '../../core/errors.js';
+import { type GuestArch, hostArch } from '../../core/arch.js';
+import { archSpec } from './arch.js';
 
 export type Accel = 'kvm' | 'hvf' | 'tcg';
 
@@ -33,9 +35,10 @@ export async function chooseAccel(
   qemu: { binary: string; version: string },
   kernel: string | undefined,
   cacheDir: string,
-  signal?: AbortSignal,
+  opts: { signal?: AbortSignal; arch?: GuestArch } = {},
 ): Promise<AccelVerdict> {
-  const wanted = await usableAccel();
+  const { signal, arch = 'amd64' } = opts;
+  const wanted = await usableAccel(arch);
   if (typeof wanted !== 'string') return wanted;
   if (!kernel) return { accel: wanted, reason: `${wanted} (not probed: no kernel to boot; the first boot is watched)`, fallback: false };
   const key = await verdictKey(qemu, kernel);
@@ -48,7 +51,7 @@ export async function chooseAccel(
       const cache = await readCache(cacheFile);
       const hit = cache[key];
       if (hit && !hit.fallback) return { ...hit, reason: `${hit.reason}; checked before for this QEMU and kernel` };
-      const verdict = await probe(qemu.binary, wanted, kernel, signal);
+      const verdict = await probe(qemu.binary, wanted, kernel, arch, signal);
       await recordVerdict(cacheDir, key, verdict);
       return verdict;
     },
@@ -56,15 +59,29 @@ export async function chooseAccel(
 }
 
 /** The probe alone, without the cache (doctor: today's verdict). */
-export async function probeAccel(qemu: string, kernel: string): Promise<AccelVerdict> {
-  const wanted = await usableAccel();
-  return typeof wanted === 'string' ? probe(qemu, wanted, kernel) : wanted;
+export async function probeAccel(qemu: string, kernel: string, arch: GuestArch = hostArch()): Promise<AccelVerdict> {
+  const wanted = await usableAccel(arch);
+  return typeof wanted === 'string' ? probe(qemu, wanted, kernel, arch) : wanted;
 }
 
-/** The platform's hypervisor if its device is there, else the verdict that there is none. */
-async function usableAccel(): Promise<Accel | AccelVerdict> {
-  const wanted = platformAccel();
-  if (!wanted) return { accel: 'tcg', reason: `no hypervisor for QEMU on ${process.platform}`, fallback: false };
+/**
+ * The platform's hypervisor if its device is there and the machine is of the host's own
+ * architecture, else the verdict that it is emulated.
+ */
+export async function usableAccel(
+  arch: GuestArch,
+  host: { platform: NodeJS.Platform; arch: string } = process,
+): Promise<Accel | AccelVerdict> {
+  const native = hostArch(host.arch);
+  if (arch !== native) {
+    return {
+      accel: 'tcg',
+      reason: `an ${arch} machine on this ${native} computer is emulated (no hypervisor runs another architecture)`,
+      fallback: false,
+    };
+  }
+  const wanted = platformAccel(host.platform);
+  if (!wanted) return { accel: 'tcg', reason: `no hypervisor for QEMU on ${host.platform}`, fallback: false };
   if (wanted === 'kvm') {
     try {
       await fs.access('/dev/kvm', constants.R_OK | constants.W_OK);
@@ -116,19 +133,14 @@ function fileHash(file: string): Promise<string> {
 }
 
 /** Boot the kernel alone (no initrd: it panics right after its banner) and wait for "Linux version". */
-function probe(qemu: string, accel: Accel, kernel: string, signal?: AbortSignal): Promise<AccelVerdict> {
+function probe(qemu: string, accel: Accel, kernel: string, arch: GuestArch, signal?: AbortSignal): Promise<AccelVerdict> {
   const started = Date.now();
+  const spec = archSpec(arch);
   return new Promise((resolve, reject) => {
-    const args = ['-accel', accel, '-M', 'pc', '-cpu', 'host', '-m', '256', '-nodefaults', '-no-user-config', '-display', 'none'];
-    args.push(
-      '-serial',
-      'stdio',
-      '-no-reboot',
-      '-kernel',
-      kernel,
-      '-append',
-      'console=ttyS0 earlyprintk=serial,ttyS0,115200 loglevel=4 panic=-1',
-    );
+    const args = ['-accel', accel, '-M', spec.machine, '-cpu', 'host', '-m', '256', '-nodefaults', '-no-user-config', '-display', 'none'];
+    // earlycon: arm64's kernel prints through the device tree's console before its driver loads
+    const early = arch === 'arm64' ? 'earlycon' : 'earlyprintk=serial,ttyS0,115200';
+    args.push('-serial', 'stdio', '-no-reboot', '-kernel', kernel, '-append', `console=${spec.console} ${early} loglevel=4 panic=-1`);
     const child = spawn(qemu, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     let err = '';

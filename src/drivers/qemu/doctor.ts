@@ -4,7 +4,9 @@ import path from 'node:path';
 import { check, type CheckResult, guarded } from '../../core/check.js';
 import type { DoctorSystem } from '../../core/check.js';
 import type { DoctorContext, DoctorProbe } from '../driver.js';
+import { hostArch, machineArch } from '../../core/arch.js';
 import { findProgram } from '../../core/system.js';
+import { archSpec } from './arch.js';
 import { Store } from '../../store/store.js';
 
 /** The QEMU driver's part of `machine doctor`: is QEMU installed, does its accelerator work. */
@@ -15,29 +17,33 @@ export interface QemuFound {
 }
 
 export async function findQemu(host: DoctorSystem): Promise<QemuFound | undefined> {
-  const qemuPath = host.env.QEMU_BINARY || (await findProgram(host, 'qemu-system-x86_64'));
+  const qemuPath = host.env.QEMU_BINARY || (await findProgram(host, archSpec(hostArch(host.arch)).binary));
   if (!qemuPath) return undefined;
   const r = await host.exec(qemuPath, ['--version'], { timeoutMs: 10_000 });
   const m = /version\s+(\S+)/i.exec(r.stdout);
   return r.exitCode === 0 && m ? { path: qemuPath, version: m[1]! } : undefined;
 }
 
-function installQemu(platform: NodeJS.Platform): string {
-  if (platform === 'darwin') return 'install it with "brew install qemu"';
-  if (platform === 'win32') return 'install QEMU for Windows (https://qemu.weilnetz.de) and put its folder on PATH';
-  return 'install it: "sudo apt-get install qemu-system-x86" (Debian/Ubuntu) or "sudo dnf install qemu-system-x86" (Fedora)';
+function installQemu(host: DoctorSystem): string {
+  if (host.platform === 'darwin') return 'install it with "brew install qemu"';
+  if (host.platform === 'win32') return 'install QEMU for Windows (https://qemu.weilnetz.de) and put its folder on PATH';
+  const pkg = archSpec(hostArch(host.arch)).debianPackage;
+  return `install it: "sudo apt-get install ${pkg}" (Debian/Ubuntu) or "sudo dnf install ${pkg.replace('-arm', '-aarch64')}" (Fedora)`;
 }
 
 /** Present, where, which version; missing is a failure when no other hypervisor is installed either. */
 export function qemuCheck(host: DoctorSystem, qemu: QemuFound | undefined, ctx: Omit<DoctorContext, 'machines'>): CheckResult {
   if (qemu) return check('qemu', 'QEMU', 'ok', `QEMU ${qemu.version} at ${qemu.path}`, { details: { ...qemu } });
   const status = !ctx.othersInstalled ? 'fail' : ctx.isDefault ? 'warn' : 'info';
-  return check('qemu', 'QEMU', status, `qemu-system-x86_64 not found${ctx.isDefault ? ' (the default driver here)' : ''}`, {
-    fix:
-      status === 'info'
-        ? undefined
-        : `${installQemu(host.platform)}${ctx.othersInstalled ? ', or create machines with -d virtualbox' : ''}`,
-  });
+  return check(
+    'qemu',
+    'QEMU',
+    status,
+    `${archSpec(hostArch(host.arch)).binary} not found${ctx.isDefault ? ' (the default driver here)' : ''}`,
+    {
+      fix: status === 'info' ? undefined : `${installQemu(host)}${ctx.othersInstalled ? ', or create machines with -d virtualbox' : ''}`,
+    },
+  );
 }
 
 /** Does QEMU's accelerator work (KVM on Linux, HVF on macOS)? /dev/kvm can exist and hang. */
@@ -87,17 +93,17 @@ export async function accelCheck(host: DoctorSystem, qemu: QemuFound | undefined
 async function probeKernelAccel(qemu: string, machineIsos: string[]): Promise<{ accel: string; reason: string }> {
   const { probeAccel } = await import('./accel.js');
   const { builtIsoPath } = await import('../../iso/recipe.js');
-  const { IsoImage, isolinuxBootEntry } = await import('../../iso/iso9660.js');
+  const { IsoImage, bootEntry } = await import('../../iso/iso9660.js');
   // An empty VM runs even where Linux hangs: the probe boots the real kernel.
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'machine-doctor-'));
   try {
     const kernel = path.join(dir, 'vmlinuz');
     // builtIsoPath asks iso/build.sh (the one place the recipe key is computed): none where bash cannot run.
-    const built = await builtIsoPath().catch(() => undefined);
+    const built = await builtIsoPath(hostArch()).catch(() => undefined);
     for (const file of [...(built ? [built] : []), ...machineIsos]) {
       const iso = await IsoImage.open(file).catch(() => undefined);
       if (!iso) continue;
-      const entry = await isolinuxBootEntry(iso).catch(() => undefined);
+      const entry = await bootEntry(iso).catch(() => undefined);
       const extracted = entry && (await iso.extract(entry.kernel, kernel).catch(() => false));
       await iso.close();
       if (extracted) return await probeAccel(qemu, kernel);
@@ -108,9 +114,13 @@ async function probeKernelAccel(qemu: string, machineIsos: string[]): Promise<{ 
   }
 }
 
-/** Where the QEMU machines keep their ISO (configs too damaged to tell are passed over). */
+/**
+ * Where the QEMU machines of this host's own architecture keep their ISO (the others are emulated
+ * anyway; configs too damaged to tell are passed over).
+ */
 function machineIsos(ctx: DoctorContext): string[] {
   return ctx.machines.flatMap(({ config: c }) => {
+    if (machineArch(c) !== hostArch()) return [];
     try {
       return [path.join(new Store(c.StorePath).machineDir(c.MachineName), 'boot2docker.iso')];
     } catch {

@@ -2,13 +2,14 @@ import { createHash } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { type GuestArch, machineArch } from '../../core/arch.js';
 import { MachineError } from '../../core/errors.js';
 import { exists, readIfExists } from '../../core/files.js';
 import { runDir } from '../../core/paths.js';
 import { findProcesses, processAlive, processCommandLine, terminate, terminateAll, waitForExit } from '../../core/process.js';
-import { exec } from '../../core/system.js';
+import { exec, findProgram, realSystem } from '../../core/system.js';
 import { poll, sleep, timedOut } from '../../core/wait.js';
-import { IsoImage, isolinuxBootEntry } from '../../iso/iso9660.js';
+import { bootEntry, IsoImage } from '../../iso/iso9660.js';
 import type { BaseDriverConfig } from '../../store/config.js';
 import { chooseForwardPorts } from '../ports.js';
 import { imageUsage } from '../disk.js';
@@ -26,6 +27,7 @@ import type {
   Share,
 } from '../driver.js';
 import { type Accel, type AccelVerdict, chooseAccel, recordHang } from './accel.js';
+import { archSpec, arm64Firmware, cpuModel } from './arch.js';
 import { qmp, QmpError } from './qmp.js';
 
 export interface QemuConfig extends BaseDriverConfig {
@@ -41,18 +43,21 @@ export interface QemuConfig extends BaseDriverConfig {
   Boot: 'kernel' | 'iso';
   /** Host folders shared over 9p (virtio), mounted at guestPath by the provisioner. */
   Shares: Share[];
+  /** The guest's architecture (absent: amd64, the only one before there was a choice). */
+  Arch?: GuestArch;
 }
 
 /** The virtual hardware every machine gets (also the bench's floor boot, to compare like with like). */
-export function machineArgs(accel: Accel, cpus: number, memoryMB: number): string[] {
-  const cpu = accel === 'tcg' ? 'max' : 'host';
+export function machineArgs(accel: Accel, cpus: number, memoryMB: number, arch: GuestArch = 'amd64'): string[] {
+  // arm64 under KVM: the host's interrupt controller (many arm64 servers have no GICv2)
+  const machine = archSpec(arch).machine + (arch === 'arm64' && accel === 'kvm' ? ',gic-version=max' : '');
   return [
     '-machine',
-    'pc',
+    machine,
     '-accel',
     accel,
     '-cpu',
-    cpu,
+    cpuModel(arch, accel === 'tcg'),
     '-smp',
     String(cpus),
     '-m',
@@ -82,23 +87,40 @@ export async function qemuProcesses(machineDir: string): Promise<number[]> {
 }
 
 /** What `--version` says, or an error when the binary is missing or not QEMU. */
-export async function qemuVersion(binary: string): Promise<string> {
+export async function qemuVersion(binary: string, arch: GuestArch = 'amd64'): Promise<string> {
   const res = await exec(binary, ['--version'], { timeoutMs: 10_000 });
   const version = /QEMU emulator version (\S+)/.exec(res.stdout)?.[1];
+  const spec = archSpec(arch);
   if (res.spawnError === 'ENOENT') {
-    throw new MachineError(`QEMU (${binary}) was not found`, {
+    throw new MachineError(`QEMU (${binary}) was not found${arch === 'arm64' ? ': arm64 machines need it' : ''}`, {
       exitCode: 3,
-      fix: process.platform === 'darwin' ? 'install it with "brew install qemu"' : 'install it, e.g. "apt-get install qemu-system-x86"',
+      fix:
+        process.platform === 'darwin'
+          ? 'install it with "brew install qemu"'
+          : `install it, e.g. "apt-get install ${spec.debianPackage}${arch === 'arm64' ? ' qemu-efi-aarch64' : ''}"`,
     });
   }
   if (!version) {
     const said = (res.stdout || res.stderr || `exit code ${res.exitCode}`).trim().split('\n')[0]!.slice(0, 80);
     throw new MachineError(`${binary} is not QEMU ("${binary} --version" said: ${said})`, {
       exitCode: 3,
-      fix: 'point --qemu-binary (QEMU_BINARY) at qemu-system-x86_64',
+      fix: `point --qemu-binary (QEMU_BINARY) at ${spec.binary}`,
     });
   }
   return version;
+}
+
+/** The UEFI firmware an arm64 machine boots its ISO with, or the one-line error saying where it looked. */
+export async function findArm64Firmware(binary: string): Promise<string> {
+  const binaryPath = path.isAbsolute(binary) ? binary : await findProgram(realSystem(), binary);
+  const candidates = arm64Firmware(binaryPath);
+  for (const f of candidates) if (await exists(f)) return f;
+  throw new MachineError(`No UEFI firmware for arm64 machines was found (looked for ${candidates.join(', ')})`, {
+    fix:
+      process.platform === 'darwin'
+        ? 'install QEMU with "brew install qemu" (it ships edk2-aarch64-code.fd), or boot the kernel directly (--qemu-boot kernel)'
+        : 'install it ("apt-get install qemu-efi-aarch64"), or boot the kernel directly (--qemu-boot kernel)',
+  });
 }
 
 export class QemuDriver implements Driver, PortForwarder {
@@ -158,12 +180,17 @@ export class QemuDriver implements Driver, PortForwarder {
     }
   }
 
+  get arch(): GuestArch {
+    return machineArch(this.config);
+  }
+
   get binary(): string {
-    return this.config.QemuBinary || 'qemu-system-x86_64';
+    return this.config.QemuBinary || archSpec(this.arch).binary;
   }
 
   async preCreateCheck(report: Report): Promise<void> {
-    report(`QEMU ${await qemuVersion(this.binary)} (${this.binary})`);
+    report(`QEMU ${await qemuVersion(this.binary, this.arch)} (${this.binary}), an ${this.arch} machine`);
+    if (this.arch === 'arm64' && this.config.Boot === 'iso') report(`UEFI firmware: ${await findArm64Firmware(this.binary)}`);
   }
 
   async create(disk: DiskSpec, report: Report): Promise<void> {
@@ -184,7 +211,7 @@ export class QemuDriver implements Driver, PortForwarder {
     }
     const iso = await IsoImage.open(this.isoPath);
     try {
-      const entry = await isolinuxBootEntry(iso);
+      const entry = await bootEntry(iso);
       if (!entry) return undefined;
       await fs.mkdir(dir, { recursive: true, mode: 0o700 });
       if (!(await iso.extract(entry.kernel, path.join(dir, 'vmlinuz')))) return undefined;
@@ -278,10 +305,11 @@ export class QemuDriver implements Driver, PortForwarder {
     const netdev = ['user', 'id=net0', 'net=10.0.2.0/24', `dhcpstart=${GUEST_IP}`, ...hostfwd];
     if (c.Network === 'restricted') netdev.push('restrict=on');
     const cpus = c.CPU < 1 ? os.cpus().length : c.CPU;
+    const spec = archSpec(this.arch);
     const args = [
       '-name',
       optionValue(`machine-${c.MachineName}`),
-      ...machineArgs(accel, cpus, c.Memory),
+      ...machineArgs(accel, cpus, c.Memory, this.arch),
       '-rtc',
       'base=utc',
       '-netdev',
@@ -294,8 +322,7 @@ export class QemuDriver implements Driver, PortForwarder {
       'virtio-blk-pci,drive=disk0',
       '-drive',
       `file=${optionValue(this.isoPath)},media=cdrom,if=none,id=cd0,readonly=on`,
-      '-device',
-      'ide-cd,drive=cd0',
+      ...spec.cdrom,
       '-device',
       'virtio-rng-pci',
       '-chardev',
@@ -313,6 +340,8 @@ export class QemuDriver implements Driver, PortForwarder {
     });
     const boot = c.Boot === 'iso' ? undefined : await this.bootFiles();
     if (boot) args.push('-kernel', boot.kernel, '-initrd', boot.initrd, '-append', boot.append);
+    else if (this.arch === 'arm64')
+      args.push('-bios', await findArm64Firmware(this.binary)); // UEFI boots the CD: arm64 has no BIOS
     else args.push('-boot', 'd');
     return args;
   }
@@ -323,12 +352,15 @@ export class QemuDriver implements Driver, PortForwarder {
       return;
     }
     this.env.signal?.throwIfAborted();
-    const version = await qemuVersion(this.binary);
+    const version = await qemuVersion(this.binary, this.arch);
     const kernel = (await this.bootFiles().catch(() => undefined))?.kernel;
     const verdict: AccelVerdict =
       this.config.Accel && this.config.Accel !== 'auto'
         ? { accel: this.config.Accel as Accel, reason: 'set by --qemu-accel', fallback: false }
-        : await chooseAccel({ binary: this.binary, version }, kernel, this.env.store.cacheDir, this.env.signal);
+        : await chooseAccel({ binary: this.binary, version }, kernel, this.env.store.cacheDir, {
+            signal: this.env.signal,
+            arch: this.arch,
+          });
     report(`Accelerator: ${verdict.accel} (${verdict.reason})`);
     this.env.signal?.throwIfAborted();
     await this.launch(verdict.accel, report);
@@ -381,7 +413,7 @@ export class QemuDriver implements Driver, PortForwarder {
         });
       }
       throw new MachineError(`QEMU could not start machine "${this.config.MachineName}": ${detail}`, {
-        fix: 'check the machine flags (memory, CPUs) and that QEMU works: "qemu-system-x86_64 --version"',
+        fix: `check the machine flags (memory, CPUs) and that QEMU works: "${this.binary} --version"`,
       });
     }
     await fs.chmod(this.pidFile, 0o600).catch(() => undefined);

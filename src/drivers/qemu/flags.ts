@@ -1,3 +1,4 @@
+import { GUEST_ARCHES, hostArch } from '../../core/arch.js';
 import type { DriverDefinition, Share } from '../driver.js';
 
 export const qemuDefinition: DriverDefinition = {
@@ -46,11 +47,20 @@ export const qemuDefinition: DriverDefinition = {
       description: 'Accelerator; auto probes KVM/HVF and falls back to software emulation (tcg)',
     },
     {
+      name: 'qemu-arch',
+      env: 'QEMU_ARCH',
+      type: 'string',
+      default: hostArch(),
+      choices: [...GUEST_ARCHES],
+      arg: '<arch>',
+      description: "The machine's architecture; another than the host's runs emulated (with the host's images through binfmt)",
+    },
+    {
       name: 'qemu-binary',
       env: 'QEMU_BINARY',
       type: 'string',
       arg: '<path>',
-      description: 'The qemu-system-x86_64 to run (default: from PATH)',
+      description: 'The QEMU to run (default: qemu-system-x86_64 or qemu-system-aarch64 from PATH)',
     },
     {
       name: 'qemu-network',
