@@ -7,13 +7,8 @@ import { ensureServerCert, machineCertPaths } from '../../src/certs/server.js';
 import type { ExecResult } from '../../src/core/system.js';
 import { accelCheck, findQemu } from '../../src/drivers/qemu/doctor.js';
 import { probeVirtualization } from '../../src/drivers/virtualbox/checks.js';
-import {
-  conflictsCheck,
-  findVirtualBox,
-  hostOnlyCheck,
-  vboxDriverCheck,
-  virtualizationCheck,
-} from '../../src/drivers/virtualbox/doctor.js';
+import { conflictsCheck, hostOnlyCheck, vboxDriverCheck, virtualizationCheck } from '../../src/drivers/virtualbox/doctor.js';
+import { findVirtualBox } from '../../src/drivers/virtualbox/hostenv.js';
 import { runDoctor } from '../../src/doctor/index.js';
 import { renderDoctor } from '../../src/output/doctor.js';
 import { dockerCliCheck, hostChecks, proxyCheck } from '../../src/doctor/host-checks.js';

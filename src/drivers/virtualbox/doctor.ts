@@ -2,34 +2,15 @@ import { check, type CheckResult, guarded } from '../../core/check.js';
 import type { DoctorSystem } from '../../core/check.js';
 import type { DoctorContext, DoctorProbe } from '../driver.js';
 import { probeVirtualization, vboxdrvLoaded, type Virtualization } from './checks.js';
-import { findVBoxManage } from './hostenv.js';
+import { type VBoxFound, findVirtualBox } from './hostenv.js';
 import { DEFAULT_ALLOWED, defaultCidr, ipToInt, isAllowed, NETWORKS_CONF, networkText, parseCidr, restrictsHostOnly } from './network.js';
-import { parseNetworksConf, parseVersion, type VBoxVersion, versionAtLeast } from './parse.js';
+import { parseNetworksConf, versionAtLeast } from './parse.js';
 import type { VirtualBoxConfig } from './driver.js';
 
 /**
  * The VirtualBox driver's part of `machine doctor`: VirtualBox itself, VT-x (which QEMU needs too),
  * its kernel driver, other hypervisors holding VT-x, and the host-only address rules.
  */
-
-export interface VBoxFound {
-  path: string;
-  /** undefined when VBoxManage does not run. */
-  version?: VBoxVersion;
-  /** What `VBoxManage --version` printed (or its error). */
-  raw: string;
-}
-
-export async function findVirtualBox(host: DoctorSystem): Promise<VBoxFound | undefined> {
-  try {
-    const vbm = await findVBoxManage(host);
-    const r = await host.exec(vbm.path, ['--version'], { timeoutMs: 15_000 });
-    const raw = r.stdout.trim().split('\n').pop()?.trim() ?? '';
-    return { path: vbm.path, version: r.exitCode === 0 ? parseVersion(raw) : undefined, raw: raw || r.stderr.trim() };
-  } catch {
-    return undefined; // not installed
-  }
-}
 
 /** Present, where, which version; missing is a failure when no other hypervisor is installed either. */
 export function virtualboxCheck(vbox: VBoxFound | undefined, ctx: Omit<DoctorContext, 'machines'>): CheckResult {
