@@ -405,7 +405,12 @@ describe('machine doctor: exact verdicts for given facts', () => {
   });
 
   it("a macOS computer with neither hypervisor: both missing fail; the VirtualBox machines' host-only networks reach its check", async () => {
-    const { rows } = await doctorOn(fakeHost({ platform: 'darwin', exec: (file) => (file === 'sysctl' ? { stdout: '1\n' } : undefined) }));
+    // An Intel Mac: Hypervisor.framework, and no Rosetta (sysctl.proc_translated) to say it is Apple Silicon.
+    const intelMac = fakeHost({
+      platform: 'darwin',
+      exec: (file, args) => (file === 'sysctl' && args[1] === 'kern.hv_support' ? { stdout: '1\n' } : undefined),
+    });
+    const { rows } = await doctorOn(intelMac);
     expect(rows.slice(0, 3)).toEqual([
       ['qemu', 'fail', 'qemu-system-x86_64 not found'],
       ['virtualbox', 'fail', 'not installed (VBoxManage not found), the default driver here'],

@@ -1,6 +1,8 @@
 import { check, type CheckResult, guarded } from '../../core/check.js';
 import type { DoctorSystem } from '../../core/check.js';
 import type { DoctorContext, DoctorProbe } from '../driver.js';
+import { isAppleSilicon } from '../../core/arch.js';
+import { runsArmVms } from './arch.js';
 import { probeVirtualization, vboxdrvLoaded, type Virtualization } from './checks.js';
 import { type VBoxFound, findVirtualBox } from './hostenv.js';
 import { DEFAULT_ALLOWED, defaultCidr, ipToInt, isAllowed, NETWORKS_CONF, networkText, parseCidr, restrictsHostOnly } from './network.js';
@@ -76,7 +78,7 @@ export function virtualizationCheck(host: DoctorSystem, virt: Virtualization): C
         title,
         'ok',
         host.arch === 'arm64'
-          ? 'Apple Silicon: Hypervisor.framework is available (x86_64 machines need QEMU, slowly)'
+          ? 'Apple Silicon: Hypervisor.framework is available for ARM machines (x86_64 ones only emulated, by QEMU)'
           : 'Hypervisor.framework is available (kern.hv_support=1)',
       );
     }
@@ -129,7 +131,19 @@ export async function vboxDriverCheck(host: DoctorSystem, vbox: VBoxFound | unde
     });
   }
   if (host.platform === 'darwin') {
-    if (host.arch === 'arm64') return check('vbox-driver', title, 'info', 'Apple Silicon: VirtualBox runs ARM guests only; use -d qemu');
+    if (await isAppleSilicon(host)) {
+      // VirtualBox for Apple Silicon (7.1+) runs on Hypervisor.framework: there is no kernel extension.
+      if (vbox.version && runsArmVms(vbox.version))
+        return check(
+          'vbox-driver',
+          title,
+          'ok',
+          `Apple Silicon: VirtualBox ${vbox.version.raw} runs ARM machines through Hypervisor.framework`,
+        );
+      return check('vbox-driver', title, 'warn', `Apple Silicon: VirtualBox ${vbox.version?.raw ?? vbox.raw} runs no ARM VMs`, {
+        fix: 'install VirtualBox 7.1 or later (https://www.virtualbox.org/wiki/Downloads), or create machines with -d qemu',
+      });
+    }
     const r = await host.exec('kmutil', ['showloaded', '--list-only'], { timeoutMs: 15_000 });
     if (/org\.virtualbox\.kext\.VBoxDrv/.test(r.stdout)) return check('vbox-driver', title, 'ok', 'the VBoxDrv kernel extension is loaded');
     return check('vbox-driver', title, 'fail', 'the VBoxDrv kernel extension is not loaded', {
