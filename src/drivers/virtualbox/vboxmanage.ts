@@ -148,7 +148,7 @@ export class VBoxManageBackend implements VBoxBackend {
     spec.onRegistered?.(uuid);
     const onOff = (b: boolean) => (b ? 'on' : 'off');
     // docker-machine's modifyvm line, plus the NIC, forwards, boot order and serial port in the same call.
-    // ARM: EFI (its only firmware), no I/O APIC (a GIC), no display or input devices (a headless guest).
+    // ARM: EFI, none of the x86 chipset and CPU settings (it refuses most of them), no display or input devices.
     const args = [
       'modifyvm',
       uuid,
