@@ -1,6 +1,6 @@
 import { type Command, Option } from 'commander';
 import type { CreateOptions } from '../tasks/create-request.js';
-import { DRIVERS, defaultDriverName } from '../drivers/registry.js';
+import { DRIVERS } from '../drivers/registry.js';
 import type { ArgKind } from '../env/completion.js';
 import type { Action } from '../tasks/lifecycle.js';
 import type { CommandContext } from './context.js';
@@ -82,9 +82,12 @@ const infoCommand = (name: 'url' | 'status', description: string): CommandDef =>
 
 function createOptions(): Option[] {
   return [
-    new Option('-d, --driver <driver>', 'Driver to create machine with.')
+    // No static default: create chooses (chooseDefaultDriver) and says which and why.
+    new Option(
+      '-d, --driver <driver>',
+      'Driver to create machine with (default: qemu on Linux, else virtualbox; on Apple Silicon virtualbox only with VirtualBox 7.1+)',
+    )
       .env('MACHINE_DRIVER')
-      .default(defaultDriverName())
       .choices(DRIVERS.map((d) => d.name)),
     new Option('--engine-env <env>', 'Specify environment variables to set in the engine (NAME=value, repeatable)').argParser(collect),
     new Option(

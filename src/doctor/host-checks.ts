@@ -1,7 +1,7 @@
 import type { DoctorTopic } from '../drivers/driver.js';
 import { debianArch, hostArch } from '../core/arch.js';
 import { findProgram } from '../core/system.js';
-import { defaultDriverName, DRIVERS } from '../drivers/registry.js';
+import { chooseDefaultDriver, DRIVERS } from '../drivers/registry.js';
 import type { HostConfig } from '../store/config.js';
 import { check, type CheckResult } from '../core/check.js';
 import type { DoctorSystem } from '../core/check.js';
@@ -106,9 +106,10 @@ export function proxyCheck(host: DoctorSystem): CheckResult {
  */
 export async function hostChecks(host: DoctorSystem, machines: HostConfig[]): Promise<{ results: CheckResult[]; facts: HostFacts }> {
   const withDoctor = DRIVERS.filter((d) => d.doctor);
-  const [probes, docker] = await Promise.all([
+  const [probes, docker, defaultDriver] = await Promise.all([
     Promise.all(withDoctor.map((d) => d.doctor!(host))),
     findDockerCli(host).catch(() => undefined),
+    chooseDefaultDriver(host),
   ]);
   const byDriver = new Map<string, HostConfig[]>();
   for (const m of machines) byDriver.set(m.DriverName, [...(byDriver.get(m.DriverName) ?? []), m]);
@@ -116,7 +117,7 @@ export async function hostChecks(host: DoctorSystem, machines: HostConfig[]): Pr
     probes.map((p, i) => {
       const name = withDoctor[i]!.name;
       return p.checks({
-        isDefault: name === defaultDriverName(host.platform),
+        isDefault: name === defaultDriver.name,
         othersInstalled: probes.some((o) => o !== p && o.installed),
         machines: (byDriver.get(name) ?? []).map((m) => ({ name: m.Name, config: m.Driver })),
       });

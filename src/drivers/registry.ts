@@ -1,4 +1,6 @@
+import { isAppleSilicon } from '../core/arch.js';
 import { MachineError } from '../core/errors.js';
+import type { System } from '../core/system.js';
 import type { HostConfig } from '../store/config.js';
 import type { Store } from '../store/store.js';
 import type { Driver, DriverDefinition, DriverEnv } from './driver.js';
@@ -8,9 +10,29 @@ import { virtualboxDefinition } from './virtualbox/flags.js';
 
 export const DRIVERS: DriverDefinition[] = [virtualboxDefinition, qemuDefinition, genericDefinition];
 
-/** The platform's default driver: VirtualBox on Windows and macOS, QEMU on Linux. */
-export function defaultDriverName(platform = process.platform): string {
-  return platform === 'linux' ? 'qemu' : 'virtualbox';
+export interface DriverChoice {
+  name: string;
+  /** Why, in a few words: "the default on macOS", "VirtualBox 7.0.14 runs no ARM VMs; 7.1 or later would". */
+  reason: string;
+}
+
+/**
+ * The driver of a create that names none (no -d, no MACHINE_DRIVER), decided here only: QEMU on Linux,
+ * VirtualBox on Windows and Intel Macs (docker-machine's default), and on Apple Silicon VirtualBox when
+ * one that runs ARM VMs (7.1+) is installed, else QEMU.
+ */
+export async function chooseDefaultDriver(host: System): Promise<DriverChoice> {
+  if (host.platform === 'linux') return { name: 'qemu', reason: 'the default on Linux' };
+  if (await isAppleSilicon(host)) {
+    const vbox = await (await import('./virtualbox/arch.js')).capableVirtualBox(host);
+    return vbox.ok
+      ? { name: 'virtualbox', reason: `VirtualBox ${vbox.version} runs ARM VMs on Apple Silicon` }
+      : { name: 'qemu', reason: vbox.why };
+  }
+  return {
+    name: 'virtualbox',
+    reason: `the default on ${host.platform === 'darwin' ? 'macOS' : host.platform === 'win32' ? 'Windows' : host.platform}`,
+  };
 }
 
 export function driverDefinition(name: string): DriverDefinition {

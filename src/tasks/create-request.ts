@@ -9,7 +9,8 @@ import { checkEngineOptions, checkSan } from '../provision/validate.js';
 import type { CreateRequest } from './create.js';
 
 export interface CreateOptions {
-  driver: string;
+  /** -d / MACHINE_DRIVER; undefined: create chooses. */
+  driver?: string;
   engineEnv?: string[];
   engineInsecureRegistry?: string[];
   engineLabel?: string[];

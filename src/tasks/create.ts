@@ -2,7 +2,8 @@ import path from 'node:path';
 import { machineArch } from '../core/arch.js';
 import { fsError, MachineError, messageOf } from '../core/errors.js';
 import type { Driver, FlagValues, Report } from '../drivers/driver.js';
-import { driverDefinition } from '../drivers/registry.js';
+import { chooseDefaultDriver, driverDefinition } from '../drivers/registry.js';
+import { realSystem, type System } from '../core/system.js';
 import { Machine } from '../machine/machine.js';
 import { isoLabel } from '../iso/identity.js';
 import { installIso, type ResolvedIso, resolveIso } from '../iso/source.js';
@@ -24,7 +25,8 @@ import { stopMachineProcesses } from './orphans.js';
 
 export interface CreateRequest {
   name: string;
-  driverName: string;
+  /** Undefined when the user named none: chooseDefaultDriver decides, and the first line says it. */
+  driverName?: string;
   flags: FlagValues;
   engine: EngineOptions;
   tlsSans: string[];
@@ -72,7 +74,7 @@ interface Ctx {
 }
 
 /** Build the config.json of a new machine (docker-machine's v3 layout). */
-function newHostConfig(store: Store, req: CreateRequest, driverConfig: HostConfig['Driver']): HostConfig {
+function newHostConfig(store: Store, req: CreateRequest & { driverName: string }, driverConfig: HostConfig['Driver']): HostConfig {
   const dir = store.machineDir(req.name);
   const certs = { ...certPathsIn(store.certsDir), ...req.tls };
   return {
@@ -113,17 +115,34 @@ function newHostConfig(store: Store, req: CreateRequest, driverConfig: HostConfi
  * keepOnFailure. With our ISO the disk carries a preseed (profile, TLS files, host key), so dockerd
  * starts configured on first boot and provisioning has nothing left to change.
  */
-export async function createMachine(store: Store, req: CreateRequest, progress: Progress): Promise<CreateResult> {
+export async function createMachine(
+  store: Store,
+  req: CreateRequest,
+  progress: Progress,
+  host: System = realSystem(),
+): Promise<CreateResult> {
   validateName(req.name);
+  let driverName = req.driverName;
+  if (!driverName) {
+    const chosen = await chooseDefaultDriver(host);
+    progress.notice(`Driver: ${chosen.name} (${chosen.reason})`);
+    driverName = chosen.name;
+  }
+  const named = { ...req, driverName };
   // Listening from the first moment: a Ctrl-C during the checks must not still launch a VM.
-  const result = await interruptible((signal) => createUnder(store, req, progress, signal), progress);
+  const result = await interruptible((signal) => createUnder(store, named, progress, signal), progress);
   if (!req.activate) return result;
   const used = await useMachine(store, result.name, progress.notice);
   for (const w of used.warnings) progress.notice(w);
   return { ...result, context: used.context };
 }
 
-async function createUnder(store: Store, req: CreateRequest, progress: Progress, signal: AbortSignal): Promise<CreateResult> {
+async function createUnder(
+  store: Store,
+  req: CreateRequest & { driverName: string },
+  progress: Progress,
+  signal: AbortSignal,
+): Promise<CreateResult> {
   const mod = await driverDefinition(req.driverName).load();
   const dir = store.machineDir(req.name);
   const keyPath = path.join(dir, 'id_ed25519');

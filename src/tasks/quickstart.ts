@@ -1,7 +1,8 @@
 import { MachineError } from '../core/errors.js';
 import { parseInteger, parseSizeMB } from '../core/units.js';
 import type { FlagSpec, FlagValues } from '../drivers/driver.js';
-import { DRIVERS, defaultDriverName } from '../drivers/registry.js';
+import { realSystem, type System } from '../core/system.js';
+import { chooseDefaultDriver, DRIVERS } from '../drivers/registry.js';
 import { Machine } from '../machine/machine.js';
 import { type Store, validateName } from '../store/store.js';
 import { createMachine } from './create.js';
@@ -64,6 +65,7 @@ export async function quickstart(
   name: string,
   progress: Progress,
   env: NodeJS.ProcessEnv = process.env,
+  system: System = realSystem(),
 ): Promise<QuickstartResult> {
   const say = progress.result;
   validateName(name);
@@ -75,11 +77,12 @@ export async function quickstart(
     await rm(store, [name], { force: true }, { ...silentProgress, notice: say });
   }
   if (!(await store.exists(name))) {
-    const driver = env.MACHINE_DRIVER || defaultDriverName();
+    const chosen = env.MACHINE_DRIVER ? undefined : await chooseDefaultDriver(system);
+    const driver = env.MACHINE_DRIVER || chosen!.name;
     if (!DRIVERS.some((d) => d.name === driver)) {
       throw new MachineError(`MACHINE_DRIVER "${driver}" is not a driver`, { fix: `use one of ${DRIVERS.map((d) => d.name).join(', ')}` });
     }
-    say(`Creating machine "${name}" (${driver})`);
+    say(`Creating machine "${name}" (${driver}${chosen ? `: ${chosen.reason}` : ''})`);
     const request = createRequest(
       name,
       {

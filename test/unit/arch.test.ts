@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { debianArch, hostArch, machineArch, unameArch } from '../../src/core/arch.js';
 import type { DoctorSystem } from '../../src/core/check.js';
+import type { System } from '../../src/core/system.js';
 import { hostArchCheck } from '../../src/doctor/host-checks.js';
 import { usableAccel } from '../../src/drivers/qemu/accel.js';
 import { archSpec, arm64Firmware, cpuModel } from '../../src/drivers/qemu/arch.js';
@@ -14,6 +15,14 @@ import { createRequest } from '../../src/tasks/create-request.js';
  * The machine architecture on each host: which one runs natively, which accelerator QEMU gets for
  * it, the virtual hardware, the firmware, and how the arm64 ISO's boot entry is read.
  */
+/** exec answering macOS's "sysctl -n sysctl.proc_translated" (1: this process runs under Rosetta). */
+const sysctl =
+  (translated: boolean): System['exec'] =>
+  async (file) =>
+    file === 'sysctl'
+      ? { stdout: translated ? '1\n' : '0\n', stderr: '', exitCode: 0 }
+      : { stdout: '', stderr: '', exitCode: 127, spawnError: 'ENOENT' };
+
 describe('machine architectures', () => {
   it('names architectures as Debian does; old machines are amd64; a host without an ISO of its own gets amd64', () => {
     expect([debianArch('x64'), debianArch('arm64'), debianArch('ia32')]).toEqual(['amd64', 'arm64', 'ia32']);
@@ -39,9 +48,18 @@ describe('machine architectures', () => {
     ['win32', 'arm64', 'arm64', 'tcg', 'no hypervisor for QEMU on win32'],
     ['win32', 'arm64', 'amd64', 'tcg', 'an amd64 machine on this arm64 computer is emulated (no hypervisor runs another architecture)'],
   ] as const)('%s on %s, an %s machine: %s', async (platform, nodeArch, arch, accel, reason) => {
-    const got = await usableAccel(arch, { platform, arch: nodeArch });
+    const got = await usableAccel(arch, { platform, arch: nodeArch, exec: sysctl(false) });
     if (reason) expect(got).toEqual({ accel, reason, fallback: false });
     else expect(got).toBe(accel);
+  });
+
+  it('an x64 Node under Rosetta is on Apple Silicon: arm64 machines get HVF, amd64 ones are emulated', async () => {
+    const host = { platform: 'darwin' as const, arch: 'x64', exec: sysctl(true) };
+    expect(await usableAccel('arm64', host)).toBe('hvf');
+    expect(await usableAccel('amd64', host)).toMatchObject({
+      accel: 'tcg',
+      reason: expect.stringMatching(/^an amd64 machine on this arm64 computer/),
+    });
   });
 
   it('an arm64 machine is a virt machine with the CD on virtio-scsi; under TCG its CPU has cheap pointer authentication', () => {

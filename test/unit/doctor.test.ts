@@ -7,13 +7,8 @@ import { ensureServerCert, machineCertPaths } from '../../src/certs/server.js';
 import type { ExecResult } from '../../src/core/system.js';
 import { accelCheck, findQemu } from '../../src/drivers/qemu/doctor.js';
 import { probeVirtualization } from '../../src/drivers/virtualbox/checks.js';
-import {
-  conflictsCheck,
-  findVirtualBox,
-  hostOnlyCheck,
-  vboxDriverCheck,
-  virtualizationCheck,
-} from '../../src/drivers/virtualbox/doctor.js';
+import { conflictsCheck, hostOnlyCheck, vboxDriverCheck, virtualizationCheck } from '../../src/drivers/virtualbox/doctor.js';
+import { findVirtualBox } from '../../src/drivers/virtualbox/hostenv.js';
 import { runDoctor } from '../../src/doctor/index.js';
 import { renderDoctor } from '../../src/output/doctor.js';
 import { dockerCliCheck, hostChecks, proxyCheck } from '../../src/doctor/host-checks.js';
@@ -416,7 +411,12 @@ describe('machine doctor: exact verdicts for given facts', () => {
   });
 
   it("a macOS computer with neither hypervisor: both missing fail; the VirtualBox machines' host-only networks reach its check", async () => {
-    const { rows } = await doctorOn(fakeHost({ platform: 'darwin', exec: (file) => (file === 'sysctl' ? { stdout: '1\n' } : undefined) }));
+    // An Intel Mac: Hypervisor.framework, and no Rosetta (sysctl.proc_translated) to say it is Apple Silicon.
+    const intelMac = fakeHost({
+      platform: 'darwin',
+      exec: (file, args) => (file === 'sysctl' && args[1] === 'kern.hv_support' ? { stdout: '1\n' } : undefined),
+    });
+    const { rows } = await doctorOn(intelMac);
     expect(rows.slice(0, 3)).toEqual([
       ['qemu', 'fail', 'qemu-system-x86_64 not found'],
       ['virtualbox', 'fail', 'not installed (VBoxManage not found), the default driver here'],

@@ -370,17 +370,13 @@ describe('pre-create checks on other platforms (their probes replayed)', () => {
     expect((await checkVirtualization(broken, V72)).warnings[0]).toMatch(/Could not check/);
   });
 
-  it('Apple Silicon (native or an x64 Node under Rosetta) is refused with the QEMU driver as the way out; Intel Macs need kern.hv_support', async () => {
-    await expect(checkVirtualization(fakeHost('darwin', { exec: new Replay().exec, arch: 'arm64' }), V72)).rejects.toThrow(
-      'VirtualBox on Apple Silicon runs only ARM guests',
-    );
-    const rosetta = new Replay().on('sysctl -n sysctl.proc_translated', text('1\n'));
-    await expect(checkVirtualization(fakeHost('darwin', { exec: rosetta.exec }), V72)).rejects.toThrow(/Apple Silicon/);
-    const intel = new Replay()
-      .on('sysctl -n sysctl.proc_translated', text('', 'unknown oid', 1))
-      .on('sysctl -n kern.hv_support', text('0\n'));
+  it('Apple Silicon passes on Hypervisor.framework (its ARM VMs are checked by version, not refused); Intel Macs need kern.hv_support', async () => {
+    const arm = new Replay().on('sysctl -n kern.hv_support', text('1\n'));
+    expect(await checkVirtualization(fakeHost('darwin', { exec: arm.exec, arch: 'arm64' }), V72, true)).toEqual({ warnings: [] });
+    expect(arm.lines).toEqual(['sysctl -n kern.hv_support']);
+    const intel = new Replay().on('sysctl -n kern.hv_support', text('0\n'));
     await expect(checkVirtualization(fakeHost('darwin', { exec: intel.exec }), V72)).rejects.toThrow(/kern.hv_support is 0/);
-    const ok = new Replay().on('sysctl -n sysctl.proc_translated', text('0\n')).on('sysctl -n kern.hv_support', text('1\n'));
+    const ok = new Replay().on('sysctl -n kern.hv_support', text('1\n'));
     expect(await checkVirtualization(fakeHost('darwin', { exec: ok.exec }), V72, true)).toEqual({ warnings: [] });
   });
 });

@@ -5,7 +5,8 @@ import { createHash } from 'node:crypto';
 import { readIfExists, writeFileAtomic } from '../../core/files.js';
 import { withFileLock } from '../../core/lock.js';
 import { MachineError } from '../../core/errors.js';
-import { type GuestArch, hostArch } from '../../core/arch.js';
+import { type GuestArch, hostArch, nativeArch } from '../../core/arch.js';
+import { realSystem, type System } from '../../core/system.js';
 import { archSpec } from './arch.js';
 
 export type Accel = 'kvm' | 'hvf' | 'tcg';
@@ -70,9 +71,9 @@ export async function probeAccel(qemu: string, kernel: string, arch: GuestArch =
  */
 export async function usableAccel(
   arch: GuestArch,
-  host: { platform: NodeJS.Platform; arch: string } = process,
+  host: Pick<System, 'platform' | 'arch' | 'exec'> = realSystem(),
 ): Promise<Accel | AccelVerdict> {
-  const native = hostArch(host.arch);
+  const native = await nativeArch(host);
   if (arch !== native) {
     return {
       accel: 'tcg',

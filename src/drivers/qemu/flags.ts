@@ -1,4 +1,4 @@
-import { GUEST_ARCHES, hostArch } from '../../core/arch.js';
+import { GUEST_ARCHES } from '../../core/arch.js';
 import type { DriverDefinition, Share } from '../driver.js';
 
 export const qemuDefinition: DriverDefinition = {
@@ -50,10 +50,9 @@ export const qemuDefinition: DriverDefinition = {
       name: 'qemu-arch',
       env: 'QEMU_ARCH',
       type: 'string',
-      default: hostArch(),
       choices: [...GUEST_ARCHES],
       arg: '<arch>',
-      description: "The machine's architecture; another than the host's runs emulated (with the host's images through binfmt)",
+      description: "The machine's architecture (default: the host CPU's); another one runs emulated",
     },
     {
       name: 'qemu-binary',

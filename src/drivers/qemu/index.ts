@@ -1,4 +1,5 @@
-import { hostArch, isGuestArch } from '../../core/arch.js';
+import { isGuestArch, nativeArch } from '../../core/arch.js';
+import { realSystem } from '../../core/system.js';
 import { MachineError } from '../../core/errors.js';
 import type { BaseDriverConfig } from '../../store/config.js';
 import type { DriverEnv, FlagValues } from '../driver.js';
@@ -14,7 +15,8 @@ export async function configFromFlags(flags: FlagValues, base: BaseDriverConfig)
   if (disk < 1024) throw new MachineError(`--qemu-disk-size ${disk} is too small`, { fix: 'give the machine at least 1024 MB of disk' });
   if (cpus === 0 || cpus < -1)
     throw new MachineError(`--qemu-cpu-count ${cpus} is not valid`, { fix: 'use a positive number, or -1 for all host CPUs' });
-  const arch = flags['qemu-arch'] ?? hostArch();
+  // the CPU's own: an x64 Node under Rosetta still makes arm64 machines on Apple Silicon
+  const arch = flags['qemu-arch'] ?? (await nativeArch(realSystem()));
   if (!isGuestArch(arch))
     throw new MachineError(`--qemu-arch ${String(arch)} is not an architecture machine has an ISO for`, { fix: 'use amd64 or arm64' });
   const shares = [...(flags['qemu-no-share'] ? [] : defaultShares()), ...((flags.share as string[] | undefined) ?? []).map(parseShare)];

@@ -1,3 +1,4 @@
+import type { GuestArch } from '../../core/arch.js';
 import type { Report } from '../driver.js';
 import type { DhcpServer, Forward, HostOnlyIf, HostOnlyNet, VBoxVersion, VmInfo, VmRef } from './parse.js';
 
@@ -36,6 +37,8 @@ export function errorKind(text: string): VBoxErrorKind {
 
 export interface VmSpec {
   name: string;
+  /** amd64: docker-machine's x86 VM; arm64: an ARM VM (VirtualBox 7.1+, Apple Silicon). */
+  arch: GuestArch;
   /** createvm --basefolder: the VM folder is <baseFolder>/<name>. */
   baseFolder: string;
   memoryMB: number;

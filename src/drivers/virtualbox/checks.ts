@@ -78,12 +78,12 @@ export interface VirtualizationVerdict {
 }
 
 /**
- * Hardware virtualization: Apple Silicon, VT-x/AMD-V, and Hyper-V/WSL2/VBS on Windows. `vboxHwVirt`
+ * Hardware virtualization: VT-x/AMD-V (Hypervisor.framework on a Mac, Apple Silicon's included: its
+ * ARM VMs are checked by version, checkArmVersion), and Hyper-V/WSL2/VBS on Windows. `vboxHwVirt`
  * is what VirtualBox itself says (`list hostinfo`): it catches what CPUID alone misses (VT-x off in the
  * firmware, a hypervisor holding it), so it is the verdict where the platform checks find nothing.
  */
 export async function checkVirtualization(host: System, v: VBoxVersion, vboxHwVirt?: boolean): Promise<VirtualizationVerdict> {
-  if (host.platform === 'darwin') await checkAppleSilicon(host);
   const virt = await probeVirtualization(host);
   if (host.platform === 'win32') {
     // With Hyper-V present VirtualBox sees no VT-x, and runs through it anyway (6.0+): say so, go on.
@@ -102,21 +102,6 @@ export async function checkVirtualization(host: System, v: VBoxVersion, vboxHwVi
     );
   }
   return { warnings: [] };
-}
-
-async function checkAppleSilicon(host: System): Promise<void> {
-  let appleSilicon = host.arch === 'arm64';
-  if (!appleSilicon) {
-    // An x64 Node under Rosetta still runs on Apple Silicon.
-    const r = await host.exec('sysctl', ['-n', 'sysctl.proc_translated'], { timeoutMs: 5000 });
-    appleSilicon = r.exitCode === 0 && r.stdout.trim() === '1';
-  }
-  if (appleSilicon) {
-    throw new MachineError('VirtualBox on Apple Silicon runs only ARM guests, and the boot2docker ISO is x86_64', {
-      exitCode: 3,
-      fix: `use the QEMU driver ("machine create -d qemu NAME"), ${SKIP}`,
-    });
-  }
 }
 
 /** Parse "Key=Value" lines printed by our PowerShell probe. */

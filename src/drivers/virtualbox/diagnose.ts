@@ -51,6 +51,13 @@ function driverFix(platform: NodeJS.Platform, rc: number): string {
 export async function explainStartFailure(f: StartFailure): Promise<MachineError> {
   const subject = `VirtualBox could not start machine "${f.machine}"`;
   const base = errorLines(f.message)[0] ?? f.message.trim().split('\n')[0] ?? 'unknown error';
+  // A store moved between computers: an ARM VM on an x86 host, or the other way (VBOX_E_PLATFORM_ARCH_NOT_SUPPORTED).
+  const arch = /platform architecture (\S+) is not supported on (\S+)/.exec(f.message);
+  if (arch) {
+    return new MachineError(`${subject}: it is an ${arch[1]} VM, and VirtualBox here runs ${arch[2]} VMs only`, {
+      fix: `create a new machine on this computer ("machine rm ${f.machine}", then "machine create")`,
+    });
+  }
   const read = (name: string) => (f.logFolder ? f.host.readFile(path.join(f.logFolder, name)) : Promise.resolve(undefined));
 
   const hardening = (await read('VBoxHardening.log')) ?? (await read('VBoxStartup.log'));

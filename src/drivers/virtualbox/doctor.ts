@@ -1,35 +1,18 @@
 import { check, type CheckResult, guarded } from '../../core/check.js';
 import type { DoctorSystem } from '../../core/check.js';
 import type { DoctorContext, DoctorProbe } from '../driver.js';
+import { isAppleSilicon } from '../../core/arch.js';
+import { runsArmVms } from './arch.js';
 import { probeVirtualization, vboxdrvLoaded, type Virtualization } from './checks.js';
-import { findVBoxManage } from './hostenv.js';
+import { type VBoxFound, findVirtualBox } from './hostenv.js';
 import { DEFAULT_ALLOWED, defaultCidr, ipToInt, isAllowed, NETWORKS_CONF, networkText, parseCidr, restrictsHostOnly } from './network.js';
-import { parseNetworksConf, parseVersion, type VBoxVersion, versionAtLeast } from './parse.js';
+import { parseNetworksConf, versionAtLeast } from './parse.js';
 import type { VirtualBoxConfig } from './driver.js';
 
 /**
  * The VirtualBox driver's part of `machine doctor`: VirtualBox itself, VT-x (which QEMU needs too),
  * its kernel driver, other hypervisors holding VT-x, and the host-only address rules.
  */
-
-export interface VBoxFound {
-  path: string;
-  /** undefined when VBoxManage does not run. */
-  version?: VBoxVersion;
-  /** What `VBoxManage --version` printed (or its error). */
-  raw: string;
-}
-
-export async function findVirtualBox(host: DoctorSystem): Promise<VBoxFound | undefined> {
-  try {
-    const vbm = await findVBoxManage(host);
-    const r = await host.exec(vbm.path, ['--version'], { timeoutMs: 15_000 });
-    const raw = r.stdout.trim().split('\n').pop()?.trim() ?? '';
-    return { path: vbm.path, version: r.exitCode === 0 ? parseVersion(raw) : undefined, raw: raw || r.stderr.trim() };
-  } catch {
-    return undefined; // not installed
-  }
-}
 
 /** Present, where, which version; missing is a failure when no other hypervisor is installed either. */
 export function virtualboxCheck(vbox: VBoxFound | undefined, ctx: Omit<DoctorContext, 'machines'>): CheckResult {
@@ -95,7 +78,7 @@ export function virtualizationCheck(host: DoctorSystem, virt: Virtualization): C
         title,
         'ok',
         host.arch === 'arm64'
-          ? 'Apple Silicon: Hypervisor.framework is available (x86_64 machines need QEMU, slowly)'
+          ? 'Apple Silicon: Hypervisor.framework is available for ARM machines (x86_64 ones only emulated, by QEMU)'
           : 'Hypervisor.framework is available (kern.hv_support=1)',
       );
     }
@@ -148,7 +131,19 @@ export async function vboxDriverCheck(host: DoctorSystem, vbox: VBoxFound | unde
     });
   }
   if (host.platform === 'darwin') {
-    if (host.arch === 'arm64') return check('vbox-driver', title, 'info', 'Apple Silicon: VirtualBox runs ARM guests only; use -d qemu');
+    if (await isAppleSilicon(host)) {
+      // VirtualBox for Apple Silicon (7.1+) runs on Hypervisor.framework: there is no kernel extension.
+      if (vbox.version && runsArmVms(vbox.version))
+        return check(
+          'vbox-driver',
+          title,
+          'ok',
+          `Apple Silicon: VirtualBox ${vbox.version.raw} runs ARM machines through Hypervisor.framework`,
+        );
+      return check('vbox-driver', title, 'warn', `Apple Silicon: VirtualBox ${vbox.version?.raw ?? vbox.raw} runs no ARM VMs`, {
+        fix: 'install VirtualBox 7.1 or later (https://www.virtualbox.org/wiki/Downloads), or create machines with -d qemu',
+      });
+    }
     const r = await host.exec('kmutil', ['showloaded', '--list-only'], { timeoutMs: 15_000 });
     if (/org\.virtualbox\.kext\.VBoxDrv/.test(r.stdout)) return check('vbox-driver', title, 'ok', 'the VBoxDrv kernel extension is loaded');
     return check('vbox-driver', title, 'fail', 'the VBoxDrv kernel extension is not loaded', {

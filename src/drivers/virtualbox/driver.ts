@@ -1,5 +1,6 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
+import { type GuestArch, machineArch } from '../../core/arch.js';
 import { MachineError } from '../../core/errors.js';
 import { portIsFree } from '../../core/ports.js';
 import { poll, timedOut } from '../../core/wait.js';
@@ -19,6 +20,7 @@ import type {
 } from '../driver.js';
 import { chooseForwardPorts } from '../ports.js';
 import { type VBoxBackend, VBoxError } from './backend.js';
+import { checkArmVersion } from './arch.js';
 import { checkVersion, checkVirtualization, kernelDriverWarning } from './checks.js';
 import { VBoxConnector } from './connect.js';
 import { explainStartFailure, VTX_ERROR, vtxFix } from './diagnose.js';
@@ -71,6 +73,8 @@ export interface VirtualBoxConfig extends BaseDriverConfig {
   ExtraShares?: Share[];
   /** Seconds between the ACPI power button and the hard power-off in stop(). */
   StopTimeout?: number;
+  /** The VM's architecture, the host's own (arm64 on Apple Silicon); absent in older stores: amd64. */
+  Arch?: GuestArch;
 }
 
 export interface VirtualBoxDriverOptions {
@@ -109,6 +113,10 @@ export class VirtualBoxDriver implements Driver, PortForwarder {
 
   get diskPath(): string {
     return this.config.DiskPath || this.file('disk.vdi');
+  }
+
+  get arch(): GuestArch {
+    return machineArch(this.config);
   }
 
   get isoPath(): string {
@@ -154,6 +162,7 @@ export class VirtualBoxDriver implements Driver, PortForwarder {
       });
     }
     for (const w of checkVersion(info.version, info.version.raw)) report(w);
+    if (this.arch === 'arm64') checkArmVersion(info.version);
     const via = be.kind === 'soap' ? 'its web service' : (await this.vboxManage()).file;
     report(`VirtualBox ${info.version.raw} (API ${info.api}) through ${via}`);
     if (be.kind === 'vboxmanage') {
@@ -186,6 +195,7 @@ export class VirtualBoxDriver implements Driver, PortForwarder {
   async create(disk: DiskSpec, report: Report): Promise<void> {
     const be = await this.backend();
     this.config.Shares = await resolveShares(this.config, this.host.platform, report);
+    if (this.config.Shares.length && !this.mountsShares) report(NO_VBOXSF);
     await chooseForwardPorts(this.config, report);
     this.config.DiskPath = this.file('disk.vdi');
     report(`Creating the ${this.config.DiskSize} MB userdata disk`);
@@ -195,6 +205,7 @@ export class VirtualBoxDriver implements Driver, PortForwarder {
     this.config.UUID = await be.createVm(
       {
         name: this.config.MachineName,
+        arch: this.arch,
         baseFolder: this.env.machineDir,
         memoryMB: this.config.Memory,
         cpus: Math.min(cpus, 32),
@@ -454,11 +465,20 @@ export class VirtualBoxDriver implements Driver, PortForwarder {
     await (await this.backend()).deleteForwards(this.vm, [forwardName(f)], true);
   }
 
+  /** The arm64 ISO has no vboxsf: Linux builds VirtualBox's guest drivers (vboxguest, vboxsf) for x86 only. */
+  private get mountsShares(): boolean {
+    return this.arch === 'amd64';
+  }
+
   guestMounts(): GuestMount[] {
+    if (!this.mountsShares) return [];
     const shares = this.config.Shares ?? sharesFromConfig(this.config, this.host.platform);
     return shares.map((s) => ({ type: 'vboxsf', source: s.Name, target: s.GuestPath }));
   }
 }
+
+const NO_VBOXSF =
+  'The arm64 ISO has no vboxsf (Linux builds it for x86 only): the shared folders are in the VM but not mounted in the machine';
 
 /** The NAT rule name of a published container port. */
 const forwardName = (f: PortForward) => `docker-${f.proto}-${f.hostPort}`;

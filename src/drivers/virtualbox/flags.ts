@@ -41,9 +41,8 @@ export const virtualboxDefinition: DriverDefinition = {
       name: 'virtualbox-nat-nictype',
       env: 'VIRTUALBOX_NAT_NICTYPE',
       type: 'string',
-      default: '82540EM',
       arg: '<type>',
-      description: 'Specify the Network Adapter Type',
+      description: 'Specify the Network Adapter Type (default 82540EM; virtio for ARM VMs)',
     },
     {
       name: 'virtualbox-hostonly-cidr',
@@ -56,9 +55,8 @@ export const virtualboxDefinition: DriverDefinition = {
       name: 'virtualbox-hostonly-nictype',
       env: 'VIRTUALBOX_HOSTONLY_NIC_TYPE',
       type: 'string',
-      default: '82540EM',
       arg: '<type>',
-      description: 'Specify the Host Only Network Adapter Type',
+      description: 'Specify the Host Only Network Adapter Type (default 82540EM; virtio for ARM VMs)',
     },
     {
       name: 'virtualbox-hostonly-nicpromisc',

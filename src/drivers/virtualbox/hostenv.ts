@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { MachineError } from '../../core/errors.js';
 import { type System, which } from '../../core/system.js';
-import { parseRegQuery } from './parse.js';
+import { parseRegQuery, parseVersion, type VBoxVersion } from './parse.js';
 
 /** Where the VirtualBox programs are, asked of the host through the system facade (core/system.ts). */
 
@@ -87,4 +87,24 @@ export async function findSibling(host: System, vboxManage: string, name: string
     if (await host.isFile(file)) return file;
   }
   return which(host, names);
+}
+
+export interface VBoxFound {
+  path: string;
+  /** undefined when VBoxManage does not run. */
+  version?: VBoxVersion;
+  /** What `VBoxManage --version` printed (or its error). */
+  raw: string;
+}
+
+/** VBoxManage and the version it says; undefined when VirtualBox is not installed. */
+export async function findVirtualBox(host: System): Promise<VBoxFound | undefined> {
+  try {
+    const vbm = await findVBoxManage(host);
+    const r = await host.exec(vbm.path, ['--version'], { timeoutMs: 15_000 });
+    const raw = r.stdout.trim().split('\n').pop()?.trim() ?? '';
+    return { path: vbm.path, version: r.exitCode === 0 ? parseVersion(raw) : undefined, raw: raw || r.stderr.trim() };
+  } catch {
+    return undefined; // not installed
+  }
 }

@@ -1,4 +1,7 @@
 import { parseShare } from '../shares.js';
+import { realSystem, type System } from '../../core/system.js';
+import { vboxGuestArch } from './arch.js';
+import { PLATFORMS } from './platform.js';
 import { MachineError } from '../../core/errors.js';
 import type { BaseDriverConfig } from '../../store/config.js';
 import type { DriverEnv, FlagValues, Share } from '../driver.js';
@@ -17,7 +20,15 @@ function oneOf(flag: string, value: string, allowed: string[]): string {
   return value;
 }
 
-export async function configFromFlags(flags: FlagValues, base: BaseDriverConfig): Promise<VirtualBoxConfig> {
+/** `host`: where the VM will run (its architecture is the host's); the real one unless a test gives one. */
+export async function configFromFlags(
+  flags: FlagValues,
+  base: BaseDriverConfig,
+  _env?: DriverEnv,
+  host: System = realSystem(),
+): Promise<VirtualBoxConfig> {
+  const arch = await vboxGuestArch(host);
+  const nicType = PLATFORMS[arch].nicType;
   const str = (name: string, dflt = '') => (flags[name] === undefined ? dflt : String(flags[name]));
   const bool = (name: string) => flags[name] === true || flags[name] === 'true';
   const memory = Number(flags['virtualbox-memory'] ?? 1024);
@@ -50,12 +61,12 @@ export async function configFromFlags(flags: FlagValues, base: BaseDriverConfig)
     CPU: cpus,
     Memory: memory,
     DiskSize: disk,
-    NatNicType: oneOf('virtualbox-nat-nictype', str('virtualbox-nat-nictype', '82540EM'), NIC_TYPES),
+    NatNicType: oneOf('virtualbox-nat-nictype', str('virtualbox-nat-nictype', nicType), NIC_TYPES),
     Boot2DockerURL: str('virtualbox-boot2docker-url'),
     Boot2DockerImportVM: '',
     HostDNSResolver: bool('virtualbox-host-dns-resolver'),
     HostOnlyCIDR: cidr,
-    HostOnlyNicType: oneOf('virtualbox-hostonly-nictype', str('virtualbox-hostonly-nictype', '82540EM'), NIC_TYPES),
+    HostOnlyNicType: oneOf('virtualbox-hostonly-nictype', str('virtualbox-hostonly-nictype', nicType), NIC_TYPES),
     HostOnlyPromiscMode: oneOf('virtualbox-hostonly-nicpromisc', str('virtualbox-hostonly-nicpromisc', 'deny'), PROMISC),
     UIType: oneOf('virtualbox-ui-type', str('virtualbox-ui-type', 'headless'), ['gui', 'sdl', 'headless', 'separate']),
     HostOnlyNoDHCP: bool('virtualbox-hostonly-no-dhcp'),
@@ -76,6 +87,7 @@ export async function configFromFlags(flags: FlagValues, base: BaseDriverConfig)
       .map(parseShare)
       .map((sh, i) => ({ Name: `share${i}`, HostPath: sh.hostPath, GuestPath: sh.guestPath })),
     StopTimeout: stopTimeout,
+    Arch: arch,
   };
 }
 

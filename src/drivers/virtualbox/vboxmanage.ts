@@ -2,6 +2,7 @@ import { promises as fs } from 'node:fs';
 import type { Exec, ExecResult } from '../../core/system.js';
 import { sleep } from '../../core/wait.js';
 import { errorKind, type HostOnlyAttachment, type VBoxBackend, VBoxError, type VmSpec } from './backend.js';
+import { PLATFORMS } from './platform.js';
 import {
   apiVersionOf,
   type DhcpServer,
@@ -130,35 +131,50 @@ export class VBoxManageBackend implements VBoxBackend {
   }
 
   async createVm(spec: VmSpec): Promise<string> {
-    const out = await this.vbm.run(['createvm', '--basefolder', spec.baseFolder, '--name', spec.name, '--register']);
+    const platform = PLATFORMS[spec.arch];
+    const arm = platform.vbox === 'ARM';
+    // x86 is createvm's default: the x86 calls stay docker-machine's, word for word.
+    const out = await this.vbm.run([
+      'createvm',
+      '--basefolder',
+      spec.baseFolder,
+      '--name',
+      spec.name,
+      ...(arm ? ['--platform-architecture', 'arm'] : []),
+      '--register',
+    ]);
     const uuid = parseCreatedVmUuid(out);
     if (!uuid) throw new VBoxError(`VBoxManage createvm did not print the new VM's UUID`, 'failed', out);
     spec.onRegistered?.(uuid);
     const onOff = (b: boolean) => (b ? 'on' : 'off');
     // docker-machine's modifyvm line, plus the NIC, forwards, boot order and serial port in the same call.
+    // ARM: EFI, none of the x86 chipset and CPU settings (it refuses most of them), no display or input devices.
     const args = [
       'modifyvm',
       uuid,
-      '--firmware',
-      'bios',
-      '--bioslogofadein',
-      'off',
-      '--bioslogofadeout',
-      'off',
-      '--bioslogodisplaytime',
-      '0',
-      '--biosbootmenu',
-      'disabled',
+      ...(arm
+        ? ['--chipset', 'armv8virtual', '--firmware', 'efi']
+        : [
+            '--firmware',
+            'bios',
+            '--bioslogofadein',
+            'off',
+            '--bioslogofadeout',
+            'off',
+            '--bioslogodisplaytime',
+            '0',
+            '--biosbootmenu',
+            'disabled',
+          ]),
       '--ostype',
-      'Linux26_64',
+      platform.osType,
       '--cpus',
       String(spec.cpus),
       '--memory',
       String(spec.memoryMB),
       '--acpi',
       'on',
-      '--ioapic',
-      'on',
+      ...(arm ? [] : ['--ioapic', 'on']),
       '--rtcuseutc',
       'on',
       '--natdnshostresolver1',
@@ -167,18 +183,9 @@ export class VBoxManageBackend implements VBoxBackend {
       onOff(spec.dnsProxy),
       '--cpuhotplug',
       'off',
-      '--pae',
-      'on',
-      '--hpet',
-      'on',
-      '--hwvirtex',
-      'on',
-      '--nestedpaging',
-      'on',
-      '--largepages',
-      'on',
-      '--vtxvpid',
-      'on',
+      ...(arm
+        ? ['--graphicscontroller', 'qemuramfb', '--mouse', 'none', '--keyboard', 'none']
+        : ['--pae', 'on', '--hpet', 'on', '--hwvirtex', 'on', '--nestedpaging', 'on', '--largepages', 'on', '--vtxvpid', 'on']),
       '--accelerate3d',
       'off',
       '--boot1',
@@ -197,15 +204,17 @@ export class VBoxManageBackend implements VBoxBackend {
       'on',
     ];
     for (const f of spec.forwards) args.push('--natpf1', formatForward(f));
+    // ARM: VirtualBox makes serial port 1 a PL011 (the guest's ttyAMA0); the I/O base is x86's word for it.
     if (spec.serialLog) args.push('--uart1', '0x3F8', '4', '--uartmode1', 'file', spec.serialLog);
     await this.vbm.run(args);
-    await this.vbm.run(['storagectl', uuid, '--name', 'SATA', '--add', 'sata', '--hostiocache', 'on']);
+    const ctl = platform.controller.name;
+    await this.vbm.run(['storagectl', uuid, '--name', ctl, ...platform.controller.storagectl, '--hostiocache', 'on']);
     const attach = (port: number, type: 'dvddrive' | 'hdd', medium: string, extra: string[] = []) =>
       this.vbm.run([
         'storageattach',
         uuid,
         '--storagectl',
-        'SATA',
+        ctl,
         '--port',
         String(port),
         '--device',

@@ -12,6 +12,7 @@ import {
   type VmInfo,
   type VmRef,
 } from '../parse.js';
+import { PLATFORMS, type VmPlatform } from '../platform.js';
 import { makeDiskWithVBoxManage, type VBoxManage } from '../vboxmanage.js';
 import { ADAPTER_TYPES, ATTACHMENT_NAMES, BOOT_NAMES, en, PROMISC } from './enums.js';
 import { SoapNetworkOps } from './network.js';
@@ -163,8 +164,14 @@ export class SoapBackend extends SoapNetworkOps implements VBoxBackend {
   }
 
   async createVm(spec: VmSpec, report: Report): Promise<string> {
+    const platform = PLATFORMS[spec.arch];
     return this.call('creating the VM', async (c) => {
       const { vbox } = c;
+      if (platform.vbox === 'ARM' && !c.platformApi) {
+        throw new MachineError('This VirtualBox web service runs no ARM VMs (its API is older than 7.1)', {
+          fix: 'install VirtualBox 7.1 or later, or create the machine with -d qemu',
+        });
+      }
       const settingsFile = await vbox.composeMachineFilename(spec.name, '/', '', spec.baseFolder);
       let machine: VB.IMachine;
       if (c.platformApi) {
@@ -175,9 +182,9 @@ export class SoapBackend extends SoapNetworkOps implements VBoxBackend {
           _this: ref(vbox),
           settingsFile,
           name: spec.name,
-          platform: 'x86',
+          platform: platform.vbox,
           groups: ['/'],
-          osTypeId: 'Linux26_64',
+          osTypeId: platform.osType,
           flags: '',
           cipher: '',
           passwordId: '',
@@ -191,7 +198,7 @@ export class SoapBackend extends SoapNetworkOps implements VBoxBackend {
       await machine.setCPUCount(spec.cpus);
       const boot = ['DVD', 'HardDisk', 'Null', 'Null'];
       for (let i = 0; i < boot.length; i++) await machine.setBootOrder(i + 1, en(boot[i]!));
-      await this.configurePlatform(c, machine);
+      await this.configurePlatform(c, machine, platform);
       const nic = await machine.getNetworkAdapter(0);
       await nic.setEnabled(true);
       await nic.setAttachmentType(en('NAT'));
@@ -214,8 +221,11 @@ export class SoapBackend extends SoapNetworkOps implements VBoxBackend {
         await port.setHostMode(en('RawFile'));
         await port.setEnabled(true);
       }
-      const sata = await machine.addStorageController('SATA', en('SATA'));
-      await sata.setUseHostIOCache(true);
+      const ctl = platform.controller;
+      const controller = await machine.addStorageController(ctl.name, en(ctl.bus));
+      if (ctl.type) await controller.setControllerType(en(ctl.type));
+      if (ctl.portCount) await controller.setPortCount(ctl.portCount);
+      await controller.setUseHostIOCache(true);
       await machine.saveSettings();
       await vbox.registerMachine(machine);
       const uuid = String(await machine.getId());
@@ -223,12 +233,12 @@ export class SoapBackend extends SoapNetworkOps implements VBoxBackend {
       report(`Registered VM ${spec.name} (${uuid}) through the web service`);
       await c.withLock(uuid, 'Write', async (m) => {
         const iso = await vbox.openMedium(spec.isoPath, en('DVD'), en('ReadOnly'), false);
-        await m.attachDevice('SATA', 0, 0, en('DVD'), iso);
+        await m.attachDevice(ctl.name, 0, 0, en('DVD'), iso);
         const disk = await vbox.openMedium(spec.diskPath, en('HardDisk'), en('ReadWrite'), false);
-        await m.attachDevice('SATA', 1, 0, en('HardDisk'), disk);
+        await m.attachDevice(ctl.name, 1, 0, en('HardDisk'), disk);
         // An SSD that takes TRIM: what the guest frees (fstrim) shrinks the VDI.
-        await m.nonRotationalDevice('SATA', 1, 0, true);
-        await m.setAutoDiscardForDevice('SATA', 1, 0, true);
+        await m.nonRotationalDevice(ctl.name, 1, 0, true);
+        await m.setAutoDiscardForDevice(ctl.name, 1, 0, true);
         for (const s of spec.shares) {
           await m.createSharedFolder(s.name, s.hostPath, true, true, '');
           await m.setExtraData(`VBoxInternal2/SharedFoldersEnableSymlinksCreate/${s.name}`, '1');
@@ -243,8 +253,11 @@ export class SoapBackend extends SoapNetworkOps implements VBoxBackend {
     });
   }
 
-  /** docker-machine's modifyvm settings that moved in 7.1 (IPlatform, IPlatformX86, IFirmwareSettings). */
-  private async configurePlatform(c: SoapConnection, machine: VB.IMachine): Promise<void> {
+  /**
+   * docker-machine's modifyvm settings that moved in 7.1 (IPlatform, IPlatformX86, IFirmwareSettings);
+   * for ARM what the vboxmanage backend sets (platform.ts): EFI, QemuRamFB, no input devices.
+   */
+  private async configurePlatform(c: SoapConnection, machine: VB.IMachine, vmPlatform: VmPlatform): Promise<void> {
     const hwvirt = ['Enabled', 'NestedPaging', 'LargePages', 'VPID'];
     if (!c.platformApi) {
       await machine.setFirmwareType(en('BIOS'));
@@ -268,6 +281,27 @@ export class SoapBackend extends SoapNetworkOps implements VBoxBackend {
       ['_this', platform!],
       ['RTCUseUTC', true],
     ]);
+    // Attribute names exactly as the API spells them: gSOAP silently ignores an unknown element.
+    const setFirmware = async (settings: [string, string | number | boolean][]) => {
+      const [fw] = await c.raw('IMachine_getFirmwareSettings', [['_this', m]]);
+      for (const [attr, value] of settings) {
+        await c.raw(`IFirmwareSettings_set${attr.charAt(0).toUpperCase()}${attr.slice(1)}`, [
+          ['_this', fw!],
+          [attr, value],
+        ]);
+      }
+    };
+    if (vmPlatform.vbox === 'ARM') {
+      // createMachine with platform ARM already gave the armv8virtual chipset.
+      await setFirmware([
+        ['firmwareType', 'EFI'],
+        ['ACPIEnabled', true],
+      ]);
+      await (await machine.getGraphicsAdapter()).setGraphicsControllerType(en('QemuRamFB'));
+      await machine.setPointingHIDType(en('None'));
+      await machine.setKeyboardHIDType(en('None'));
+      return;
+    }
     const [x86] = await c.raw('IPlatform_getX86', [['_this', platform!]]);
     await c.raw('IPlatformX86_setHPETEnabled', [
       ['_this', x86!],
@@ -285,9 +319,7 @@ export class SoapBackend extends SoapNetworkOps implements VBoxBackend {
         ['property', p],
         ['value', true],
       ]);
-    const [fw] = await c.raw('IMachine_getFirmwareSettings', [['_this', m]]);
-    // Attribute names exactly as the API spells them: gSOAP silently ignores an unknown element.
-    const fwSet: [string, string | number | boolean][] = [
+    await setFirmware([
       ['firmwareType', 'BIOS'],
       ['IOAPICEnabled', true],
       ['ACPIEnabled', true],
@@ -295,13 +327,7 @@ export class SoapBackend extends SoapNetworkOps implements VBoxBackend {
       ['logoFadeOut', false],
       ['logoDisplayTime', 0],
       ['bootMenuMode', 'Disabled'],
-    ];
-    for (const [attr, value] of fwSet) {
-      await c.raw(`IFirmwareSettings_set${attr.charAt(0).toUpperCase()}${attr.slice(1)}`, [
-        ['_this', fw!],
-        [attr, value],
-      ]);
-    }
+    ]);
   }
 
   async makeDisk(diskPath: string, head: Buffer, sizeMB: number, report: Report): Promise<void> {
