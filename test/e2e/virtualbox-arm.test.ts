@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { VirtualBoxDriver } from '../../src/drivers/virtualbox/driver.js';
 import { configFromFlags } from '../../src/drivers/virtualbox/index.js';
 import { closeSoapConnections } from '../../src/drivers/virtualbox/soap/transport.js';
@@ -10,7 +10,8 @@ import { diskHead } from '../../src/iso/userdata.js';
 import { generateKeyPair } from '../../src/ssh/keys.js';
 import { baseDriverConfig } from '../../src/store/config.js';
 import { Store } from '../../src/store/store.js';
-import { makeIso, registry, setupVBoxChroot, type VBoxChroot } from '../helpers/vboxChroot.js';
+import { makeIso, registry } from '../helpers/vboxChroot.js';
+import { vboxChrootSuite } from '../helpers/vboxSuite.js';
 
 /**
  * The ARM VM definition (the driver on Apple Silicon) against the REAL VirtualBox 7.2 of the test
@@ -22,26 +23,15 @@ import { makeIso, registry, setupVBoxChroot, type VBoxChroot } from '../helpers/
  * `list systemproperties` here says "Supported platform architectures: x86". No VM is started.
  */
 
-let c: VBoxChroot | undefined;
-let skipReason = '';
-
-beforeAll(async () => {
-  const r = await setupVBoxChroot();
-  if ('skip' in r) {
-    skipReason = r.skip;
-    console.warn(`SKIPPED VirtualBox ARM integration: ${r.skip}`);
-  } else c = r;
-}, 900_000);
-
-afterAll(async () => {
+const vb = vboxChrootSuite('VirtualBox ARM integration', async () => {
   await closeSoapConnections();
   await stopOwnWebService();
-  await c?.cleanup();
 });
 
 describe.each(['vboxmanage', 'soap'] as const)('the ARM VM, %s backend, real VirtualBox 7.2 on an amd64 host', (api) => {
   it('is registered as the driver defines it: ARM platform, armv8virtual, EFI, virtio-net, CD and disk on virtio-scsi, forwards, share', async (ctx) => {
-    if (!c) return ctx.skip(skipReason);
+    if (!vb.c) return ctx.skip(vb.skipReason);
+    const c = vb.c;
     const name = `arm-${api}-${randomBytes(3).toString('hex')}`;
     const store = new Store(path.join(c.work, `store-${api}`));
     const machineDir = store.machineDir(name);

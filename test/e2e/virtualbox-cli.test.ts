@@ -1,10 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { exists } from '../../src/core/files.js';
 import { poll } from '../../src/core/wait.js';
 import { machine } from '../helpers/cli.js';
-import { makeIso, registry, setupVBoxChroot, taggedProcesses, type VBoxChroot } from '../helpers/vboxChroot.js';
+import { makeIso, registry, taggedProcesses } from '../helpers/vboxChroot.js';
+import { vboxChrootSuite } from '../helpers/vboxSuite.js';
 
 /**
  * The real CLI (bin/machine → dist/) creating a VirtualBox machine against the real VirtualBox 7.2
@@ -12,26 +13,12 @@ import { makeIso, registry, setupVBoxChroot, taggedProcesses, type VBoxChroot } 
  * kernel driver, and the user gets one line that says so, a non-zero exit, and nothing left behind.
  */
 
-let c: VBoxChroot | undefined;
-let skipReason = '';
-
-beforeAll(async () => {
-  const r = await setupVBoxChroot();
-  if ('skip' in r) {
-    skipReason = r.skip;
-    console.warn(`SKIPPED VirtualBox CLI e2e: ${r.skip}`);
-    return;
-  }
-  c = r;
-}, 900_000);
-
-afterAll(async () => {
-  await c?.cleanup();
-});
+const vb = vboxChrootSuite('VirtualBox CLI e2e');
 
 describe.each(['vboxmanage', 'soap'])('machine create -d virtualbox --virtualbox-api %s (real CLI, real VirtualBox 7.2)', (api) => {
   it('fails at the start step in one clear line, exits non-zero, and leaves no VM, no media and no store entry', async (ctx) => {
-    if (!c) return ctx.skip(skipReason);
+    if (!vb.c) return ctx.skip(vb.skipReason);
+    const c = vb.c;
     const store = path.join(c.work, `store-${api}`);
     const iso = path.join(c.work, `test-${api}.iso`);
     await makeIso(c, iso);
@@ -84,7 +71,8 @@ describe.each(['vboxmanage', 'soap'])('machine create -d virtualbox --virtualbox
 
 describe('machine create -d virtualbox with the defaults (host-only network) where /dev/vboxnetctl is missing', () => {
   it('fails at the start step in one line naming vboxnetadp (no host-only adapter can be made here), and leaves nothing', async (ctx) => {
-    if (!c) return ctx.skip(skipReason);
+    if (!vb.c) return ctx.skip(vb.skipReason);
+    const c = vb.c;
     const store = path.join(c.work, 'store-default');
     const iso = path.join(c.work, 'test-default.iso');
     await makeIso(c, iso);

@@ -2,7 +2,7 @@ import { freePort } from '../../src/core/ports.js';
 import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { poll } from '../../src/core/wait.js';
 import { VirtualBoxDriver } from '../../src/drivers/virtualbox/driver.js';
 import { configFromFlags } from '../../src/drivers/virtualbox/index.js';
@@ -12,7 +12,8 @@ import { diskHead } from '../../src/iso/userdata.js';
 import { generateKeyPair } from '../../src/ssh/keys.js';
 import { baseDriverConfig } from '../../src/store/config.js';
 import { Store } from '../../src/store/store.js';
-import { type DriverlessVm, makeIso, registry, setupVBoxChroot, startDriverless, type VBoxChroot } from '../helpers/vboxChroot.js';
+import { type DriverlessVm, makeIso, registry, startDriverless } from '../helpers/vboxChroot.js';
+import { vboxChrootSuite } from '../helpers/vboxSuite.js';
 
 /**
  * State, stop, kill and remove of a VM that really runs in VirtualBox 7.2: the driverless Qt
@@ -20,28 +21,22 @@ import { type DriverlessVm, makeIso, registry, setupVBoxChroot, startDriverless,
  * ACPI power button: exactly the guest docker-machine's stop waited for forever).
  */
 
-let c: VBoxChroot | undefined;
-let skipReason = '';
 const started: DriverlessVm[] = [];
 
-beforeAll(async () => {
-  const r = await setupVBoxChroot();
-  if ('skip' in r) {
-    skipReason = r.skip;
-    console.warn(`SKIPPED VirtualBox running-VM e2e: ${r.skip}`);
-  } else c = r;
-}, 900_000);
-
-afterAll(async () => {
-  for (const s of started) await s.stop();
-  await closeSoapConnections();
-  await stopOwnWebService();
-  await c?.cleanup();
-}, 120_000);
+const vb = vboxChrootSuite(
+  'VirtualBox running-VM e2e',
+  async () => {
+    for (const s of started) await s.stop();
+    await closeSoapConnections();
+    await stopOwnWebService();
+  },
+  120_000,
+);
 
 describe('a VM really running in VirtualBox 7.2 (driverless, interpreted)', () => {
   it('state Running through both backends; stop powers it off after the timeout; kill; remove of a running VM leaves nothing', async (ctx) => {
-    if (!c) return ctx.skip(skipReason);
+    if (!vb.c) return ctx.skip(vb.skipReason);
+    const c = vb.c;
     const name = `run-${randomBytes(3).toString('hex')}`;
     const store = new Store(path.join(c.work, 'store'));
     const machineDir = store.machineDir(name);
@@ -84,7 +79,7 @@ describe('a VM really running in VirtualBox 7.2 (driverless, interpreted)', () =
     expect(await viaSoap.state()).toBe('Running');
     expect((await c.vbm('list', 'runningvms')).stdout).toContain(config.UUID);
     // A published container port becomes a NAT rule of the running VM, through either backend.
-    const rules = async () => (await c!.vbm('showvminfo', config.UUID!, '--machinereadable')).stdout;
+    const rules = async () => (await vb.c!.vbm('showvminfo', config.UUID!, '--machinereadable')).stdout;
     const viaCli = { proto: 'tcp' as const, hostPort: await freePort(), guestPort: 8080 };
     const viaWeb = { proto: 'udp' as const, hostPort: await freePort(), guestPort: 53 };
     await driver.addForward(viaCli);

@@ -4,7 +4,7 @@ import http from 'node:http';
 import path from 'node:path';
 import { inspect } from 'node:util';
 import { execa } from 'execa';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { exists } from '../../src/core/files.js';
 import { freePort } from '../../src/core/ports.js';
 import { processAlive } from '../../src/core/process.js';
@@ -18,7 +18,8 @@ import { avoidOwnWebService, ownWebService, startOwnWebService, stopOwnWebServic
 import { baseDriverConfig } from '../../src/store/config.js';
 import { Store } from '../../src/store/store.js';
 import { machine, ROOT } from '../helpers/cli.js';
-import { makeIso, setupVBoxChroot, taggedProcesses, type VBoxChroot } from '../helpers/vboxChroot.js';
+import { makeIso, taggedProcesses } from '../helpers/vboxChroot.js';
+import { vboxChrootSuite } from '../helpers/vboxSuite.js';
 
 /**
  * The web service the driver starts for itself, against the REAL vboxwebsrv 7.2 on 127.0.0.1: only
@@ -26,28 +27,14 @@ import { makeIso, setupVBoxChroot, taggedProcesses, type VBoxChroot } from '../h
  * SIGKILL), and no password or secret reaches config.json, stdout or stderr.
  */
 
-let c: VBoxChroot | undefined;
-let skipReason = '';
-
-beforeAll(async () => {
-  const r = await setupVBoxChroot();
-  if ('skip' in r) {
-    skipReason = r.skip;
-    console.warn(`SKIPPED VirtualBox web service e2e: ${r.skip}`);
-    return;
-  }
-  c = r;
-}, 900_000);
-
-afterAll(async () => {
+const vb = vboxChrootSuite('VirtualBox web service e2e', async () => {
   avoidOwnWebService(false);
   await closeSoapConnections();
   await stopOwnWebService();
-  await c?.cleanup();
 });
 
 async function soapDriver(storeName: string, flags: Record<string, unknown> = {}) {
-  const store = new Store(path.join(c!.work, storeName));
+  const store = new Store(path.join(vb.c!.work, storeName));
   const name = `ws-${randomBytes(3).toString('hex')}`;
   const machineDir = store.machineDir(name);
   await fs.mkdir(machineDir, { recursive: true });
@@ -55,7 +42,7 @@ async function soapDriver(storeName: string, flags: Record<string, unknown> = {}
     { 'virtualbox-api': 'soap', ...flags } as never,
     baseDriverConfig(name, store.root, path.join(machineDir, 'id_ed25519')),
   );
-  return { store, driver: new VirtualBoxDriver(config, { store, machineDir }, { host: c!.host }) };
+  return { store, driver: new VirtualBoxDriver(config, { store, machineDir }, { host: vb.c!.host }) };
 }
 
 /** IWebsessionManager_logon as any local client can send it: the session id, or the fault. */
@@ -72,8 +59,9 @@ const mode = async (file: string) => (await fs.stat(file)).mode & 0o777;
 
 describe('our own vboxwebsrv (real vboxwebsrv 7.2 on 127.0.0.1)', () => {
   it("refuses a logon without the store's secret, with a wrong one and with its hash, and accepts the driver's", async (ctx) => {
-    if (!c) return ctx.skip(skipReason);
-    const authLibrary = async () => /^Webservice auth\. library:.*$/m.exec((await c!.vbm('list', 'systemproperties')).stdout)?.[0];
+    if (!vb.c) return ctx.skip(vb.skipReason);
+    const c = vb.c;
+    const authLibrary = async () => /^Webservice auth\. library:.*$/m.exec((await vb.c!.vbm('list', 'systemproperties')).stdout)?.[0];
     const before = await authLibrary();
     const { store, driver } = await soapDriver('store-auth');
     const be = await driver.backend();
@@ -121,7 +109,8 @@ describe('our own vboxwebsrv (real vboxwebsrv 7.2 on 127.0.0.1)', () => {
   });
 
   it('sets the hash in VirtualBox only when it differs, and a store gets its own user', async (ctx) => {
-    if (!c) return ctx.skip(skipReason);
+    if (!vb.c) return ctx.skip(vb.skipReason);
+    const c = vb.c;
     const calls: string[] = [];
     const vbm = new VBoxManage(c.vboxManage, c.host.exec, { trace: (args) => calls.push(args.slice(0, 2).join(' ')) });
     const root = path.join(c.work, 'store-hash');
@@ -158,8 +147,8 @@ describe('our own vboxwebsrv (real vboxwebsrv 7.2 on 127.0.0.1)', () => {
 
   /** Start the parent; resolves with what it printed, and the parent process. */
   async function startParent(how: string) {
-    const parent = execa('node', ['--input-type=module', '-e', PARENT, path.join(c!.work, 'store-parent'), how], {
-      env: { VBOX_MANAGE: c!.vboxManage, VBOX_WEBSRV: c!.websrv },
+    const parent = execa('node', ['--input-type=module', '-e', PARENT, path.join(vb.c!.work, 'store-parent'), how], {
+      env: { VBOX_MANAGE: vb.c!.vboxManage, VBOX_WEBSRV: vb.c!.websrv },
       reject: false,
       all: true,
     });
@@ -171,7 +160,7 @@ describe('our own vboxwebsrv (real vboxwebsrv 7.2 on 127.0.0.1)', () => {
   }
 
   it.each(['SIGKILL', 'SIGTERM', 'exit'] as const)('ends within seconds when the process that started it ends (%s)', async (how, ctx) => {
-    if (!c) return ctx.skip(skipReason);
+    if (!vb.c) return ctx.skip(vb.skipReason);
     const { parent, pid, url, logFile } = await startParent(how);
     if (how !== 'exit') {
       expect(processAlive(pid)).toBe(true);
@@ -194,7 +183,8 @@ describe('our own vboxwebsrv (real vboxwebsrv 7.2 on 127.0.0.1)', () => {
   });
 
   it('a long-lived process that calls avoidOwnWebService() works through VBoxManage and starts none', async (ctx) => {
-    if (!c) return ctx.skip(skipReason);
+    if (!vb.c) return ctx.skip(vb.skipReason);
+    const c = vb.c;
     await stopOwnWebService();
     avoidOwnWebService();
     try {
@@ -213,7 +203,8 @@ describe('our own vboxwebsrv (real vboxwebsrv 7.2 on 127.0.0.1)', () => {
   });
 
   it('never takes whoever answers on its port for itself: a port taken first gets no request, vboxwebsrv moves on', async (ctx) => {
-    if (!c) return ctx.skip(skipReason);
+    if (!vb.c) return ctx.skip(vb.skipReason);
+    const c = vb.c;
     await stopOwnWebService();
     // A local user's server on the port we are about to use, answering like vboxwebsrv (GET: 405).
     const seen: string[] = [];
@@ -238,7 +229,8 @@ describe('our own vboxwebsrv (real vboxwebsrv 7.2 on 127.0.0.1)', () => {
 
 describe('the real CLI with the soap backend (real VirtualBox 7.2)', () => {
   it('keeps a --virtualbox-soap-url password out of config.json, inspect and every message, and keeps it working', async (ctx) => {
-    if (!c) return ctx.skip(skipReason);
+    if (!vb.c) return ctx.skip(vb.skipReason);
+    const c = vb.c;
     // A web service of the user's, with a user and password of theirs (URL-special characters included).
     const service = await startOwnWebService(c.websrv, new VBoxManage(c.vboxManage, c.host.exec));
     const user = `alice-${randomBytes(3).toString('hex')}`;
@@ -312,7 +304,8 @@ describe('the real CLI with the soap backend (real VirtualBox 7.2)', () => {
   });
 
   it('through its own web service: the store secret is 0600, never printed, and nothing outlives the command', async (ctx) => {
-    if (!c) return ctx.skip(skipReason);
+    if (!vb.c) return ctx.skip(vb.skipReason);
+    const c = vb.c;
     const store = path.join(c.work, 'store-own');
     const iso = path.join(c.work, 'test-own.iso');
     await makeIso(c, iso);

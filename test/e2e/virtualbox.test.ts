@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { MachineError } from '../../src/core/errors.js';
 import { exists } from '../../src/core/files.js';
 import { VirtualBoxDriver } from '../../src/drivers/virtualbox/driver.js';
@@ -13,7 +13,8 @@ import { generateKeyPair } from '../../src/ssh/keys.js';
 import { baseDriverConfig } from '../../src/store/config.js';
 import { Store } from '../../src/store/store.js';
 import { fixture } from '../helpers/fixtures.js';
-import { makeIso, registry, setupVBoxChroot, type VBoxChroot } from '../helpers/vboxChroot.js';
+import { makeIso, registry } from '../helpers/vboxChroot.js';
+import { vboxChrootSuite } from '../helpers/vboxSuite.js';
 
 /**
  * The driver's whole create path against the REAL VirtualBox 7.2 (VBoxManage, VBoxSVC, vboxwebsrv
@@ -21,40 +22,28 @@ import { makeIso, registry, setupVBoxChroot, type VBoxChroot } from '../helpers/
  * the way it fails on a host without vboxdrv, and remove(), which must leave nothing behind.
  */
 
-let c: VBoxChroot | undefined;
-let skipReason = '';
-
-beforeAll(async () => {
-  const r = await setupVBoxChroot();
-  if ('skip' in r) {
-    skipReason = r.skip;
-    console.warn(`SKIPPED VirtualBox e2e: ${r.skip}`);
-  } else c = r;
-}, 900_000);
-
-afterAll(async () => {
+const vb = vboxChrootSuite('VirtualBox e2e', async () => {
   await closeSoapConnections();
   await stopOwnWebService();
-  await c?.cleanup();
 });
 
 /** showvminfo --machinereadable as a user reads it: the raw lines. */
 async function showvminfo(vm: string): Promise<string> {
-  const r = await c!.vbm('showvminfo', vm, '--machinereadable');
+  const r = await vb.c!.vbm('showvminfo', vm, '--machinereadable');
   expect(r.exitCode, r.stderr).toBe(0);
   return r.stdout;
 }
 
 async function newMachine(api: string, flags: Record<string, unknown>) {
   const name = `vb-${api}-${randomBytes(3).toString('hex')}`;
-  const store = new Store(path.join(c!.work, `store-${api}`));
+  const store = new Store(path.join(vb.c!.work, `store-${api}`));
   const machineDir = store.machineDir(name);
   await fs.mkdir(machineDir, { recursive: true });
   const config = await configFromFlags(
     { 'virtualbox-api': api, 'virtualbox-no-vtx-check': true, ...flags } as never,
     baseDriverConfig(name, store.root, path.join(machineDir, 'id_ed25519')),
   );
-  const driver = new VirtualBoxDriver(config, { store, machineDir }, { host: c!.host, pollIntervalMs: 100 });
+  const driver = new VirtualBoxDriver(config, { store, machineDir }, { host: vb.c!.host, pollIntervalMs: 100 });
   // Whatever an assertion leaves, the VM goes (as the create pipeline's rollback would do it).
   onTestFinished(() => driver.remove().catch(() => undefined));
   return { name, store, machineDir, config, driver };
@@ -62,7 +51,8 @@ async function newMachine(api: string, flags: Record<string, unknown>) {
 
 describe.each(['vboxmanage', 'soap'] as const)('VirtualBox driver, %s backend, real VirtualBox 7.2', (api) => {
   it('creates the VM docker-machine made (NAT forwards, disk, ISO, shares), fails to start in one clear line, and removes everything', async (ctx) => {
-    if (!c) return ctx.skip(skipReason);
+    if (!vb.c) return ctx.skip(vb.skipReason);
+    const c = vb.c;
     const share = path.join(c.work, `share ${api}`);
     await fs.mkdir(share, { recursive: true });
     const m = await newMachine(api, {
@@ -170,7 +160,8 @@ describe.each(['vboxmanage', 'soap'] as const)('VirtualBox driver, %s backend, r
   });
 
   it('refuses a machine name VirtualBox already uses (exit code 3) and never deletes that VM', async (ctx) => {
-    if (!c) return ctx.skip(skipReason);
+    if (!vb.c) return ctx.skip(vb.skipReason);
+    const c = vb.c;
     const m = await newMachine(api, { 'virtualbox-no-hostonly': true });
     const created = await c.vbm('createvm', '--name', m.name, '--basefolder', path.join(c.work, 'other'), '--register');
     expect(created.exitCode, created.stderr).toBe(0);
@@ -187,7 +178,8 @@ describe.each(['vboxmanage', 'soap'] as const)('VirtualBox driver, %s backend, r
 
 describe('VirtualBox driver, remove() after the user deleted the machine folder', () => {
   it('unregisters the inaccessible VM and forgets its disk', async (ctx) => {
-    if (!c) return ctx.skip(skipReason);
+    if (!vb.c) return ctx.skip(vb.skipReason);
+    const c = vb.c;
     const m = await newMachine('vboxmanage', { 'virtualbox-no-hostonly': true, 'virtualbox-disk-size': 2000 });
     const isoPath = path.join(m.machineDir, 'boot2docker.iso');
     await makeIso(c, isoPath);
@@ -204,7 +196,8 @@ describe('VirtualBox driver, remove() after the user deleted the machine folder'
 
 describe('VirtualBox driver with a machine docker-machine created', () => {
   it('keeps working: state by VM name, the stored SSH port, remove', async (ctx) => {
-    if (!c) return ctx.skip(skipReason);
+    if (!vb.c) return ctx.skip(vb.skipReason);
+    const c = vb.c;
     const name = `dm-${randomBytes(3).toString('hex')}`;
     const store = new Store(path.join(c.work, 'dm-store'));
     const machineDir = store.machineDir(name);
