@@ -1,5 +1,5 @@
 import type { DoctorTopic } from '../drivers/driver.js';
-import { debianArch, hostArch } from '../core/arch.js';
+import { debianArch, isGuestArch, nativeArch } from '../core/arch.js';
 import { findProgram } from '../core/system.js';
 import { chooseDefaultDriver, DRIVERS } from '../drivers/registry.js';
 import type { HostConfig } from '../store/config.js';
@@ -60,14 +60,15 @@ export function dockerCliCheck(host: DoctorSystem, docker: HostFacts['docker']):
   );
 }
 
-/** Which machines run natively here, and which are emulated. */
-export function hostArchCheck(host: DoctorSystem): CheckResult {
-  const native = hostArch(host.arch);
+/** Which machines run natively here, and which are emulated (by the CPU's own architecture: Rosetta is seen through). */
+export async function hostArchCheck(host: DoctorSystem): Promise<CheckResult> {
+  const native = await nativeArch(host);
   const other = native === 'arm64' ? 'amd64' : 'arm64';
   const arch = debianArch(host.arch);
+  const translated = arch !== native && isGuestArch(arch) ? ` (this Node is ${arch}, translated by Rosetta)` : '';
   const message =
-    arch === native
-      ? `this computer is ${arch}: ${native} machines run natively, ${other} machines (--qemu-arch ${other}) are emulated; each runs the other's images through binfmt`
+    arch === native || translated
+      ? `this computer is ${native}${translated}: ${native} machines run natively, ${other} machines (--qemu-arch ${other}) are emulated; each runs the other's images through binfmt`
       : `this computer is ${arch}, for which there is no ISO: machines are ${native}, emulated`;
   return check('host-arch', 'architecture', 'info', message, { details: { arch, native } });
 }
@@ -106,10 +107,11 @@ export function proxyCheck(host: DoctorSystem): CheckResult {
  */
 export async function hostChecks(host: DoctorSystem, machines: HostConfig[]): Promise<{ results: CheckResult[]; facts: HostFacts }> {
   const withDoctor = DRIVERS.filter((d) => d.doctor);
-  const [probes, docker, defaultDriver] = await Promise.all([
+  const [probes, docker, defaultDriver, arch] = await Promise.all([
     Promise.all(withDoctor.map((d) => d.doctor!(host))),
     findDockerCli(host).catch(() => undefined),
     chooseDefaultDriver(host),
+    hostArchCheck(host),
   ]);
   const byDriver = new Map<string, HostConfig[]>();
   for (const m of machines) byDriver.set(m.DriverName, [...(byDriver.get(m.DriverName) ?? []), m]);
@@ -127,5 +129,5 @@ export async function hostChecks(host: DoctorSystem, machines: HostConfig[]): Pr
     .flat()
     .sort((a, b) => TOPICS.indexOf(a.topic) - TOPICS.indexOf(b.topic) || a.result.id.localeCompare(b.result.id))
     .map((c) => c.result);
-  return { results: [...driverChecks, hostArchCheck(host), proxyCheck(host), dockerCliCheck(host, docker)], facts: { docker } };
+  return { results: [...driverChecks, arch, proxyCheck(host), dockerCliCheck(host, docker)], facts: { docker } };
 }

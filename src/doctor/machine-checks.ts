@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { certCovers, certificateHosts, certificateStatus, issuedBy } from '../certs/x509.js';
-import { hostArch } from '../core/arch.js';
+import { nativeArch } from '../core/arch.js';
 import { messageOf } from '../core/errors.js';
 import { readIfExists } from '../core/files.js';
 import { withTimeout } from '../core/wait.js';
@@ -306,7 +306,7 @@ export async function isoCheck(host: DoctorSystem, machine: Machine): Promise<Ch
   const arch = machine.arch;
   if (!arch) return undefined;
   const info = await readIsoInfo(path.join(machine.dir, 'boot2docker.iso')).catch(() => undefined);
-  const native = hostArch(host.arch);
+  const native = await nativeArch(host);
   const iso = info ? `boots ${isoLabel(info)}` : 'its boot2docker.iso is missing or unreadable';
   const emulated = arch === native ? '' : `, emulated on this ${native} computer`;
   return check('iso', 'ISO', info ? 'info' : 'warn', `an ${arch} machine; ${iso}${emulated}`, {

@@ -111,11 +111,16 @@ describe('machine architectures', () => {
     expect(parseGrubCfg('set timeout=0\n')).toBeUndefined();
   });
 
-  it('doctor says which machines run natively here', () => {
-    const on = (arch: string) => hostArchCheck({ arch } as DoctorSystem).message;
-    expect(on('arm64')).toBe(
+  it('doctor says which machines run natively here, seeing through Rosetta', async () => {
+    const on = async (arch: string, platform: NodeJS.Platform = 'linux', translated = false) =>
+      (await hostArchCheck({ arch, platform, exec: sysctl(translated) } as unknown as DoctorSystem)).message;
+    expect(await on('arm64')).toBe(
       "this computer is arm64: arm64 machines run natively, amd64 machines (--qemu-arch amd64) are emulated; each runs the other's images through binfmt",
     );
-    expect(on('riscv64')).toBe('this computer is riscv64, for which there is no ISO: machines are amd64, emulated');
+    expect(await on('x64', 'darwin', true)).toBe(
+      "this computer is arm64 (this Node is amd64, translated by Rosetta): arm64 machines run natively, amd64 machines (--qemu-arch amd64) are emulated; each runs the other's images through binfmt",
+    );
+    expect(await on('x64', 'darwin')).toMatch(/^this computer is amd64: amd64 machines run natively/);
+    expect(await on('riscv64')).toBe('this computer is riscv64, for which there is no ISO: machines are amd64, emulated');
   });
 });
